@@ -1,0 +1,36 @@
+export { abortReason, isAbortError, neverAbortedSignal, sleep } from './lib/abort.ts';
+export { type Clock, ManualClock, systemClock, type TimerHandle } from './lib/clock.ts';
+export {
+  BulkheadRejectedError,
+  CircuitOpenError,
+  NoAvailableInstanceError,
+  NotRetriedError,
+  RegistryProtocolError,
+  RegistryUnavailableError,
+  RetryBudgetExceededError,
+  ServiceNotFoundError,
+  SwitchyardError,
+  type SwitchyardErrorOptions,
+  TimeoutError,
+  ValidationError,
+} from './lib/errors.ts';
+export { createSnapshot, type InstanceSnapshot, sameInstances } from './lib/instance-snapshot.ts';
+export { InstanceStats, LoadStats } from './lib/load-stats.ts';
+export type { RegisterOptions, Registry, RegistryWriter, ResolveOptions } from './lib/registry.ts';
+export {
+  INSTANCE_STATUSES,
+  type InstanceStatus,
+  isUp,
+  originOf,
+  type ServiceInstance,
+  weightOf,
+} from './lib/service-instance.ts';
+export { type EventMap, type Listener, TypedEmitter } from './lib/typed-emitter.ts';
+export {
+  partitionInstances,
+  type RejectedEntry,
+  validateInstance,
+  validatePort,
+  validateServiceName,
+  validateWeight,
+} from './lib/validation.ts';

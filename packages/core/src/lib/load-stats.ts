@@ -1,0 +1,89 @@
+import type { ServiceInstance } from './service-instance.ts';
+
+/**
+ * Live load figures for one instance, written by the executor at the start and end of each
+ * attempt and read by load-aware balancers. Kept apart from the immutable snapshot so that a
+ * new snapshot keeps the figures of the instances it shares with the old one.
+ */
+export class InstanceStats {
+  /** Attempts in flight right now. */
+  inflight = 0;
+  /** Attempts finished, and how many of them failed. */
+  completed = 0;
+  failed = 0;
+  /** Latency samples folded into the EWMA so far. */
+  samples = 0;
+
+  readonly #decayMs: number;
+  #cost = 0;
+  #stamp = 0;
+
+  /** @param decayMs time constant of the latency EWMA (Finagle's peak-EWMA default: 10 s). */
+  constructor(decayMs = 10_000) {
+    this.#decayMs = decayMs;
+  }
+
+  onStart(): void {
+    this.inflight++;
+  }
+
+  onEnd(now: number, latencyMs: number, ok: boolean): void {
+    if (this.inflight > 0) this.inflight--;
+    this.completed++;
+    if (!ok) this.failed++;
+    this.observe(now, latencyMs);
+  }
+
+  /**
+   * Peak-sensitive EWMA (Finagle): a sample above the average replaces it at once, so a slow
+   * instance is noticed on its first slow answer; lower samples pull it down with a decay that
+   * depends on the time since the last sample, not on the number of samples.
+   */
+  observe(now: number, latencyMs: number): void {
+    if (this.samples === 0 || latencyMs > this.#cost) {
+      this.#cost = latencyMs;
+    } else {
+      const elapsed = Math.max(now - this.#stamp, 0);
+      const w = Math.exp(-elapsed / this.#decayMs);
+      this.#cost = this.#cost * w + latencyMs * (1 - w);
+    }
+    this.#stamp = now;
+    this.samples++;
+  }
+
+  /** The latency estimate at `now`, in ms, decayed toward zero while no sample arrives. */
+  latencyEstimate(now: number): number {
+    if (this.samples === 0) return 0;
+    const elapsed = Math.max(now - this.#stamp, 0);
+    return this.#cost * Math.exp(-elapsed / this.#decayMs);
+  }
+}
+
+/** The InstanceStats of one service, by instance id; survives snapshot changes. */
+export class LoadStats {
+  readonly #byId = new Map<string, InstanceStats>();
+  readonly #decayMs: number;
+
+  constructor(options: { decayMs?: number } = {}) {
+    this.#decayMs = options.decayMs ?? 10_000;
+  }
+
+  /** The stats of `instance`, created on first use. */
+  of(instance: ServiceInstance | string): InstanceStats {
+    const id = typeof instance === 'string' ? instance : instance.id;
+    let stats = this.#byId.get(id);
+    if (!stats) {
+      stats = new InstanceStats(this.#decayMs);
+      this.#byId.set(id, stats);
+    }
+    return stats;
+  }
+
+  /** Forgets instances that left, except those with attempts still in flight. */
+  retain(instances: readonly ServiceInstance[]): void {
+    const keep = new Set(instances.map((instance) => instance.id));
+    for (const [id, stats] of this.#byId) {
+      if (!keep.has(id) && stats.inflight === 0) this.#byId.delete(id);
+    }
+  }
+}
