@@ -1,0 +1,116 @@
+import { describe, expect, it, vi } from 'vitest';
+import { sleep } from './abort.ts';
+import { ManualClock } from './clock.ts';
+import { createSnapshot, sameInstances } from './instance-snapshot.ts';
+import { LoadStats } from './load-stats.ts';
+import { TypedEmitter } from './typed-emitter.ts';
+
+const a = { id: 'a', service: 's', host: 'h', port: 1 };
+const b = { id: 'b', service: 's', host: 'h', port: 2 };
+
+describe('createSnapshot', () => {
+  it('sorts by id, indexes by id and freezes', () => {
+    const snapshot = createSnapshot('s', [b, a], 3);
+    expect(snapshot.instances.map((i) => i.id)).toEqual(['a', 'b']);
+    expect(snapshot.byId.get('b')).toBe(b);
+    expect(snapshot.version).toBe(3);
+    expect(Object.isFrozen(snapshot.instances)).toBe(true);
+  });
+
+  it('compares instance sets field by field', () => {
+    expect(sameInstances([a, b], [b, { ...a }])).toBe(true);
+    expect(sameInstances([a, b], [b, { ...a, weight: 2 }])).toBe(false);
+    expect(sameInstances([a], [a, b])).toBe(false);
+  });
+});
+
+describe('TypedEmitter', () => {
+  it('delivers to listeners until they unsubscribe', () => {
+    const emitter = new TypedEmitter<{ tick: number }>();
+    const seen: number[] = [];
+    const off = emitter.on('tick', (n) => seen.push(n));
+    emitter.emit('tick', 1);
+    off();
+    emitter.emit('tick', 2);
+    expect(seen).toEqual([1]);
+    expect(emitter.hasListeners('tick')).toBe(false);
+  });
+
+  it('keeps delivering when one listener throws, and re-throws its error asynchronously', async () => {
+    const emitter = new TypedEmitter<{ tick: number }>();
+    const seen: number[] = [];
+    const thrown = new Promise<unknown>((resolve) => {
+      const handler = (error: unknown) => resolve(error);
+      process.once('uncaughtException', handler);
+    });
+    emitter.on('tick', () => {
+      throw new Error('listener bug');
+    });
+    emitter.on('tick', (n) => seen.push(n));
+    emitter.emit('tick', 7);
+    expect(seen).toEqual([7]);
+    expect(await thrown).toMatchObject({ message: 'listener bug' });
+  });
+});
+
+describe('ManualClock', () => {
+  it('runs due timers in time order and skips cleared ones', () => {
+    const clock = new ManualClock();
+    const order: string[] = [];
+    clock.setTimeout(() => order.push('late'), 20);
+    const cleared = clock.setTimeout(() => order.push('cleared'), 5);
+    clock.setTimeout(() => order.push('early'), 10);
+    clock.clearTimeout(cleared);
+    clock.advance(15);
+    expect(order).toEqual(['early']);
+    expect(clock.now()).toBe(15);
+    clock.advance(5);
+    expect(order).toEqual(['early', 'late']);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('drives sleep, and an abort rejects it at once', async () => {
+    const clock = new ManualClock();
+    const done = vi.fn();
+    const pending = sleep(100, undefined, clock).then(done);
+    clock.advance(99);
+    await Promise.resolve();
+    expect(done).not.toHaveBeenCalled();
+    clock.advance(1);
+    await pending;
+    expect(done).toHaveBeenCalledOnce();
+
+    const controller = new AbortController();
+    const aborted = sleep(100, controller.signal, clock);
+    controller.abort(new Error('stop'));
+    await expect(aborted).rejects.toThrow('stop');
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('InstanceStats', () => {
+  it('counts in-flight attempts and tracks latency peaks at once, decaying afterwards', () => {
+    const load = new LoadStats({ decayMs: 1000 });
+    const stats = load.of(a);
+    stats.onStart();
+    stats.onStart();
+    expect(stats.inflight).toBe(2);
+    stats.onEnd(0, 10, true);
+    expect(stats.latencyEstimate(0)).toBe(10);
+    stats.onEnd(0, 50, false);
+    expect(stats.latencyEstimate(0)).toBe(50); // a peak replaces the average at once
+    expect(stats.failed).toBe(1);
+    expect(stats.latencyEstimate(1000)).toBeCloseTo(50 / Math.E, 5);
+    stats.observe(5000, 10);
+    expect(stats.latencyEstimate(5000)).toBeLessThan(11);
+  });
+
+  it('keeps stats of instances with calls in flight when the snapshot drops them', () => {
+    const load = new LoadStats();
+    load.of(a).onStart();
+    load.of(b);
+    load.retain([]);
+    expect(load.of(a).inflight).toBe(1);
+    expect(load.of(b).completed).toBe(0);
+  });
+});
