@@ -1,0 +1,87 @@
+import { ValidationError } from '@switchyard/core';
+
+/** What a backend does with one received request. */
+export type FaultAction =
+  | { readonly kind: 'answer' }
+  | { readonly kind: 'fail'; readonly status: number }
+  | { readonly kind: 'hang' }
+  | { readonly kind: 'resetMidBody' };
+
+const ANSWER: FaultAction = Object.freeze({ kind: 'answer' });
+const HANG: FaultAction = Object.freeze({ kind: 'hang' });
+const RESET: FaultAction = Object.freeze({ kind: 'resetMidBody' });
+
+/**
+ * The scripted faults of one test backend. Each fault with a count is used up one request at a
+ * time; when several are armed, the most severe applies first: hang, then reset, then status.
+ */
+export class BackendFaults {
+  /** Extra delay before every answer, in ms (0 = none). */
+  slowMs = 0;
+  /** What `GET /health` reports. */
+  healthy = true;
+  #failStatus = 500;
+  #failLeft = 0;
+  #hangLeft = 0;
+  #resetLeft = 0;
+
+  slow(ms: number): void {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
+      throw new ValidationError('slow.ms', `expected a finite number >= 0, got ${String(ms)}`);
+    }
+    this.slowMs = ms;
+  }
+
+  failWith(status: number, count: number): void {
+    if (!Number.isInteger(status) || status < 100 || status > 599) {
+      throw new ValidationError('failWith.status', `expected an HTTP status 100..599, got ${String(status)}`);
+    }
+    this.#failStatus = status;
+    this.#failLeft = checkCount('failWith.count', count);
+  }
+
+  hang(count: number): void {
+    this.#hangLeft = checkCount('hang.count', count);
+  }
+
+  resetMidBody(count: number): void {
+    this.#resetLeft = checkCount('resetMidBody.count', count);
+  }
+
+  /** Decides the fate of the next request and uses up one unit of the fault that applies. */
+  take(): FaultAction {
+    if (this.#hangLeft > 0) {
+      this.#hangLeft--;
+      return HANG;
+    }
+    if (this.#resetLeft > 0) {
+      this.#resetLeft--;
+      return RESET;
+    }
+    if (this.#failLeft > 0) {
+      this.#failLeft--;
+      return { kind: 'fail', status: this.#failStatus };
+    }
+    return ANSWER;
+  }
+
+  /** Whether any fault is armed (slow answers and an unhealthy /health included). */
+  get active(): boolean {
+    return this.slowMs > 0 || !this.healthy || this.#failLeft + this.#hangLeft + this.#resetLeft > 0;
+  }
+
+  clear(): void {
+    this.slowMs = 0;
+    this.healthy = true;
+    this.#failLeft = 0;
+    this.#hangLeft = 0;
+    this.#resetLeft = 0;
+  }
+}
+
+function checkCount(field: string, count: number): number {
+  if (count !== Number.POSITIVE_INFINITY && (!Number.isInteger(count) || count < 1)) {
+    throw new ValidationError(field, `expected an integer >= 1 or Infinity, got ${String(count)}`);
+  }
+  return count;
+}

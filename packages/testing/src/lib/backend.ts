@@ -1,0 +1,234 @@
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { type ServiceInstance, validateInstance } from '@switchyard/core';
+import { BackendFaults } from './backend-faults.ts';
+
+/** One request as a backend received it (bodies are read in full before they are logged). */
+export interface LoggedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+  /** `Date.now()` when the body was complete. */
+  readonly at: number;
+}
+
+/** Answers a request in place of the default echo. `body` is the request body, already read. */
+export type BackendHandler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  backend: Backend,
+  body: string,
+) => void | Promise<void>;
+
+export interface BackendOptions {
+  readonly instance: ServiceInstance;
+  readonly handler?: BackendHandler | undefined;
+  /** Bodies above this answer 413 (default 1 MiB). */
+  readonly maxBodyBytes?: number | undefined;
+}
+
+/**
+ * A real `node:http` server on loopback with scripted faults, standing in for one instance of
+ * a service. Create them with `startBackends`.
+ *
+ * @example
+ * const [a] = await startBackends(1, { service: 'users' });
+ * a.failWith(503, 2); // the next two requests answer 503
+ * await a.down();     // connection refused from now on, until a.up()
+ */
+export class Backend {
+  readonly id: string;
+  readonly port: number;
+  readonly url: string;
+  readonly instance: ServiceInstance;
+  /** Requests received, `/health` excluded, in arrival order. */
+  readonly log: LoggedRequest[] = [];
+  readonly #server: Server;
+  readonly #handler: BackendHandler | undefined;
+  readonly #maxBodyBytes: number;
+  readonly #faults = new BackendFaults();
+  readonly #sockets = new Set<Socket>();
+  readonly #held = new Set<() => void>();
+  #killed = false;
+
+  /** Use `startBackends`; this wraps a server that already listens. */
+  private constructor(server: Server, options: BackendOptions) {
+    this.#server = server;
+    this.instance = validateInstance(options.instance);
+    this.id = this.instance.id;
+    this.port = this.instance.port;
+    this.url = `http://${this.instance.host}:${this.port}`;
+    this.#handler = options.handler;
+    this.#maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      // A client that vanishes mid-body makes reading throw: that request is simply gone.
+      this.#onRequest(req, res).catch(() => res.destroy());
+    });
+  }
+
+  /** Starts a backend listening on `host:port` (port 0 = any free port). */
+  static async listen(
+    options: Omit<BackendOptions, 'instance'> & {
+      readonly host: string;
+      readonly port: number;
+      readonly instance: (port: number) => ServiceInstance;
+    },
+  ): Promise<Backend> {
+    const server = createServer();
+    server.keepAliveTimeout = 5_000;
+    server.listen({ host: options.host, port: options.port });
+    await once(server, 'listening');
+    const { port } = server.address() as AddressInfo;
+    try {
+      return new Backend(server, { ...options, instance: options.instance(port) });
+    } catch (error) {
+      // A bad instance (weight, zone…) must not leave a server listening behind.
+      server.close();
+      throw error;
+    }
+  }
+
+  /** Requests received so far, `/health` excluded. */
+  get requests(): number {
+    return this.log.length;
+  }
+
+  get listening(): boolean {
+    return this.#server.listening;
+  }
+
+  /** Stops listening and destroys every open socket: new connections are refused. The port is kept for `up()`. */
+  async down(): Promise<void> {
+    this.#held.clear();
+    if (!this.#server.listening) return;
+    const closed = once(this.#server, 'close');
+    this.#server.close();
+    for (const socket of this.#sockets) socket.destroy();
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  /** Listens again on the same port after `down()`. */
+  async up(): Promise<void> {
+    if (this.#killed) throw new Error(`backend ${this.id} was killed and cannot come back up`);
+    if (this.#server.listening) return;
+    this.#server.listen({ host: this.instance.host, port: this.port });
+    await once(this.#server, 'listening');
+  }
+
+  /** Like `down()`, for good: `up()` refuses afterwards. */
+  async kill(): Promise<void> {
+    this.#killed = true;
+    await this.down();
+  }
+
+  /** Delays every answer (failures included) by `ms`; 0 turns it off. */
+  slow(ms: number): void {
+    this.#faults.slow(ms);
+  }
+
+  /** The next `count` requests answer `status` with a JSON body naming this backend. */
+  failWith(status: number, count = Number.POSITIVE_INFINITY): void {
+    this.#faults.failWith(status, count);
+  }
+
+  /** The next `count` requests are read in full and never answered (until `reset()` or `down()`). */
+  hang(count = Number.POSITIVE_INFINITY): void {
+    this.#faults.hang(count);
+  }
+
+  /** The next `count` answers send their headers and half the body, then the socket is destroyed. */
+  resetMidBody(count = Number.POSITIVE_INFINITY): void {
+    this.#faults.resetMidBody(count);
+  }
+
+  /** What `GET /health` answers: 200 `{"status":"up"}` or 503 `{"status":"down"}`. */
+  setHealth(healthy: boolean): void {
+    this.#faults.healthy = healthy;
+  }
+
+  /** Clears every fault; requests held by `hang()` get their normal answer now. */
+  reset(): void {
+    this.#faults.clear();
+    const held = [...this.#held];
+    this.#held.clear();
+    for (const release of held) release();
+  }
+
+  async #onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, this.#maxBodyBytes);
+    const path = req.url ?? '/';
+    if (body === undefined) return sendJson(res, 413, { error: 'body too large', instance: this.id });
+    if (req.method === 'GET' && (path === '/health' || path.startsWith('/health?'))) {
+      const healthy = this.#faults.healthy;
+      return sendJson(res, healthy ? 200 : 503, { status: healthy ? 'up' : 'down', instance: this.id });
+    }
+    const method = req.method ?? 'GET';
+    this.log.push({ method, path, headers: req.headers, body, at: Date.now() });
+    const action = this.#faults.take();
+    if (action.kind === 'hang') {
+      // Held until reset() answers it, or down()/close destroys the socket.
+      const release = () => void this.#answer(req, res, body, method, path);
+      this.#held.add(release);
+      res.once('close', () => this.#held.delete(release));
+      return;
+    }
+    if (this.#faults.slowMs > 0) await delay(this.#faults.slowMs);
+    if (res.destroyed) return;
+    if (action.kind === 'fail') {
+      return sendJson(res, action.status, { error: `injected ${action.status}`, instance: this.id });
+    }
+    if (action.kind === 'resetMidBody') {
+      const payload = JSON.stringify({ instance: this.id, method, path, padding: 'x'.repeat(256) });
+      res.writeHead(200, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+      });
+      res.write(payload.slice(0, payload.length >> 1), () => req.socket.destroy());
+      return;
+    }
+    await this.#answer(req, res, body, method, path);
+  }
+
+  async #answer(req: IncomingMessage, res: ServerResponse, body: string, method: string, path: string) {
+    if (res.destroyed || res.headersSent) return;
+    if (!this.#handler) {
+      return sendJson(res, 200, { instance: this.id, method, path, ...(body ? { body } : {}) });
+    }
+    try {
+      await this.#handler(req, res, this, body);
+    } catch (error) {
+      if (!res.headersSent) sendJson(res, 500, { error: String(error), instance: this.id });
+      else res.destroy();
+    }
+  }
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown): void {
+  const payload = JSON.stringify(value);
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.end(payload);
+}
+
+/** Reads the whole body; `undefined` when it exceeds `limit` bytes. */
+async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let tooLarge = false;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) tooLarge = true;
+    else chunks.push(chunk);
+  }
+  return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
