@@ -7,6 +7,8 @@ export default defineConfig({
     hookTimeout: 30_000,
     // Real sockets and real servers: keep parallelism modest on small CI machines.
     pool: 'forks',
+    // The JSON file lets .ci/run print one plain totals line.
+    reporters: ['default', ['json', { outputFile: '.vitest-results.json' }]],
     maxWorkers: 2,
   },
 });

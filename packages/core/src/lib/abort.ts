@@ -1,7 +1,10 @@
+import { setMaxListeners } from 'node:events';
 import { type Clock, systemClock } from './clock.ts';
 
 /** A signal that never aborts: the default for optional `signal` parameters. */
 export const neverAbortedSignal: AbortSignal = new AbortController().signal;
+// Shared by every call that has nothing to abort: listeners come and go, none ever fires.
+setMaxListeners(0, neverAbortedSignal);
 
 /** The error an aborted operation rejects with: the signal's reason, or a standard AbortError. */
 export function abortReason(signal: AbortSignal): unknown {

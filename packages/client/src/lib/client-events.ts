@@ -1,0 +1,39 @@
+import type { ServiceInstance } from '@switchyard/core';
+
+interface ServiceEvent {
+  readonly service: string;
+}
+
+interface InstanceEvent extends ServiceEvent {
+  readonly instanceId: string;
+}
+
+/** Everything a client reports. Subscribe with `client.on(name, listener)`. */
+export type ClientEvents = {
+  /** A new snapshot of a service's instances was published. */
+  instancesChanged: ServiceEvent & {
+    readonly instances: readonly ServiceInstance[];
+    readonly version: number;
+  };
+  /** Passive outlier detection took an instance out of rotation, or let it back. */
+  ejected: InstanceEvent & { readonly reason: string; readonly durationMs: number };
+  restored: InstanceEvent;
+  /** Active health checks changed their verdict on an instance. */
+  unhealthy: InstanceEvent & { readonly error?: unknown };
+  healthy: InstanceEvent;
+  /** Too few healthy instances: routing across all of them (Envoy's panic mode), or back to normal. */
+  panic: ServiceEvent & { readonly healthy: number; readonly total: number };
+  panicOver: ServiceEvent & { readonly healthy: number; readonly total: number };
+  /** The registry failed; the last good snapshot keeps serving. */
+  registryStale: ServiceEvent & { readonly error: unknown };
+  registryRecovered: ServiceEvent;
+  /** Executor events, forwarded per service. */
+  retry: InstanceEvent & { readonly attempt: number; readonly delayMs?: number; readonly error?: unknown };
+  giveUp: ServiceEvent & { readonly attempt?: number; readonly error?: unknown };
+  breakerOpen: InstanceEvent;
+  breakerHalfOpen: InstanceEvent;
+  breakerClose: InstanceEvent;
+  timeout: ServiceEvent & { readonly instanceId?: string; readonly attempt?: number };
+  bulkheadRejected: ServiceEvent;
+  budgetExhausted: ServiceEvent;
+};

@@ -1,0 +1,99 @@
+import type { Balancer } from '@switchyard/balancers';
+import { type Clock, type Registry, ValidationError } from '@switchyard/core';
+import type { HealthCheckOptions, OutlierDetectorOptions } from '@switchyard/health';
+import type { ExecutorOptions } from '@switchyard/resilience';
+import type { Pool } from 'undici';
+
+/** What can be set for every service and overridden per service. */
+export interface ServiceOptions {
+  /** The balancing strategy; default `roundRobin()`. */
+  readonly balancer?: Balancer;
+  /** Attempts and backoff; default 3 attempts, 25 ms → 1 s full jitter. */
+  readonly retry?: ExecutorOptions['retry'];
+  /** Per-attempt timeout in ms. */
+  readonly timeoutMs?: number;
+  /** Whole-call deadline in ms, across attempts and backoff. */
+  readonly deadlineMs?: number;
+  /** Per-instance breakers; default 5 consecutive failures, half-open after 10 s. `false` turns them off. */
+  readonly circuitBreaker?: ExecutorOptions['circuitBreaker'];
+  readonly bulkhead?: ExecutorOptions['bulkhead'];
+  /** Retries as a share of recent calls; default 20 % plus 10 retries/s. `false` turns it off. */
+  readonly retryBudget?: ExecutorOptions['retryBudget'];
+  /** Passive ejection of failing instances; on by default. `false` turns it off. */
+  readonly outlierDetection?: OutlierDetectorOptions | false;
+  /** Active health checks; off unless set. */
+  readonly healthCheck?: HealthCheckOptions;
+  /** Below this share of healthy instances (percent), route across all of them; default 50. */
+  readonly panicThresholdPercent?: number;
+}
+
+export interface ServiceDiscoveryClientOptions extends ServiceOptions {
+  readonly registry: Registry;
+  /** Per-service overrides, by service name. */
+  readonly services?: Readonly<Record<string, ServiceOptions>>;
+  /** For registries without `watch`: how long a resolved list is served before it is refreshed. */
+  readonly refreshMs?: number;
+  /** Instance origins whose connection pools are kept (LRU); default 256. */
+  readonly maxOrigins?: number;
+  /** Options for each instance's undici Pool. */
+  readonly poolOptions?: Pool.Options;
+  readonly clock?: Clock;
+}
+
+const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
+  'balancer',
+  'retry',
+  'timeoutMs',
+  'deadlineMs',
+  'circuitBreaker',
+  'bulkhead',
+  'retryBudget',
+  'outlierDetection',
+  'healthCheck',
+  'panicThresholdPercent',
+];
+
+/** The options in force for one service: its overrides over the client-wide ones. */
+export function serviceOptionsFor(options: ServiceDiscoveryClientOptions, service: string): ServiceOptions {
+  const own = options.services?.[service];
+  if (!own) return options;
+  const merged: Record<string, unknown> = {};
+  for (const key of SERVICE_KEYS) merged[key] = own[key] !== undefined ? own[key] : options[key];
+  return merged as ServiceOptions;
+}
+
+/** Checks the client-level options up front, naming the bad one. */
+export function validateClientOptions(options: ServiceDiscoveryClientOptions): void {
+  if (!options || typeof options !== 'object') throw new ValidationError('options', 'expected an object');
+  const registry = options.registry as Partial<Registry> | undefined;
+  if (!registry || typeof registry.resolve !== 'function') {
+    throw new ValidationError('registry', 'expected a Registry with a resolve(service) method');
+  }
+  positive(options.refreshMs, 'refreshMs');
+  positive(options.maxOrigins, 'maxOrigins');
+  checkService(options, '');
+  for (const [name, own] of Object.entries(options.services ?? {})) checkService(own, `services.${name}.`);
+}
+
+function checkService(options: ServiceOptions, prefix: string): void {
+  positive(options.timeoutMs, `${prefix}timeoutMs`);
+  positive(options.deadlineMs, `${prefix}deadlineMs`);
+  const panic = options.panicThresholdPercent;
+  if (panic !== undefined && !(typeof panic === 'number' && panic >= 0 && panic <= 100)) {
+    throw new ValidationError(
+      `${prefix}panicThresholdPercent`,
+      `expected a number in 0..100, got ${String(panic)}`,
+    );
+  }
+  const balancer = options.balancer as Partial<Balancer> | undefined;
+  if (balancer !== undefined && typeof balancer?.build !== 'function') {
+    throw new ValidationError(`${prefix}balancer`, 'expected a Balancer, e.g. roundRobin()');
+  }
+}
+
+function positive(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ValidationError(field, `expected a finite number > 0, got ${String(value)}`);
+  }
+}

@@ -1,0 +1,92 @@
+import { neverAbortedSignal, type ServiceInstance, ValidationError } from '@switchyard/core';
+import type { AttemptContext } from '@switchyard/resilience';
+import type { Dispatcher } from 'undici';
+import { HttpStatusError } from './http-status-error.ts';
+import type { OriginPools } from './origin-pools.ts';
+
+/** One HTTP request to "some instance of a service". */
+export interface HttpRequest {
+  readonly method?: Dispatcher.HttpMethod;
+  /** Starts with '/'; may carry a query string. */
+  readonly path: string;
+  readonly query?: Record<string, string | number | boolean | readonly string[]>;
+  readonly headers?: Record<string, string | readonly string[]>;
+  /** A replayable body (string or bytes), so that a retry can send it again. */
+  readonly body?: string | Uint8Array | null;
+  readonly hashKey?: string;
+  /** Overrides the method's default idempotency. */
+  readonly idempotent?: boolean;
+  readonly signal?: AbortSignal;
+  readonly hedgeAfterMs?: number;
+  /** undici's per-request timeouts, in ms. */
+  readonly headersTimeout?: number;
+  readonly bodyTimeout?: number;
+}
+
+/** undici's answer, plus the instance that gave it. */
+export interface HttpResponse {
+  readonly statusCode: number;
+  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly trailers: Dispatcher.ResponseData['trailers'];
+  readonly body: Dispatcher.ResponseData['body'];
+  readonly instance: ServiceInstance;
+}
+
+/** Answers that say "try another instance" (the same set undici's retry handler uses). */
+const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
+const MAX_ERROR_BODY = 64 * 1024;
+
+export async function sendRequest(
+  pools: OriginPools,
+  instance: ServiceInstance,
+  request: HttpRequest,
+  context: AttemptContext,
+): Promise<HttpResponse> {
+  checkRequest(instance.service, request);
+  const response = await pools.for(instance).request({
+    method: request.method ?? 'GET',
+    path: request.path,
+    query: request.query,
+    headers: request.headers as Record<string, string>,
+    body: request.body ?? null,
+    // A signal that can never abort would only collect listeners.
+    signal: context.signal === neverAbortedSignal ? undefined : context.signal,
+    headersTimeout: request.headersTimeout,
+    bodyTimeout: request.bodyTimeout,
+  });
+  if (RETRYABLE_STATUS.has(response.statusCode)) {
+    const text = await readCapped(response.body);
+    throw new HttpStatusError(instance.service, instance.id, response.statusCode, response.headers, text);
+  }
+  return {
+    statusCode: response.statusCode,
+    headers: response.headers,
+    trailers: response.trailers,
+    body: response.body,
+    instance,
+  };
+}
+
+function checkRequest(service: string, request: HttpRequest): void {
+  if (!request || typeof request.path !== 'string' || !request.path.startsWith('/')) {
+    throw new ValidationError('path', `expected a path starting with '/', got ${String(request?.path)}`, {
+      service,
+    });
+  }
+  const body = request.body;
+  if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw new ValidationError('body', 'expected a string or bytes, which can be sent again on retry', {
+      service,
+    });
+  }
+}
+
+async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < MAX_ERROR_BODY) chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+}

@@ -1,0 +1,180 @@
+import {
+  abortReason,
+  type Clock,
+  NoAvailableInstanceError,
+  type ServiceInstance,
+  systemClock,
+  TypedEmitter,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
+import type { AttemptContext, ExecutorStats, InstanceSource } from '@switchyard/resilience';
+import type { ClientEvents } from './client-events.ts';
+import {
+  type ServiceDiscoveryClientOptions,
+  serviceOptionsFor,
+  validateClientOptions,
+} from './client-options.ts';
+import { OriginPools } from './origin-pools.ts';
+import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
+import { ServiceView } from './service-view.ts';
+
+/** Options of one `callService` call. */
+export interface CallOptions {
+  /** Affinity key for consistent-hash and Maglev services. */
+  readonly hashKey?: string;
+  /** Safe to send twice: allows a retry after the request may have reached an instance. */
+  readonly idempotent?: boolean;
+  /** Cancels the call and every attempt; nothing is retried after it aborts. */
+  readonly signal?: AbortSignal;
+  /** Start a second attempt on another instance after this many ms (idempotent calls only). */
+  readonly hedgeAfterMs?: number;
+}
+
+/** What a call's function receives besides the instance. */
+export type CallContext = AttemptContext;
+
+/**
+ * Calls services by name: finds their instances, picks one, and runs the call with retry,
+ * failover, timeouts and circuit breaking.
+ *
+ * @example
+ * const client = new ServiceDiscoveryClient({ registry: new HttpRegistry({ url }) });
+ * const res = await client.request('users', { method: 'GET', path: '/users/42' });
+ * const user = await res.body.json();
+ * await client.close();
+ */
+export class ServiceDiscoveryClient {
+  readonly #options: ServiceDiscoveryClientOptions;
+  readonly #views = new Map<string, ServiceView>();
+  readonly #events = new TypedEmitter<ClientEvents>();
+  readonly #pools: OriginPools;
+  readonly #clock: Clock;
+  #closed = false;
+
+  constructor(options: ServiceDiscoveryClientOptions) {
+    validateClientOptions(options);
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
+  }
+
+  /**
+   * Runs `fn` against an instance of `service`. Failed attempts move to another instance when
+   * that is safe (see `CallOptions.idempotent`); the last error is thrown when none is left.
+   */
+  async callService<T>(
+    service: string,
+    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
+    options: CallOptions = {},
+  ): Promise<T> {
+    if (typeof fn !== 'function')
+      throw new ValidationError('fn', 'expected a function (instance, context) => Promise');
+    const view = this.#view(service);
+    const { signal, hashKey } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    if (view.balancer.requiresHashKey && (typeof hashKey !== 'string' || hashKey.length === 0)) {
+      throw new ValidationError(
+        'hashKey',
+        `${service} uses ${view.balancer.name}: every call needs a hashKey`,
+        {
+          service,
+        },
+      );
+    }
+    if (!view.hasInstances) await view.ready(signal);
+    else view.ready();
+    const source: InstanceSource =
+      hashKey === undefined ? view : { load: view.load, pick: (excluded) => view.pick(excluded, hashKey) };
+    return view.executor.execute(source, fn, options);
+  }
+
+  /**
+   * Sends an HTTP request to an instance of `service` over a pooled undici connection.
+   * GET, HEAD, OPTIONS, PUT and DELETE are idempotent unless `idempotent: false`; 429, 502,
+   * 503 and 504 answers are retried on another instance and, if all attempts get one, thrown
+   * as `HttpStatusError`. The caller reads (or dumps) the returned body.
+   */
+  request(service: string, request: HttpRequest): Promise<HttpResponse> {
+    const method = (request.method ?? 'GET').toUpperCase();
+    const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
+    return this.callService(
+      service,
+      (instance, context) => sendRequest(this.#pools, instance, request, context),
+      {
+        hashKey: request.hashKey,
+        idempotent,
+        signal: request.signal,
+        hedgeAfterMs: request.hedgeAfterMs,
+      },
+    );
+  }
+
+  /** The instances calls to `service` are balanced over now (discovered, up, healthy). */
+  async getInstances(
+    service: string,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<readonly ServiceInstance[]> {
+    const view = this.#view(service);
+    await view.ready(options.signal);
+    return view.snapshot.instances;
+  }
+
+  /** Subscribes to an event; returns the function that unsubscribes. */
+  on<K extends keyof ClientEvents & string>(
+    event: K,
+    listener: (payload: ClientEvents[K]) => void,
+  ): () => void {
+    return this.#events.on(event, listener);
+  }
+
+  /** Counters per service: calls, attempts, retries, failures, and per-instance load. */
+  stats(): Record<string, ServiceStats> {
+    const result: Record<string, ServiceStats> = {};
+    for (const [name, view] of this.#views) {
+      result[name] = {
+        ...view.executor.stats(),
+        instances: Object.fromEntries(
+          view.snapshot.instances.map((instance) => {
+            const load = view.load.of(instance);
+            return [instance.id, { inflight: load.inflight, completed: load.completed, failed: load.failed }];
+          }),
+        ),
+      };
+    }
+    return result;
+  }
+
+  /** Stops watches, health checks and timers, and closes every connection. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const views = [...this.#views.values()];
+    this.#views.clear();
+    await Promise.all(views.map((view) => view.close()));
+    await this.#pools.close();
+    this.#events.removeAllListeners();
+  }
+
+  #view(service: string): ServiceView {
+    if (this.#closed) throw new NoAvailableInstanceError(service, 'the client is closed');
+    let view = this.#views.get(service);
+    if (!view) {
+      validateServiceName(service);
+      view = new ServiceView(service, serviceOptionsFor(this.#options, service), {
+        registry: this.#options.registry,
+        clock: this.#clock,
+        events: this.#events,
+        refreshMs: this.#options.refreshMs ?? 5_000,
+      });
+      this.#views.set(service, view);
+    }
+    return view;
+  }
+}
+
+export interface ServiceStats extends ExecutorStats {
+  readonly instances: Record<string, { inflight: number; completed: number; failed: number }>;
+}
+
+const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -1,0 +1,236 @@
+import { type Balancer, type PickContext, type Picker, roundRobin } from '@switchyard/balancers';
+import {
+  type Clock,
+  createSnapshot,
+  type InstanceSnapshot,
+  isUp,
+  LoadStats,
+  type Registry,
+  type ServiceInstance,
+  type TypedEmitter,
+} from '@switchyard/core';
+import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
+import { createExecutor, type Executor, type InstanceSource } from '@switchyard/resilience';
+import type { ClientEvents } from './client-events.ts';
+import type { ServiceOptions } from './client-options.ts';
+
+const EXECUTOR_EVENTS = [
+  'retry',
+  'giveUp',
+  'breakerOpen',
+  'breakerHalfOpen',
+  'breakerClose',
+  'timeout',
+  'bulkheadRejected',
+  'budgetExhausted',
+] as const;
+
+export interface ServiceViewDeps {
+  readonly registry: Registry;
+  readonly clock: Clock;
+  readonly events: TypedEmitter<ClientEvents>;
+  readonly refreshMs: number;
+}
+
+/**
+ * Everything the client knows about one service: the discovered instances, their health and
+ * ejections, the picker built from them, their load stats and the executor that runs calls.
+ * Discovery and health publish a new snapshot; the picker is rebuilt once per snapshot.
+ */
+export class ServiceView implements InstanceSource {
+  readonly service: string;
+  readonly load: LoadStats;
+  readonly executor: Executor;
+  readonly balancer: Balancer;
+
+  readonly #deps: ServiceViewDeps;
+  readonly #outliers: OutlierDetector | undefined;
+  readonly #health: ActiveHealthChecker | undefined;
+  readonly #panicThreshold: number;
+  readonly #pickContext: PickContext = { hashKey: undefined, excluded: undefined };
+  readonly #cleanup: (() => void)[] = [];
+
+  #discovered: readonly ServiceInstance[] | undefined;
+  #snapshot: InstanceSnapshot;
+  #picker: Picker;
+  #version = 0;
+  #inPanic = false;
+  #ready: Promise<void> | undefined;
+  #resolvedAt = Number.NEGATIVE_INFINITY;
+  #refreshing = false;
+  #stale = false;
+  #closed = false;
+  #watching = false;
+  #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
+
+  constructor(service: string, options: ServiceOptions, deps: ServiceViewDeps) {
+    this.service = service;
+    this.#deps = deps;
+    this.balancer = options.balancer ?? roundRobin();
+    this.load = new LoadStats({ decayMs: this.balancer.latencyDecayMs });
+    this.#panicThreshold = options.panicThresholdPercent ?? 50;
+    this.#snapshot = createSnapshot(service, [], 0);
+    this.#picker = this.balancer.build(this.#snapshot, { load: this.load });
+
+    if (options.outlierDetection !== false) {
+      const outliers = new OutlierDetector({ ...options.outlierDetection, clock: deps.clock });
+      this.#outliers = outliers;
+      this.#cleanup.push(
+        outliers.events.on('ejected', (event) => deps.events.emit('ejected', { ...event, service })),
+        outliers.events.on('restored', (event) => deps.events.emit('restored', { ...event, service })),
+        () => outliers.close(),
+      );
+    }
+    if (options.healthCheck) {
+      const health = new ActiveHealthChecker({ clock: deps.clock, ...options.healthCheck });
+      this.#health = health;
+      this.#cleanup.push(
+        health.events.on('unhealthy', (event) => {
+          deps.events.emit('unhealthy', { ...event, service });
+          this.#publish();
+        }),
+        health.events.on('healthy', (event) => {
+          deps.events.emit('healthy', { ...event, service });
+          this.#publish();
+        }),
+      );
+    }
+
+    const outliers = this.#outliers;
+    this.executor = createExecutor({
+      service,
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      deadlineMs: options.deadlineMs,
+      circuitBreaker: options.circuitBreaker,
+      bulkhead: options.bulkhead,
+      retryBudget: options.retryBudget,
+      clock: deps.clock,
+      onAttemptEnd: outliers ? (instance, outcome) => outliers.record(instance, outcome.ok) : undefined,
+    });
+    for (const name of EXECUTOR_EVENTS) {
+      this.#cleanup.push(
+        this.executor.events.on(name, (event: object) =>
+          deps.events.emit(name, { service, ...event } as ClientEvents[typeof name]),
+        ),
+      );
+    }
+  }
+
+  /** The routable instances now (discovered, up, healthy), as the picker sees them. */
+  get snapshot(): InstanceSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Whether a first list has arrived; until then calls wait on `ready()`. */
+  get hasInstances(): boolean {
+    return this.#discovered !== undefined;
+  }
+
+  /** Resolves once the first list is in; rejects with the registry's error if that fails. */
+  ready(signal?: AbortSignal): Promise<void> {
+    if (this.#discovered !== undefined) {
+      this.#maybeRefresh();
+      return Promise.resolve();
+    }
+    if (!this.#ready) {
+      this.#ready = this.#start(signal).catch((error: unknown) => {
+        this.#ready = undefined; // the next call asks the registry again
+        throw error;
+      });
+    }
+    return this.#ready;
+  }
+
+  /** InstanceSource for the executor: a pick that skips tried, ejected and broken instances. */
+  pick(excluded: (instance: ServiceInstance) => boolean, hashKey?: string): ServiceInstance | undefined {
+    // Picks are synchronous, so one reusable context per view is safe.
+    const context = this.#pickContext;
+    this.#outerExcluded = excluded;
+    context.hashKey = hashKey;
+    context.excluded = this.#excluded;
+    return this.#picker.pick(context);
+  }
+
+  readonly #excluded = (instance: ServiceInstance): boolean =>
+    this.#outerExcluded(instance) || (this.#outliers?.isEjected(instance.id) ?? false);
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const dispose of this.#cleanup.splice(0)) dispose();
+    this.executor.close();
+    await this.#health?.close();
+  }
+
+  async #start(signal?: AbortSignal): Promise<void> {
+    const { registry } = this.#deps;
+    if (registry.watch && !this.#watching) {
+      this.#watching = true;
+      this.#cleanup.push(registry.watch(this.service, (instances) => this.#apply(instances)));
+    }
+    if (this.#discovered !== undefined) return;
+    const instances = await registry.resolve(this.service, { signal });
+    this.#resolvedAt = this.#deps.clock.now();
+    if (this.#discovered === undefined) this.#apply(instances);
+  }
+
+  /** Registries without watch: refresh in the background once the list is older than refreshMs. */
+  #maybeRefresh(): void {
+    const { registry, clock, refreshMs, events } = this.#deps;
+    if (registry.watch || this.#refreshing || clock.now() - this.#resolvedAt < refreshMs) return;
+    this.#refreshing = true;
+    registry.resolve(this.service).then(
+      (instances) => {
+        this.#refreshing = false;
+        this.#resolvedAt = clock.now();
+        if (this.#stale) {
+          this.#stale = false;
+          events.emit('registryRecovered', { service: this.service });
+        }
+        this.#apply(instances);
+      },
+      (error: unknown) => {
+        // Keep the last good list; try again after another refresh period.
+        this.#refreshing = false;
+        this.#resolvedAt = clock.now();
+        if (!this.#stale) {
+          this.#stale = true;
+          events.emit('registryStale', { service: this.service, error });
+        }
+      },
+    );
+  }
+
+  #apply(instances: readonly ServiceInstance[]): void {
+    if (this.#closed) return;
+    this.#discovered = instances.filter(isUp);
+    this.#health?.update(this.#discovered);
+    this.#outliers?.update(this.#discovered);
+    this.load.retain(this.#discovered);
+    this.#publish();
+  }
+
+  /** Rebuilds the snapshot and picker from discovery + health, with Envoy's panic rule. */
+  #publish(): void {
+    const discovered = this.#discovered ?? [];
+    const health = this.#health;
+    let routable = discovered;
+    if (health) {
+      const verdict = routableWithPanic(discovered, (i) => health.isRoutable(i.id), this.#panicThreshold);
+      routable = verdict.instances;
+      if (verdict.panic !== this.#inPanic) {
+        this.#inPanic = verdict.panic;
+        const event = { service: this.service, healthy: verdict.healthy, total: discovered.length };
+        this.#deps.events.emit(verdict.panic ? 'panic' : 'panicOver', event);
+      }
+    }
+    const previous = this.#picker;
+    this.#snapshot = createSnapshot(this.service, routable, ++this.#version);
+    this.#picker = this.balancer.build(this.#snapshot, { load: this.load, previous });
+    this.#deps.events.emit('instancesChanged', {
+      service: this.service,
+      instances: this.#snapshot.instances,
+      version: this.#snapshot.version,
+    });
+  }
+}
