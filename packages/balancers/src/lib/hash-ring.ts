@@ -1,0 +1,162 @@
+import { type ServiceInstance, ValidationError, validateWeight } from '@switchyard/core';
+import { murmur3, murmur3Int } from './murmur3.ts';
+import { sortPoints } from './sort-points.ts';
+
+/** What a ring can hold: anything with a unique id and an optional weight (default 1). */
+export interface RingMember {
+  readonly id: string;
+  readonly weight?: number | undefined;
+}
+
+export interface HashRingOptions {
+  /** Points per member of weight 1; a member gets round(virtualNodes × weight), at least 1. Default 160. */
+  virtualNodes?: number;
+}
+
+const MAX_POINTS = 1 << 24;
+
+/**
+ * A consistent-hash ring: each member owns round(virtualNodes × weight) MurmurHash3 points, kept
+ * in a sorted Uint32Array with a parallel array of owners; a key belongs to the first point at or
+ * after its hash. A bucket index over the top bits of the hash narrows each binary search to a
+ * few points, so a lookup costs one hash and a handful of reads, and allocates nothing.
+ * Immutable: build a new ring for new members (same members → same answers, always).
+ *
+ * @example
+ * const ring = new HashRing([{ id: 'cache-a' }, { id: 'cache-b' }, { id: 'cache-c', weight: 2 }]);
+ * ring.get('user-42');       // the member that owns user-42
+ * ring.getN('user-42', 2);   // it and the next distinct member: replicas
+ * ring.ownership();          // Map { 'cache-a' => 0.25…, 'cache-b' => 0.25…, 'cache-c' => 0.5… }
+ */
+export class HashRing<T extends RingMember = ServiceInstance> {
+  readonly members: readonly T[];
+  readonly virtualNodes: number;
+  readonly #points: Uint32Array;
+  readonly #owners: Int32Array;
+  /** #buckets[b] = first point whose top bits are ≥ b. */
+  readonly #buckets: Uint32Array;
+  readonly #shift: number;
+
+  constructor(members: readonly T[], options: HashRingOptions = {}) {
+    const virtualNodes = options.virtualNodes ?? 160;
+    if (!Number.isInteger(virtualNodes) || virtualNodes < 1 || virtualNodes > 100_000) {
+      throw new ValidationError(
+        'virtualNodes',
+        `expected an integer in 1..100000, got ${String(virtualNodes)}`,
+      );
+    }
+    this.members = Object.freeze([...members]);
+    this.virtualNodes = virtualNodes;
+    const counts = pointCounts(this.members, virtualNodes);
+    let total = 0;
+    for (const count of counts) total += count;
+    const points = new Uint32Array(total);
+    const owners = new Int32Array(total);
+    let at = 0;
+    this.members.forEach((member, owner) => {
+      // One string hash per member; its points are cheap integer hashes seeded by it.
+      const seed = murmur3(member.id);
+      for (let v = 0; v < counts[owner]!; v++, at++) {
+        points[at] = murmur3Int(v, seed);
+        owners[at] = owner;
+      }
+    });
+    sortPoints(points, owners);
+    this.#points = points;
+    this.#owners = owners;
+    const bits = Math.min(16, Math.max(1, Math.ceil(Math.log2(total + 1))));
+    this.#shift = 32 - bits;
+    this.#buckets = new Uint32Array((1 << bits) + 1);
+    for (let b = 0, i = 0; b <= 1 << bits; b++) {
+      while (i < total && points[i]! >>> this.#shift < b) i++;
+      this.#buckets[b] = i;
+    }
+  }
+
+  /** How many points the ring holds. */
+  get pointCount(): number {
+    return this.#points.length;
+  }
+
+  /** The member that owns `key`, or undefined for an empty ring. */
+  get(key: string): T | undefined {
+    if (this.#points.length === 0) return undefined;
+    return this.members[this.#owners[this.locate(murmur3(key))]!];
+  }
+
+  /**
+   * Up to `n` distinct members for `key`, in ring order: the owner first, then the replicas a
+   * failover or a replicated write should use.
+   */
+  getN(key: string, n: number): T[] {
+    if (!Number.isInteger(n) || n < 0) {
+      throw new ValidationError('n', `expected an integer ≥ 0, got ${String(n)}`);
+    }
+    const wanted = Math.min(n, this.members.length);
+    const result: T[] = [];
+    if (wanted === 0) return result;
+    const seen = new Uint8Array(this.members.length);
+    const total = this.#points.length;
+    for (let k = 0, i = this.locate(murmur3(key)); k < total && result.length < wanted; k++) {
+      const owner = this.#owners[i]!;
+      if (seen[owner] === 0) {
+        seen[owner] = 1;
+        result.push(this.members[owner]!);
+      }
+      i = i + 1 === total ? 0 : i + 1;
+    }
+    return result;
+  }
+
+  /** The fraction of the 32-bit hash space each member owns, by id; the values sum to 1. */
+  ownership(): Map<string, number> {
+    const owned = new Float64Array(this.members.length);
+    const points = this.#points;
+    const total = points.length;
+    for (let i = 0; i < total; i++) {
+      // Point i owns the hashes after the previous point, up to and including itself.
+      const arc = i === 0 ? 2 ** 32 - points[total - 1]! + points[0]! : points[i]! - points[i - 1]!;
+      owned[this.#owners[i]!]! += arc;
+    }
+    return new Map(this.members.map((member, owner) => [member.id, owned[owner]! / 2 ** 32] as const));
+  }
+
+  /** Position (index into the ring's points) of the first point at or after `hash`, wrapping. */
+  locate(hash: number): number {
+    const points = this.#points;
+    const bucket = hash >>> this.#shift;
+    let lo = this.#buckets[bucket]!;
+    let hi = this.#buckets[bucket + 1]!;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (points[mid]! < hash) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === points.length ? 0 : lo;
+  }
+
+  /** Index in `members` of the owner of the point at `position`. */
+  ownerAt(position: number): number {
+    return this.#owners[position]!;
+  }
+}
+
+function pointCounts(members: readonly RingMember[], virtualNodes: number): number[] {
+  const ids = new Set<string>();
+  let total = 0;
+  const counts = members.map((member, index) => {
+    if (typeof member.id !== 'string' || member.id === '') {
+      throw new ValidationError(`members[${index}].id`, 'expected a non-empty string');
+    }
+    if (ids.has(member.id)) throw new ValidationError(`members[${index}].id`, `duplicate id "${member.id}"`);
+    ids.add(member.id);
+    const weight = validateWeight(member.weight ?? 1, `members[${index}].weight`);
+    const count = Math.max(1, Math.round(virtualNodes * weight));
+    total += count;
+    return count;
+  });
+  if (total > MAX_POINTS) {
+    throw new ValidationError('virtualNodes', `the ring would hold ${total} points (limit ${MAX_POINTS})`);
+  }
+  return counts;
+}

@@ -1,0 +1,37 @@
+import { type InstanceStats, type LoadStats, type ServiceInstance, weightOf } from '@switchyard/core';
+
+/**
+ * What load-aware pickers read, laid out once per snapshot so that a pick only indexes arrays:
+ * each instance's live stats (shared with the executor, which updates them) and 1 / weight.
+ */
+export interface InstanceLoad {
+  readonly stats: readonly InstanceStats[];
+  readonly inverseWeight: Float64Array;
+}
+
+export function instanceLoad(instances: readonly ServiceInstance[], load: LoadStats): InstanceLoad {
+  const inverseWeight = new Float64Array(instances.length);
+  for (let i = 0; i < instances.length; i++) inverseWeight[i] = 1 / weightOf(instances[i]!);
+  return { stats: instances.map((instance) => load.of(instance)), inverseWeight };
+}
+
+/** A uniform integer in [0, n). */
+export function randomIndex(n: number): number {
+  return Math.floor(Math.random() * n);
+}
+
+/**
+ * The first index at or after `start` (wrapping) whose instance is not excluded, or -1 when
+ * every instance is. The deterministic fallback every strategy uses once its own choice is taken.
+ */
+export function nextAllowed(
+  instances: readonly ServiceInstance[],
+  start: number,
+  excluded: (instance: ServiceInstance) => boolean,
+): number {
+  const n = instances.length;
+  for (let k = 0, i = start; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
+    if (!excluded(instances[i]!)) return i;
+  }
+  return -1;
+}

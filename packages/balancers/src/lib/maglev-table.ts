@@ -1,0 +1,62 @@
+import { type ServiceInstance, weightOf } from '@switchyard/core';
+import { murmur3 } from './murmur3.ts';
+
+const OFFSET_SEED = 0x9e37_79b9;
+const SKIP_SEED = 0x85eb_ca6b;
+
+/**
+ * The Maglev lookup table (Eisenbud et al., NSDI 2016) with Envoy's weighted turns. Each
+ * instance walks its own permutation of the slots, `offset + j·skip (mod size)`, from two hashes
+ * of its id; in turn, each claims its next free slot. Weighted: per round an instance takes a
+ * turn only when its claimed slots lag its weight relative to the heaviest one.
+ */
+export class MaglevTable {
+  readonly members: readonly ServiceInstance[];
+  readonly size: number;
+  readonly #owners: Int32Array;
+
+  constructor(members: readonly ServiceInstance[], size: number) {
+    this.members = members;
+    this.size = size;
+    const n = members.length;
+    const owners = new Int32Array(size).fill(-1);
+    const next = new Float64Array(n);
+    const skip = new Float64Array(n);
+    const weight = new Float64Array(n);
+    const target = new Float64Array(n);
+    let heaviest = 0;
+    for (let i = 0; i < n; i++) {
+      const id = members[i]!.id;
+      next[i] = murmur3(id, OFFSET_SEED) % size;
+      skip[i] = (murmur3(id, SKIP_SEED) % (size - 1)) + 1;
+      weight[i] = weightOf(members[i]!);
+      if (weight[i]! > heaviest) heaviest = weight[i]!;
+    }
+    for (let i = 0; i < n; i++) weight[i] = weight[i]! / heaviest;
+    let filled = 0;
+    for (let round = 1; filled < size; round++) {
+      for (let i = 0; i < n && filled < size; i++) {
+        if (round * weight[i]! < target[i]!) continue;
+        target[i]! += 1;
+        let slot = next[i]!;
+        while (owners[slot] !== -1) slot = (slot + skip[i]!) % size;
+        owners[slot] = i;
+        next[i] = (slot + skip[i]!) % size;
+        filled++;
+      }
+    }
+    this.#owners = owners;
+  }
+
+  /** Index in `members` of the instance owning table entry `slot`. */
+  ownerAt(slot: number): number {
+    return this.#owners[slot]!;
+  }
+
+  /** Entries owned by each member, in member order (for spread checks). */
+  counts(): Int32Array {
+    const counts = new Int32Array(this.members.length);
+    for (let slot = 0; slot < this.size; slot++) counts[this.#owners[slot]!]!++;
+    return counts;
+  }
+}

@@ -1,0 +1,90 @@
+import {
+  type Clock,
+  type InstanceSnapshot,
+  type InstanceStats,
+  type ServiceInstance,
+  systemClock,
+  ValidationError,
+} from '@switchyard/core';
+import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { type InstanceLoad, instanceLoad } from './instance-load.ts';
+import { drawTwo } from './two-choices.ts';
+
+/** Below this (ms) latencies count as equal, so in-flight counts still decide between fast instances. */
+const LATENCY_FLOOR_MS = 0.001;
+
+export interface PeakEwmaOptions {
+  /** Time constant of the latency EWMA, in ms (Finagle's default: 10 s). */
+  decayMs?: number;
+  /** Where "now" comes from when reading the decayed estimate; tests pass a ManualClock. */
+  clock?: Clock;
+}
+
+class PeakEwmaPicker implements Picker {
+  readonly #instances: readonly ServiceInstance[];
+  readonly #load: InstanceLoad;
+  readonly #clock: Clock;
+  readonly #pair = new Int32Array(2);
+
+  constructor(instances: readonly ServiceInstance[], load: InstanceLoad, clock: Clock) {
+    this.#instances = instances;
+    this.#load = load;
+    this.#clock = clock;
+  }
+
+  pick(context?: PickContext): ServiceInstance | undefined {
+    const pair = this.#pair;
+    const found = drawTwo(this.#instances, context?.excluded, pair);
+    if (found === 0) return undefined;
+    const a = pair[0]!;
+    if (found === 1) return this.#instances[a];
+    const b = pair[1]!;
+    const { stats, inverseWeight } = this.#load;
+    const sa = stats[a]!;
+    const sb = stats[b]!;
+    const now = this.#clock.now();
+    // An instance without samples is neutral: it borrows its rival's latency, so in-flight
+    // counts decide (a zero would flood a newcomer; a penalty would starve it).
+    let la = sa.samples === 0 ? -1 : latency(sa, now);
+    let lb = sb.samples === 0 ? -1 : latency(sb, now);
+    if (la < 0) la = lb < 0 ? 1 : lb;
+    if (lb < 0) lb = la;
+    const costA = la * (sa.inflight + 1) * inverseWeight[a]!;
+    const costB = lb * (sb.inflight + 1) * inverseWeight[b]!;
+    return this.#instances[costB < costA ? b : a];
+  }
+}
+
+function latency(stats: InstanceStats, now: number): number {
+  const estimate = stats.latencyEstimate(now);
+  return estimate > LATENCY_FLOOR_MS ? estimate : LATENCY_FLOOR_MS;
+}
+
+/**
+ * Peak-EWMA (Finagle): of two random instances, the one with the lower
+ * `latency EWMA × (in-flight + 1) / weight`. The EWMA jumps up at once on a slow answer and
+ * decays over `decayMs`, so the picker reacts to a slowdown within one request and drifts back
+ * to an instance once it recovers. Best when instances differ in speed (GC pauses, noisy hosts).
+ *
+ * @example
+ * const client = new ServiceDiscoveryClient({ registry, balancer: peakEwma({ decayMs: 5_000 }) });
+ */
+export function peakEwma(options: PeakEwmaOptions = {}): Balancer {
+  const decayMs = options.decayMs ?? 10_000;
+  if (typeof decayMs !== 'number' || !Number.isFinite(decayMs) || decayMs <= 0) {
+    throw new ValidationError(
+      'decayMs',
+      `must be a finite number of milliseconds > 0, got ${String(decayMs)}`,
+    );
+  }
+  const clock = options.clock ?? systemClock;
+  return Object.freeze({
+    name: 'peakEwma',
+    latencyDecayMs: decayMs,
+    build(snapshot: InstanceSnapshot, { load }: BuildContext): Picker {
+      const instances = snapshot.instances;
+      if (instances.length === 0) return emptyPicker;
+      return new PeakEwmaPicker(instances, instanceLoad(instances, load), clock);
+    },
+  });
+}

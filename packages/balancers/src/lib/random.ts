@@ -1,0 +1,39 @@
+import type { InstanceSnapshot, ServiceInstance } from '@switchyard/core';
+import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { nextAllowed, randomIndex } from './instance-load.ts';
+
+class RandomPicker implements Picker {
+  readonly #instances: readonly ServiceInstance[];
+
+  constructor(instances: readonly ServiceInstance[]) {
+    this.#instances = instances;
+  }
+
+  pick(context?: PickContext): ServiceInstance | undefined {
+    const instances = this.#instances;
+    const index = randomIndex(instances.length);
+    const excluded = context?.excluded;
+    if (!excluded || !excluded(instances[index]!)) return instances[index];
+    // A second draw keeps the spread random when only a few are excluded; then walk on.
+    const again = randomIndex(instances.length);
+    if (!excluded(instances[again]!)) return instances[again];
+    const next = nextAllowed(instances, again, excluded);
+    return next === -1 ? undefined : instances[next];
+  }
+}
+
+/**
+ * Uniformly random, ignoring weights. Stateless and cheap; good when there are many clients
+ * and requests cost about the same. See `weightedRandom()` to honour `instance.weight`.
+ *
+ * @example
+ * const client = new ServiceDiscoveryClient({ registry, balancer: random() });
+ */
+export function random(): Balancer {
+  return Object.freeze({
+    name: 'random',
+    build(snapshot: InstanceSnapshot): Picker {
+      return snapshot.instances.length === 0 ? emptyPicker : new RandomPicker(snapshot.instances);
+    },
+  });
+}
