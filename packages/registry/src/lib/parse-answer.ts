@@ -1,0 +1,97 @@
+import {
+  isUp,
+  partitionInstances,
+  RegistryProtocolError,
+  type RejectedEntry,
+  type ServiceInstance,
+  ValidationError,
+} from '@switchyard/core';
+
+/**
+ * Turns a resolve answer into instances. Not JSON or not an array → RegistryProtocolError;
+ * an invalid entry (or one of another service) is dropped and reported through `onRejected`,
+ * one by one, so one broken record never hides the healthy rest.
+ */
+export function parseInstanceList(
+  service: string,
+  text: string,
+  onRejected: (rejected: RejectedEntry) => void,
+): readonly ServiceInstance[] {
+  const body = parseJson(service, text);
+  if (!Array.isArray(body)) {
+    throw new RegistryProtocolError(`expected a JSON array of instances, got ${kindOf(body)}`, { service });
+  }
+  const { instances, rejected } = partitionInstances(body);
+  for (const entry of rejected) onRejected(entry);
+  const live: ServiceInstance[] = [];
+  instances.forEach((instance) => {
+    if (instance.service !== service) {
+      const error = new ValidationError('service', `expected "${service}", got "${instance.service}"`, {
+        service,
+        instanceId: instance.id,
+      });
+      const index = body.findIndex(
+        (entry: { id?: unknown; service?: unknown } | null) =>
+          entry?.id === instance.id && entry?.service === instance.service,
+      );
+      onRejected({ index, entry: body[index], error });
+    } else if (isUp(instance)) {
+      live.push(instance);
+    }
+  });
+  return Object.freeze(live);
+}
+
+/** A JSON array of service names. */
+export function parseNameList(text: string): string[] {
+  const body = parseJson(undefined, text);
+  if (!Array.isArray(body) || !body.every((name) => typeof name === 'string')) {
+    throw new RegistryProtocolError(`expected a JSON array of service names, got ${kindOf(body)}`);
+  }
+  return body;
+}
+
+/** The `X-Registry-Index` header as a non-negative integer. */
+export function parseIndex(service: string, headers: Headers): number {
+  const raw = headers.get('x-registry-index');
+  const index = Number(raw);
+  if (raw === null || raw.trim() === '' || !Number.isSafeInteger(index) || index < 0) {
+    throw new RegistryProtocolError(`missing or bad X-Registry-Index header: ${JSON.stringify(raw)}`, {
+      service,
+    });
+  }
+  return index;
+}
+
+/** The `{ error, field? }` body of a 4xx answer, as far as it can be read. */
+export function parseErrorBody(text: string): { error?: string; field?: string } {
+  try {
+    const body: unknown = JSON.parse(text);
+    if (body && typeof body === 'object') {
+      const { error, field } = body as { error?: unknown; field?: unknown };
+      return {
+        ...(typeof error === 'string' ? { error } : {}),
+        ...(typeof field === 'string' ? { field } : {}),
+      };
+    }
+  } catch {
+    // fall through: a non-JSON error body only loses its detail
+  }
+  return {};
+}
+
+function parseJson(service: string | undefined, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new RegistryProtocolError(`answer is not JSON: ${JSON.stringify(text.slice(0, 80))}`, {
+      service,
+      cause: error,
+    });
+  }
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return 'null';
+  return Array.isArray(value) ? 'an array of other things' : typeof value;
+}

@@ -1,0 +1,174 @@
+import {
+  ServiceNotFoundError,
+  ValidationError,
+  validateInstance,
+  validateServiceName,
+} from '@switchyard/core';
+import type { InMemoryRegistry } from './in-memory-registry.ts';
+import { validateTtl } from './ttl.ts';
+
+/** One protocol request, independent of the transport (node:http, msw, …). */
+export interface RegistryRequest {
+  readonly method: string;
+  readonly pathname: string;
+  readonly searchParams: URLSearchParams;
+  readonly bodyText?: string | undefined;
+  /** Aborts a pending long-poll (the client went away, the server is closing). */
+  readonly signal: AbortSignal;
+}
+
+export interface RegistryResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  /** JSON text, or '' for 204. */
+  readonly body: string;
+}
+
+export interface RegistryHandlerOptions {
+  /** Longest long-poll the server accepts; longer `waitMs` is capped. Default 60 s. */
+  readonly maxWaitMs?: number;
+  /** Long-poll duration when the request gives `index` but no `waitMs`. Default 30 s. */
+  readonly defaultWaitMs?: number;
+  /** Bodies above this many bytes get 413. Default 64 KiB. */
+  readonly maxBodyBytes?: number;
+}
+
+export type RegistryHandler = (request: RegistryRequest) => Promise<RegistryResponse>;
+
+/** The header carrying a service's change index on every resolve answer. */
+export const REGISTRY_INDEX_HEADER = 'x-registry-index';
+
+const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/**
+ * The registry HTTP protocol (ARCHITECTURE.md) as a plain function, shared by the embedded
+ * server and the testing kit's msw mock so the two can never disagree. A bad request changes
+ * nothing and gets 400 with `{ error, field }`.
+ *
+ * @example
+ * const handle = createRegistryHandler(new InMemoryRegistry());
+ * const answer = await handle({ method: 'GET', pathname: '/services', searchParams: new URLSearchParams(), signal });
+ */
+export function createRegistryHandler(
+  registry: InMemoryRegistry,
+  options: RegistryHandlerOptions = {},
+): RegistryHandler {
+  const maxWaitMs = options.maxWaitMs ?? 60_000;
+  const defaultWaitMs = Math.min(options.defaultWaitMs ?? 30_000, maxWaitMs);
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+
+  const handle = async (request: RegistryRequest): Promise<RegistryResponse> => {
+    const parts = splitPath(request.pathname);
+    const { method } = request;
+    if (parts.length === 1 && parts[0] === 'register') {
+      if (method !== 'POST') return methodNotAllowed('POST');
+      return register(request);
+    }
+    if (parts[0] !== 'services') return json(404, { error: `no route for ${request.pathname}` });
+    if (parts.length === 1) {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      return json(200, registry.services());
+    }
+    const service = validateServiceName(parts[1], 'service');
+    if (parts.length === 2) {
+      if (method !== 'GET') return methodNotAllowed('GET');
+      return resolve(service, request);
+    }
+    if (parts[2] === 'instances' && parts.length === 4) {
+      if (method !== 'DELETE') return methodNotAllowed('DELETE');
+      await registry.deregister(service, parts[3] as string);
+      return empty(204);
+    }
+    if (parts[2] === 'instances' && parts.length === 5 && parts[4] === 'heartbeat') {
+      if (method !== 'PUT') return methodNotAllowed('PUT');
+      await registry.heartbeat(service, parts[3] as string);
+      return empty(204);
+    }
+    return json(404, { error: `no route for ${request.pathname}` });
+  };
+
+  const register = (request: RegistryRequest): RegistryResponse => {
+    const text = request.bodyText ?? '';
+    if (Buffer.byteLength(text) > maxBodyBytes) {
+      return json(413, { error: `body larger than ${maxBodyBytes} bytes` });
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return json(400, { error: 'body is not valid JSON' });
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      return json(400, { error: 'body must be a JSON object (a ServiceInstance, optional ttlMs)' });
+    }
+    const ttlMs = validateTtl((body as { ttlMs?: unknown }).ttlMs);
+    const instance = validateInstance(body);
+    registry.registerSync(instance, ttlMs);
+    return json(201, instance);
+  };
+
+  const resolve = async (service: string, request: RegistryRequest): Promise<RegistryResponse> => {
+    const index = optionalInteger(request.searchParams, 'index', 0);
+    if (index !== undefined) {
+      const waitMs = optionalInteger(request.searchParams, 'waitMs', 0) ?? defaultWaitMs;
+      await registry.waitForChange(service, index, {
+        timeoutMs: Math.min(waitMs, maxWaitMs),
+        signal: request.signal,
+      });
+    }
+    const current = registry.indexOf(service);
+    if (!registry.has(service)) {
+      return json(404, { error: `service ${service} not found`, service }, current);
+    }
+    return json(200, registry.resolveSync(service), registry.indexOf(service));
+  };
+
+  return async (request) => {
+    try {
+      return await handle(request);
+    } catch (error) {
+      if (error instanceof ValidationError) return json(400, { error: error.message, field: error.field });
+      if (error instanceof ServiceNotFoundError) {
+        return json(404, { error: error.message, service: error.service, instanceId: error.instanceId });
+      }
+      throw error;
+    }
+  };
+}
+
+function splitPath(pathname: string): string[] {
+  const parts = pathname.split('/').filter((part) => part.length > 0);
+  try {
+    return parts.map((part) => decodeURIComponent(part));
+  } catch {
+    throw new ValidationError('path', `malformed percent-encoding in ${pathname}`);
+  }
+}
+
+function optionalInteger(params: URLSearchParams, name: string, min: number): number | undefined {
+  const raw = params.get(name);
+  if (raw === null) return undefined;
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isSafeInteger(value) || value < min) {
+    throw new ValidationError(name, `expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
+  }
+  return value;
+}
+
+function json(status: number, value: unknown, index?: number): RegistryResponse {
+  const headers: Record<string, string> = { ...JSON_HEADERS };
+  if (index !== undefined) headers[REGISTRY_INDEX_HEADER] = String(index);
+  return { status, headers, body: JSON.stringify(value) };
+}
+
+function empty(status: number): RegistryResponse {
+  return { status, headers: {}, body: '' };
+}
+
+function methodNotAllowed(allow: string): RegistryResponse {
+  return {
+    status: 405,
+    headers: { ...JSON_HEADERS, allow },
+    body: JSON.stringify({ error: 'method not allowed' }),
+  };
+}

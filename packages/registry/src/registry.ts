@@ -1,0 +1,19 @@
+export { type Backoff, type BackoffOptions, jitteredBackoff } from './lib/backoff.ts';
+export { HttpRegistry, type HttpRegistryEvents, type HttpRegistryOptions } from './lib/http-registry.ts';
+export { InMemoryRegistry, type InMemoryRegistryOptions } from './lib/in-memory-registry.ts';
+export {
+  createRegistryHandler,
+  REGISTRY_INDEX_HEADER,
+  type RegistryHandler,
+  type RegistryHandlerOptions,
+  type RegistryRequest,
+  type RegistryResponse,
+} from './lib/registry-handler.ts';
+export {
+  createRegistryServer,
+  type RegistryServer,
+  type RegistryServerOptions,
+} from './lib/registry-server.ts';
+export type { FetchLike } from './lib/registry-transport.ts';
+export { StaticRegistry } from './lib/static-registry.ts';
+export { validateTtl } from './lib/ttl.ts';
