@@ -1,0 +1,196 @@
+import {
+  type Clock,
+  type ServiceInstance,
+  sameInstances,
+  type TimerHandle,
+  type TypedEmitter,
+} from '@switchyard/core';
+import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
+import { decodeEntry } from './decode-entry.ts';
+import type { EtcdRegistryEvents } from './etcd-events.ts';
+import { retryDelay } from './retry-delay.ts';
+
+type Listener = (instances: readonly ServiceInstance[]) => void;
+
+/** The last applied state of one key: its mod revision, and the instance (none when deleted or invalid). */
+interface KeyState {
+  readonly revision: bigint;
+  readonly instance: ServiceInstance | undefined;
+}
+
+interface WatchContext {
+  readonly client: Etcd3;
+  readonly clock: Clock;
+  readonly events: TypedEmitter<EtcdRegistryEvents>;
+}
+
+/**
+ * Keeps one service's instance list in step with etcd: a ranged get, then a watch on the
+ * service's prefix from the get's revision + 1. After a dropped stream the watch resumes from
+ * the last revision this class *applied* (etcd3 alone would resume from the revision in the
+ * last response header, which skips events still in flight), and an event whose mod revision
+ * is not newer than what its key already holds is ignored, so nothing is lost or applied
+ * twice. A cancelled watch (revision compacted away) falls back to a fresh get.
+ */
+export class ServiceWatch {
+  readonly #listeners = new Set<Listener>();
+  readonly #keys = new Map<string, KeyState>();
+  #revision = 0n;
+  #watcher: Watcher | undefined;
+  #current: readonly ServiceInstance[] | undefined;
+  #timer: TimerHandle | undefined;
+  #attempt = 0;
+  #stale = false;
+  #closed = false;
+
+  constructor(
+    readonly service: string,
+    readonly keyPrefix: string,
+    readonly context: WatchContext,
+  ) {
+    void this.#sync();
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Adds a listener; it gets the current list on a microtask when one is known. */
+  add(listener: Listener): void {
+    this.#listeners.add(listener);
+    const current = this.#current;
+    if (current) {
+      queueMicrotask(() => {
+        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
+      });
+    }
+  }
+
+  remove(listener: Listener): void {
+    this.#listeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#timer !== undefined) this.context.clock.clearTimeout(this.#timer);
+    const watcher = this.#watcher;
+    this.#watcher = undefined;
+    await watcher?.cancel().catch(() => undefined);
+  }
+
+  async #sync(): Promise<void> {
+    try {
+      const answer = await this.context.client.getAll().prefix(this.keyPrefix).exec();
+      if (this.#closed) return;
+      const present = new Set<string>();
+      for (const kv of answer.kvs) {
+        present.add(kv.key.toString());
+        this.#applyPut(kv);
+      }
+      // Keys gone while nobody watched (or tombstones of deletes) are dropped from the state.
+      for (const key of this.#keys.keys()) if (!present.has(key)) this.#keys.delete(key);
+      this.#revision = BigInt(answer.header.revision);
+      this.#attempt = 0;
+      this.#publish();
+      this.#markRecovered();
+      this.#startWatcher();
+    } catch (error) {
+      if (this.#closed) return;
+      this.#markStale(`etcd get failed: ${(error as Error).message}`);
+      this.context.events.emit('error', { service: this.service, operation: 'watch', error: error as Error });
+      this.#timer = this.context.clock.setTimeout(() => void this.#sync(), retryDelay(this.#attempt++));
+    }
+  }
+
+  #startWatcher(): void {
+    const watcher = this.context.client
+      .watch()
+      .prefix(this.keyPrefix)
+      .startRevision(String(this.#revision + 1n))
+      .watcher();
+    this.#watcher = watcher;
+    watcher.on('data', (response: IWatchResponse) => this.#onData(response));
+    watcher.on('disconnected', (error: Error) => {
+      // Resume from what was applied, not from the last header etcd3 saw.
+      watcher.request.start_revision = String(this.#revision + 1n);
+      this.#markStale(`watch stream lost: ${error.message}`);
+    });
+    watcher.on('connected', () => this.#markRecovered());
+    watcher.on('error', (error: Error) => {
+      // etcd cancelled the watch (typically: our revision was compacted). Start over from a get.
+      if (this.#closed || watcher !== this.#watcher) return;
+      this.#watcher = undefined;
+      this.context.events.emit('error', { service: this.service, operation: 'watch', error });
+      void watcher.cancel().catch(() => undefined);
+      void this.#sync();
+    });
+  }
+
+  #onData(response: IWatchResponse): void {
+    if (this.#closed) return;
+    for (const event of response.events) {
+      const revision = BigInt(event.kv.mod_revision);
+      if (event.type === 'Put') this.#applyPut(event.kv);
+      else this.#applyDelete(event.kv.key.toString(), revision);
+      if (revision > this.#revision) this.#revision = revision;
+    }
+    this.#publish();
+  }
+
+  #applyPut(kv: IKeyValue): void {
+    const key = kv.key.toString();
+    const revision = BigInt(kv.mod_revision);
+    const known = this.#keys.get(key);
+    if (known && known.revision >= revision) return;
+    const decoded = decodeEntry(this.service, key.slice(this.keyPrefix.length), kv.value.toString());
+    if (!decoded.ok) {
+      this.context.events.emit('invalidEntry', {
+        service: this.service,
+        key,
+        reason: decoded.reason,
+        error: decoded.error,
+      });
+    }
+    this.#keys.set(key, { revision, instance: decoded.ok ? decoded.instance : undefined });
+  }
+
+  #applyDelete(key: string, revision: bigint): void {
+    const known = this.#keys.get(key);
+    if (known && known.revision >= revision) return;
+    // A tombstone, so that a replayed older put of this key cannot bring it back.
+    this.#keys.set(key, { revision, instance: undefined });
+  }
+
+  #publish(): void {
+    const next: ServiceInstance[] = [];
+    for (const state of this.#keys.values()) if (state.instance) next.push(state.instance);
+    if (this.#current && sameInstances(this.#current, next)) return;
+    const current = Object.freeze(next);
+    this.#current = current;
+    for (const listener of [...this.#listeners]) notify(listener, current);
+  }
+
+  #markStale(reason: string): void {
+    if (this.#stale || this.#closed) return;
+    this.#stale = true;
+    this.context.events.emit('stale', { service: this.service, reason });
+  }
+
+  #markRecovered(): void {
+    if (!this.#stale || this.#closed) return;
+    this.#stale = false;
+    this.context.events.emit('recovered', { service: this.service });
+  }
+}
+
+function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
+  try {
+    listener(instances);
+  } catch (error) {
+    // A failing listener must not stop the watch; surface its error like EventTarget does.
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
