@@ -1,0 +1,122 @@
+import {
+  type Registry,
+  type ResolveOptions,
+  type ServiceInstance,
+  sameInstances,
+  TypedEmitter,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
+import { memberToInstance } from './member-instance.ts';
+import type { Membership } from './membership.ts';
+
+/** A member whose metadata names a service but does not make a valid instance. */
+export interface InvalidMemberEvent {
+  readonly memberId: string;
+  readonly incarnation: number;
+  readonly error: ValidationError;
+}
+
+export type MembershipRegistryEvents = {
+  invalidMember: InvalidMemberEvent;
+};
+
+export interface MembershipRegistryOptions {
+  /** Keep suspect members in the view: SWIM suspects are usually alive (default true). */
+  readonly includeSuspect?: boolean;
+  /** Close the Membership node too on `close()` (default false). */
+  readonly closeMembership?: boolean;
+}
+
+/**
+ * A Registry over a gossip cluster: the live members whose metadata names a service become that
+ * service's instances, and `watch` follows joins, failures, leaves and metadata changes, so
+ * `ServiceDiscoveryClient` and every balancer work over a cluster with no registry server.
+ *
+ * @example
+ * const registry = new MembershipRegistry(node);
+ * const stop = registry.watch('cache', (instances) => ring.update(instances));
+ */
+export class MembershipRegistry extends TypedEmitter<MembershipRegistryEvents> implements Registry {
+  readonly #membership: Membership;
+  readonly #includeSuspect: boolean;
+  readonly #closeMembership: boolean;
+  readonly #reported = new Set<string>();
+  readonly #unsubscribe: Array<() => void> = [];
+  readonly #watchers = new Map<string, Set<() => void>>();
+  #closed = false;
+
+  constructor(membership: Membership, options: MembershipRegistryOptions = {}) {
+    super();
+    this.#membership = membership;
+    this.#includeSuspect = options.includeSuspect ?? true;
+    this.#closeMembership = options.closeMembership ?? false;
+    const refresh = () => this.#refresh();
+    for (const event of ['joined', 'updated', 'suspect', 'failed', 'left', 'recovered'] as const) {
+      this.#unsubscribe.push(membership.on(event, refresh));
+    }
+  }
+
+  /** The service's instances among the live members now (empty when none advertises it). */
+  async resolve(service: string, options: ResolveOptions = {}): Promise<readonly ServiceInstance[]> {
+    options.signal?.throwIfAborted();
+    validateServiceName(service);
+    return this.#instances(service);
+  }
+
+  /** Calls `listener` with the current instances, then after every change to them. */
+  watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
+    validateServiceName(service);
+    let last = this.#instances(service);
+    const check = () => {
+      const next = this.#instances(service);
+      if (sameInstances(last, next)) return;
+      last = next;
+      listener(next);
+    };
+    let set = this.#watchers.get(service);
+    if (!set) {
+      set = new Set();
+      this.#watchers.set(service, set);
+    }
+    set.add(check);
+    listener(last);
+    return () => {
+      set.delete(check);
+      if (set.size === 0) this.#watchers.delete(service);
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const off of this.#unsubscribe) off();
+    this.#watchers.clear();
+    if (this.#closeMembership) await this.#membership.close();
+  }
+
+  #refresh(): void {
+    for (const set of this.#watchers.values()) for (const check of [...set]) check();
+  }
+
+  #instances(service: string): readonly ServiceInstance[] {
+    const out: ServiceInstance[] = [];
+    for (const member of this.#membership.members()) {
+      if (member.state === 'suspect' && !this.#includeSuspect) continue;
+      if (member.metadata.service !== service) continue;
+      try {
+        const instance = memberToInstance(member);
+        if (instance) out.push(instance);
+      } catch (error) {
+        if (!(error instanceof ValidationError)) throw error;
+        // Report each bad advertisement once, not on every refresh.
+        const key = `${member.id}@${member.incarnation}`;
+        if (!this.#reported.has(key)) {
+          this.#reported.add(key);
+          this.emit('invalidMember', { memberId: member.id, incarnation: member.incarnation, error });
+        }
+      }
+    }
+    return Object.freeze(out);
+  }
+}

@@ -1,0 +1,541 @@
+import { neverAbortedSignal, sleep, type TimerHandle, TypedEmitter } from '@switchyard/core';
+import { Awareness } from './awareness.ts';
+import { BroadcastQueue } from './broadcast-queue.ts';
+import {
+  type CodecOptions,
+  decodePacket,
+  encodeMessage,
+  encodePacket,
+  type Message,
+  packetOverhead,
+} from './codec.ts';
+import {
+  type DropReason,
+  MembershipClosedError,
+  MembershipDecodeError,
+  MembershipJoinError,
+} from './errors.ts';
+import { freezeRecord, isLive, type MemberClaim, type MemberRecord } from './member-state.ts';
+import { MemberTable } from './member-table.ts';
+import { createNetTransport } from './net-transport.ts';
+import { type MembershipOptions, type ResolvedOptions, resolveOptions, validateMetadata } from './options.ts';
+import { ProbeOrder } from './probe-order.ts';
+import { Prober } from './prober.ts';
+import { type MembershipStats, StatsCounter } from './stats.ts';
+import { minSuspicionTimeout, Suspicion } from './suspicion.ts';
+import { type Address, parseAddress, sameAddress, type Transport } from './transport.ts';
+
+/** A member as the node reports it: a frozen record. */
+export type Member = MemberRecord;
+
+/** Payload of every member event: the member now, and as it was before the change. */
+export interface MemberEvent {
+  readonly member: Member;
+  readonly previous: Member | undefined;
+}
+
+/** A packet or frame the node refused. */
+export interface DroppedPacket {
+  readonly reason: DropReason;
+  readonly from: Address;
+  readonly error: MembershipDecodeError;
+}
+
+export type MembershipEvents = {
+  joined: MemberEvent;
+  updated: MemberEvent;
+  suspect: MemberEvent;
+  failed: MemberEvent;
+  left: MemberEvent;
+  recovered: MemberEvent;
+  dropped: DroppedPacket;
+};
+
+/**
+ * A SWIM cluster member with Lifeguard's refinements, in the manner of HashiCorp memberlist:
+ * UDP probes with indirect ping-req and nacks, suspicion with refutation by incarnation,
+ * piggybacked gossip, and TCP push-pull for join and anti-entropy.
+ *
+ * @example
+ * const node = await Membership.create({ name: 'cache-1', metadata: { service: 'cache', port: '6379' } });
+ * await node.join(['10.0.0.5:7946', '10.0.0.6:7946']);
+ * node.on('failed', ({ member }) => console.log(`${member.id} failed`));
+ * // …
+ * await node.leave();
+ * await node.close();
+ */
+export class Membership extends TypedEmitter<MembershipEvents> {
+  readonly #o: ResolvedOptions;
+  readonly #transport: Transport;
+  readonly #codec: CodecOptions;
+  readonly #table: MemberTable;
+  readonly #broadcasts: BroadcastQueue;
+  readonly #awareness: Awareness;
+  readonly #prober: Prober;
+  readonly #probeOrder: ProbeOrder;
+  readonly #stats = new StatsCounter();
+  readonly #suspicions = new Map<string, Suspicion>();
+  readonly #reapTimers = new Map<string, TimerHandle>();
+  readonly #loops = new Map<'probe' | 'gossip' | 'push-pull', TimerHandle>();
+  #seq = 0;
+  #probing = false;
+  #leaving = false;
+  #closed = false;
+
+  /** Validates `options`, binds UDP and TCP (or takes `options.transport`) and starts the protocol. */
+  static async create(options: MembershipOptions): Promise<Membership> {
+    const o = resolveOptions(options);
+    const sink: { drop?: (error: MembershipDecodeError, from: Address) => void } = {};
+    const transport =
+      o.transport ??
+      (await createNetTransport({
+        host: o.bindHost,
+        port: o.bindPort,
+        maxFrameBytes: o.maxFrameBytes,
+        streamTimeoutMs: o.streamTimeoutMs,
+        clock: o.clock,
+        onDrop: (error, from) => sink.drop?.(error, from),
+      }));
+    const node = new Membership(o, transport);
+    sink.drop = (error, from) => node.#dropped(error, from);
+    return node;
+  }
+
+  private constructor(o: ResolvedOptions, transport: Transport) {
+    super();
+    this.#o = o;
+    this.#transport = transport;
+    this.#codec = { label: o.clusterLabel, keyring: o.keyring };
+    const { host, port } = transport.address;
+    this.#table = new MemberTable(
+      freezeRecord({ id: o.name, host, port, incarnation: 0, state: 'alive', metadata: o.metadata }),
+    );
+    this.#broadcasts = new BroadcastQueue(o.retransmitMult, () => this.#table.liveCount);
+    this.#awareness = new Awareness(o.lifeguard ? o.awarenessMaxMultiplier : 0);
+    this.#probeOrder = new ProbeOrder(o.random);
+    this.#prober = new Prober(
+      {
+        clock: o.clock,
+        awareness: this.#awareness,
+        nextSeq: () => this.#nextSeq(),
+        send: (to, message) => this.#send(to, message),
+        indirectPeers: (targetId, k) =>
+          this.#randomMembers(k, (m) => m.state === 'alive' && m.id !== targetId && m.id !== o.name),
+      },
+      {
+        probeTimeoutMs: o.probeTimeoutMs,
+        probeIntervalMs: o.probeIntervalMs,
+        indirectChecks: o.indirectChecks,
+        nacks: o.lifeguard,
+      },
+    );
+    transport.listen(
+      (data, from) => this.#onPacket(data, from),
+      (data, from) => this.#onStream(data, from),
+    );
+    this.#broadcasts.enqueue(o.name, encodeMessage({ type: 'alive', record: this.#table.local }));
+    // Start each loop at a random offset so that nodes started together do not probe in lockstep.
+    this.#schedule('probe', o.probeIntervalMs * o.random(), () => this.#probeTick());
+    this.#schedule('gossip', o.gossipIntervalMs * o.random(), () => this.#gossipTick());
+    if (o.pushPullIntervalMs > 0) {
+      this.#schedule('push-pull', o.pushPullIntervalMs * (0.5 + o.random()), () => this.#pushPullTick());
+    }
+  }
+
+  /** Where this node listens (UDP and TCP). */
+  get address(): Address {
+    return this.#transport.address;
+  }
+
+  /**
+   * Joins a cluster through any of `seeds` (`"host:port"`) with a full state exchange each.
+   * Resolves with the number of seeds reached; rejects with MembershipJoinError only when none
+   * was (seeds naming this node itself are skipped and do not count).
+   */
+  async join(seeds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
+    this.#assertOpen('join');
+    const addresses = seeds.map((seed, index) => ({ seed, address: parseAddress(seed, `seeds[${index}]`) }));
+    const others = addresses.filter(({ address }) => !sameAddress(address, this.address));
+    const results = await Promise.allSettled(
+      others.map(({ address }) => this.#pushPull(address, true, options.signal ?? neverAbortedSignal)),
+    );
+    options.signal?.throwIfAborted();
+    const reached = results.filter((result) => result.status === 'fulfilled').length;
+    if (reached === 0 && others.length > 0) {
+      const causes = new Map<string, unknown>();
+      results.forEach((result, i) => {
+        if (result.status === 'rejected') causes.set(others[i]!.seed, result.reason);
+      });
+      throw new MembershipJoinError(causes);
+    }
+    return reached;
+  }
+
+  /**
+   * Leaves gracefully: announces `left` (with a higher incarnation, so it cannot be refuted by
+   * stale news) to every live member and through gossip, stops probing, and waits one gossip
+   * interval for the news to spread. Call `close()` afterwards.
+   */
+  async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
+    this.#assertOpen('leave');
+    if (this.#leaving) return;
+    this.#leaving = true;
+    this.#cancelLoop('probe');
+    this.#cancelLoop('push-pull');
+    const local = this.#table.local;
+    const left = freezeRecord({ ...local, incarnation: local.incarnation + 1, state: 'left' });
+    this.#table.setLocal(left);
+    const bytes = encodeMessage({ type: 'left', id: left.id, incarnation: left.incarnation });
+    this.#broadcasts.enqueue(left.id, bytes);
+    // Leaving is rare and must not look like a failure anywhere: tell everyone directly too.
+    for (const member of this.#table.live()) {
+      if (member.id !== left.id) this.#sendParts(member, [bytes]);
+    }
+    await sleep(this.#o.gossipIntervalMs, options.signal ?? neverAbortedSignal, this.#o.clock);
+  }
+
+  /** Alive and suspect members, this node included, sorted by id. */
+  members(): Member[] {
+    return this.#table.live().sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  }
+
+  /** What this node knows about `id`, dead or left members included until they are reaped. */
+  member(id: string): Member | undefined {
+    return this.#table.get(id);
+  }
+
+  localMember(): Member {
+    return this.#table.local;
+  }
+
+  /** Replaces this node's metadata and gossips it with a new incarnation. */
+  updateMetadata(metadata: Readonly<Record<string, string>>): Member {
+    this.#assertOpen('updateMetadata');
+    if (this.#leaving) throw new MembershipClosedError('updateMetadata after leave');
+    const previous = this.#table.local;
+    const next = freezeRecord({
+      ...previous,
+      metadata: validateMetadata(metadata),
+      incarnation: previous.incarnation + 1,
+    });
+    this.#table.setLocal(next);
+    this.#broadcasts.enqueue(next.id, encodeMessage({ type: 'alive', record: next }));
+    this.emit('updated', { member: next, previous });
+    return next;
+  }
+
+  stats(): MembershipStats {
+    return this.#stats.snapshot();
+  }
+
+  /** Lifeguard's local health score: 0 is healthy; n stretches probe timing by n + 1. */
+  localHealth(): number {
+    return this.#awareness.score;
+  }
+
+  /** Stops every timer, closes the sockets; the node cannot be used afterwards. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const name of [...this.#loops.keys()]) this.#cancelLoop(name);
+    for (const suspicion of this.#suspicions.values()) suspicion.cancel();
+    this.#suspicions.clear();
+    for (const timer of this.#reapTimers.values()) this.#o.clock.clearTimeout(timer);
+    this.#reapTimers.clear();
+    this.#prober.close();
+    this.#broadcasts.clear();
+    await this.#transport.close();
+  }
+
+  // ── protocol loops ────────────────────────────────────────────────────────────────────────
+
+  #probeTick(): void {
+    this.#schedule('probe', this.#awareness.scale(this.#o.probeIntervalMs), () => this.#probeTick());
+    if (this.#probing) return;
+    const localId = this.#o.name;
+    const id = this.#probeOrder.next((candidate) => {
+      const record = this.#table.get(candidate);
+      return candidate !== localId && record !== undefined && isLive(record.state);
+    });
+    const target = id === undefined ? undefined : this.#table.get(id);
+    if (!target) return;
+    this.#probing = true;
+    void this.#prober.probe(target).then((result) => {
+      this.#probing = false;
+      if (this.#closed || this.#leaving || result !== 'failed') return;
+      this.#handleClaim({ type: 'suspect', id: target.id, incarnation: target.incarnation, from: localId });
+    });
+  }
+
+  #gossipTick(): void {
+    this.#schedule('gossip', this.#o.gossipIntervalMs, () => this.#gossipTick());
+    if (this.#broadcasts.size === 0) return;
+    // Dead members still get gossip until reaped: a node wrongly declared dead learns it and refutes.
+    const peers = this.#randomMembers(
+      this.#o.gossipNodes,
+      (m) => m.id !== this.#o.name && m.state !== 'left',
+    );
+    for (const peer of peers) {
+      const parts = this.#broadcasts.take(this.#budget(0));
+      if (parts.length === 0) break;
+      this.#sendParts(peer, parts);
+    }
+  }
+
+  #pushPullTick(): void {
+    this.#schedule('push-pull', this.#o.pushPullIntervalMs, () => this.#pushPullTick());
+    const [peer] = this.#randomMembers(1, (m) => m.id !== this.#o.name && isLive(m.state));
+    if (peer) this.#pushPull(peer, false, neverAbortedSignal).catch(() => {});
+  }
+
+  // ── messages in ───────────────────────────────────────────────────────────────────────────
+
+  #onPacket(data: Uint8Array, from: Address): void {
+    if (this.#closed) return;
+    this.#stats.packetsReceived++;
+    this.#stats.bytesReceived += data.length;
+    let messages: Message[];
+    try {
+      if (data.length > this.#o.maxPacketBytes) {
+        throw new MembershipDecodeError('oversize', `packet of ${data.length} bytes`);
+      }
+      messages = decodePacket(data, this.#codec);
+    } catch (error) {
+      if (!(error instanceof MembershipDecodeError)) throw error;
+      this.#dropped(error, from);
+      return;
+    }
+    this.#stats.messagesReceived += messages.length;
+    for (const message of messages) this.#dispatch(message, from);
+  }
+
+  #dispatch(message: Message, from: Address): void {
+    switch (message.type) {
+      case 'ping':
+        // An ack for a ping meant for another name (an old node at a reused address) would lie.
+        if (message.target === this.#o.name) this.#send(from, { type: 'ack', seq: message.seq });
+        break;
+      case 'ping-req':
+        this.#prober.handlePingReq(message, from);
+        break;
+      case 'ack':
+        this.#prober.onAck(message.seq);
+        break;
+      case 'nack':
+        this.#prober.onNack(message.seq);
+        break;
+      case 'push-pull':
+        this.#dropped(new MembershipDecodeError('malformed', 'push-pull in a datagram'), from);
+        break;
+      default:
+        this.#handleClaim(message);
+    }
+  }
+
+  async #onStream(data: Uint8Array, from: Address): Promise<Uint8Array | undefined> {
+    if (this.#closed) return undefined;
+    this.#stats.streamsAccepted++;
+    this.#stats.bytesReceived += data.length;
+    let state: Extract<Message, { type: 'push-pull' }>;
+    try {
+      state = this.#decodeState(data);
+    } catch (error) {
+      if (error instanceof MembershipDecodeError) this.#dropped(error, from);
+      return undefined;
+    }
+    const answer = this.#encodeState(false);
+    this.#stats.bytesSent += answer.length;
+    this.#mergeState(state);
+    return answer;
+  }
+
+  async #pushPull(to: Address, join: boolean, signal: AbortSignal): Promise<void> {
+    const request = this.#encodeState(join);
+    this.#stats.streamsOpened++;
+    this.#stats.bytesSent += request.length;
+    const answer = await this.#transport.request(to, request, { signal, timeoutMs: this.#o.streamTimeoutMs });
+    this.#stats.bytesReceived += answer.length;
+    try {
+      this.#mergeState(this.#decodeState(answer));
+    } catch (error) {
+      if (error instanceof MembershipDecodeError) this.#dropped(error, to);
+      throw error;
+    }
+  }
+
+  #encodeState(join: boolean): Uint8Array {
+    const members = this.#table.all();
+    return encodePacket(
+      [encodeMessage({ type: 'push-pull', join, from: this.#o.name, members })],
+      this.#codec,
+    );
+  }
+
+  #decodeState(data: Uint8Array): Extract<Message, { type: 'push-pull' }> {
+    const messages = decodePacket(data, this.#codec);
+    const [first] = messages;
+    if (messages.length !== 1 || first?.type !== 'push-pull') {
+      throw new MembershipDecodeError('malformed', 'a stream must carry exactly one push-pull');
+    }
+    return first;
+  }
+
+  /** Folds a peer's full state into ours. Its dead are only suspected here: we check for ourselves. */
+  #mergeState(state: Extract<Message, { type: 'push-pull' }>): void {
+    for (const record of state.members) {
+      if (this.#closed) return;
+      const { id, incarnation } = record;
+      if (record.state === 'alive') this.#handleClaim({ type: 'alive', record });
+      else if (record.state === 'left') this.#handleClaim({ type: 'left', id, incarnation });
+      else this.#handleClaim({ type: 'suspect', id, incarnation, from: state.from });
+    }
+  }
+
+  // ── state changes ─────────────────────────────────────────────────────────────────────────
+
+  #handleClaim(claim: MemberClaim): void {
+    if (this.#closed) return;
+    const id = claim.type === 'alive' ? claim.record.id : claim.id;
+    if (id === this.#o.name) {
+      this.#aboutSelf(claim);
+      return;
+    }
+    const before = this.#table.get(id);
+    const change = this.#table.apply(claim);
+    if (!change) {
+      // Another member suspects too: a Lifeguard confirmation, which shortens the timeout.
+      if (
+        claim.type === 'suspect' &&
+        before?.state === 'suspect' &&
+        before.incarnation === claim.incarnation
+      ) {
+        if (this.#suspicions.get(id)?.confirm(claim.from)) this.#broadcasts.enqueue(id, encodeMessage(claim));
+      }
+      return;
+    }
+    const after = change.after;
+    this.#suspicions.get(id)?.cancel();
+    this.#suspicions.delete(id);
+    if (after.state === 'alive' || after.state === 'suspect') {
+      this.#cancelReap(id);
+      this.#probeOrder.add(id);
+      if (after.state === 'suspect' && claim.type === 'suspect') this.#startSuspicion(after, claim.from);
+    } else {
+      this.#probeOrder.remove(id);
+      this.#scheduleReap(id);
+    }
+    this.#broadcasts.enqueue(id, encodeMessage(claim));
+    if (change.event) this.emit(change.event, { member: after, previous: before });
+  }
+
+  /** News about ourselves: anything that says we are less than alive is refuted. */
+  #aboutSelf(claim: MemberClaim): void {
+    if (this.#leaving) return;
+    const local = this.#table.local;
+    const incarnation = claim.type === 'alive' ? claim.record.incarnation : claim.incarnation;
+    if (claim.type === 'alive' ? incarnation <= local.incarnation : incarnation < local.incarnation) return;
+    // Having to refute hints that we are the slow one (Lifeguard).
+    if (claim.type === 'suspect' || claim.type === 'dead') this.#awareness.apply(1);
+    const next = freezeRecord({ ...local, incarnation: incarnation + 1, state: 'alive' });
+    this.#table.setLocal(next);
+    this.#broadcasts.enqueue(next.id, encodeMessage({ type: 'alive', record: next }));
+  }
+
+  #startSuspicion(member: Member, from: string): void {
+    const n = this.#table.liveCount;
+    let k = this.#o.lifeguard ? this.#o.suspicionMult - 2 : 0;
+    if (n - 2 < k) k = 0;
+    const min = minSuspicionTimeout(this.#o.suspicionMult, n, this.#o.probeIntervalMs);
+    const max = this.#o.suspicionMaxTimeoutMult * min;
+    const suspicion = new Suspicion(from, k, min, max, this.#o.clock, () => {
+      this.#suspicions.delete(member.id);
+      const current = this.#table.get(member.id);
+      if (current?.state === 'suspect' && current.incarnation === member.incarnation) {
+        this.#handleClaim({
+          type: 'dead',
+          id: member.id,
+          incarnation: member.incarnation,
+          from: this.#o.name,
+        });
+      }
+    });
+    this.#suspicions.set(member.id, suspicion);
+  }
+
+  #scheduleReap(id: string): void {
+    this.#cancelReap(id);
+    const timer = this.#o.clock.setTimeout(() => {
+      this.#reapTimers.delete(id);
+      const record = this.#table.get(id);
+      if (record && !isLive(record.state)) this.#table.remove(id);
+    }, this.#o.reapDelayMs);
+    timer.unref?.();
+    this.#reapTimers.set(id, timer);
+  }
+
+  #cancelReap(id: string): void {
+    const timer = this.#reapTimers.get(id);
+    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
+    this.#reapTimers.delete(id);
+  }
+
+  // ── messages out ──────────────────────────────────────────────────────────────────────────
+
+  /** Sends `message` with as much queued gossip as fits in one packet. */
+  #send(to: Address, message: Message): void {
+    const primary = encodeMessage(message);
+    this.#sendParts(to, [primary, ...this.#broadcasts.take(this.#budget(primary.length + 1), 253)]);
+  }
+
+  #sendParts(to: Address, parts: Uint8Array[]): void {
+    if (this.#closed) return;
+    const packet = encodePacket(parts, this.#codec);
+    this.#stats.packetsSent++;
+    this.#stats.messagesSent += parts.length;
+    this.#stats.bytesSent += packet.length;
+    if (!this.#transport.sendPacket(to, packet)) this.#stats.drop('send-failed');
+  }
+
+  #budget(used: number): number {
+    return this.#o.maxPacketBytes - packetOverhead(this.#codec) - used;
+  }
+
+  #dropped(error: MembershipDecodeError, from: Address): void {
+    this.#stats.drop(error.reason);
+    if (this.hasListeners('dropped')) this.emit('dropped', { reason: error.reason, from, error });
+  }
+
+  // ── helpers ───────────────────────────────────────────────────────────────────────────────
+
+  #randomMembers(k: number, accept: (member: Member) => boolean): Member[] {
+    const candidates = this.#table.all().filter(accept);
+    const random = this.#o.random;
+    for (let i = 0; i < Math.min(k, candidates.length); i++) {
+      const j = i + Math.floor(random() * (candidates.length - i));
+      [candidates[i], candidates[j]] = [candidates[j]!, candidates[i]!];
+    }
+    return candidates.slice(0, k);
+  }
+
+  #schedule(name: 'probe' | 'gossip' | 'push-pull', ms: number, fn: () => void): void {
+    if (this.#closed) return;
+    const timer = this.#o.clock.setTimeout(fn, ms);
+    timer.unref?.();
+    this.#loops.set(name, timer);
+  }
+
+  #cancelLoop(name: 'probe' | 'gossip' | 'push-pull'): void {
+    const timer = this.#loops.get(name);
+    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
+    this.#loops.delete(name);
+  }
+
+  #nextSeq(): number {
+    this.#seq = (this.#seq + 1) >>> 0;
+    return this.#seq;
+  }
+
+  #assertOpen(what: string): void {
+    if (this.#closed) throw new MembershipClosedError(what);
+  }
+}

@@ -1,0 +1,194 @@
+import { type Clock, systemClock, ValidationError } from '@switchyard/core';
+import type { Keyring } from './keyring.ts';
+import type { Transport } from './transport.ts';
+
+/** Options of `Membership.create`. Times are in milliseconds. */
+export interface MembershipOptions {
+  /** Unique member name; becomes the instance id in MembershipRegistry. */
+  readonly name: string;
+  readonly bindHost?: string;
+  /** 0 (default) picks a free port, the same for UDP and TCP. */
+  readonly bindPort?: number;
+  /** Small string map gossiped with the member (at most 512 bytes encoded). */
+  readonly metadata?: Readonly<Record<string, string>>;
+  /** Packets from clusters with another label are dropped (default ''). */
+  readonly clusterLabel?: string;
+  /** Encrypts and authenticates every packet and frame with AES-256-GCM. */
+  readonly keyring?: Keyring;
+  /** SWIM protocol period: one probe per period (default 1000). */
+  readonly probeIntervalMs?: number;
+  /** How long to wait for a direct ack before asking others (default 500). */
+  readonly probeTimeoutMs?: number;
+  /** Members asked to probe indirectly (k in SWIM, default 3). */
+  readonly indirectChecks?: number;
+  /** Suspicion timeout = mult · log10(n) · probe interval, at least (default 4). */
+  readonly suspicionMult?: number;
+  /** Lifeguard: the first suspicion timeout is this many times the minimum (default 6). */
+  readonly suspicionMaxTimeoutMult?: number;
+  /** λ in the retransmit limit λ·log(n) (default 4). */
+  readonly retransmitMult?: number;
+  /** Full-state sync with one random member this often; 0 disables (default 30000). */
+  readonly pushPullIntervalMs?: number;
+  /** Piggyback-free gossip rounds (default 200). */
+  readonly gossipIntervalMs?: number;
+  /** Members each gossip round goes to (default 3). */
+  readonly gossipNodes?: number;
+  /** How long a dead or left member is remembered, so stale news cannot revive it (default 30000). */
+  readonly reapDelayMs?: number;
+  /** Lifeguard's local health awareness cap; 0 disables it (default 8). */
+  readonly awarenessMaxMultiplier?: number;
+  /** Turns all three Lifeguard parts (awareness, dynamic suspicion, nacks) off together (default true). */
+  readonly lifeguard?: boolean;
+  /** Largest UDP packet sent or accepted (default 1400, under a typical MTU). */
+  readonly maxPacketBytes?: number;
+  /** Largest TCP frame accepted (default 4 MiB). */
+  readonly maxFrameBytes?: number;
+  /** Deadline of one join or push-pull exchange (default 10000). */
+  readonly streamTimeoutMs?: number;
+  readonly clock?: Clock;
+  /** A bound transport to use instead of UDP/TCP sockets (tests and simulations). */
+  readonly transport?: Transport;
+  /** Randomness for probe order and peer selection (default Math.random). */
+  readonly random?: () => number;
+}
+
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly bindHost: string;
+  readonly bindPort: number;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly clusterLabel: string;
+  readonly keyring: Keyring | undefined;
+  readonly probeIntervalMs: number;
+  readonly probeTimeoutMs: number;
+  readonly indirectChecks: number;
+  readonly suspicionMult: number;
+  readonly suspicionMaxTimeoutMult: number;
+  readonly retransmitMult: number;
+  readonly pushPullIntervalMs: number;
+  readonly gossipIntervalMs: number;
+  readonly gossipNodes: number;
+  readonly reapDelayMs: number;
+  readonly awarenessMaxMultiplier: number;
+  readonly lifeguard: boolean;
+  readonly maxPacketBytes: number;
+  readonly maxFrameBytes: number;
+  readonly streamTimeoutMs: number;
+  readonly clock: Clock;
+  readonly transport: Transport | undefined;
+  readonly random: () => number;
+}
+
+/** Largest encoded metadata, as memberlist's MetaMaxSize: it must fit in one packet with room to spare. */
+export const MAX_METADATA_BYTES = 512;
+const NAME = /^[^\s/]{1,255}$/;
+
+/** Validates every option up front; a ValidationError names the first bad one. */
+export function resolveOptions(options: MembershipOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ValidationError('options', 'expected an options object');
+  }
+  const name = options.name;
+  if (typeof name !== 'string' || !NAME.test(name) || Buffer.byteLength(name) > 255) {
+    throw new ValidationError(
+      'name',
+      `expected 1..255 bytes without spaces or '/', got ${JSON.stringify(name)}`,
+    );
+  }
+  const label = options.clusterLabel ?? '';
+  if (typeof label !== 'string' || Buffer.byteLength(label) > 255) {
+    throw new ValidationError('clusterLabel', 'expected a string of at most 255 bytes');
+  }
+  const probeIntervalMs = positive(options, 'probeIntervalMs', 1000);
+  const probeTimeoutMs = positive(options, 'probeTimeoutMs', Math.min(500, probeIntervalMs / 2));
+  if (probeTimeoutMs >= probeIntervalMs) {
+    throw new ValidationError('probeTimeoutMs', `must be below probeIntervalMs (${probeIntervalMs})`);
+  }
+  const maxPacketBytes = positive(options, 'maxPacketBytes', 1400);
+  if (maxPacketBytes < 576 || maxPacketBytes > 65_507) {
+    throw new ValidationError('maxPacketBytes', `expected 576..65507, got ${maxPacketBytes}`);
+  }
+  return {
+    name,
+    bindHost: options.bindHost ?? '127.0.0.1',
+    bindPort: integer(options, 'bindPort', 0, 0, 65535),
+    metadata: validateMetadata(options.metadata ?? {}),
+    clusterLabel: label,
+    keyring: options.keyring,
+    probeIntervalMs,
+    probeTimeoutMs,
+    indirectChecks: integer(options, 'indirectChecks', 3, 0, 32),
+    suspicionMult: positive(options, 'suspicionMult', 4),
+    suspicionMaxTimeoutMult: positive(options, 'suspicionMaxTimeoutMult', 6),
+    retransmitMult: integer(options, 'retransmitMult', 4, 1, 100),
+    pushPullIntervalMs: nonNegative(options, 'pushPullIntervalMs', 30_000),
+    gossipIntervalMs: positive(options, 'gossipIntervalMs', 200),
+    gossipNodes: integer(options, 'gossipNodes', 3, 1, 64),
+    reapDelayMs: nonNegative(options, 'reapDelayMs', 30_000),
+    awarenessMaxMultiplier: integer(options, 'awarenessMaxMultiplier', 8, 0, 64),
+    lifeguard: options.lifeguard ?? true,
+    maxPacketBytes,
+    maxFrameBytes: positive(options, 'maxFrameBytes', 4 * 1024 * 1024),
+    streamTimeoutMs: positive(options, 'streamTimeoutMs', 10_000),
+    clock: options.clock ?? systemClock,
+    transport: options.transport,
+    random: options.random ?? Math.random,
+  };
+}
+
+/** Checks metadata is a map of strings that fits in a packet; returns a frozen copy. */
+export function validateMetadata(metadata: unknown): Readonly<Record<string, string>> {
+  if (metadata === null || typeof metadata !== 'object' || Array.isArray(metadata)) {
+    throw new ValidationError('metadata', 'expected an object of strings');
+  }
+  const copy: Record<string, string> = {};
+  let bytes = 1;
+  for (const [key, value] of Object.entries(metadata)) {
+    if (typeof value !== 'string')
+      throw new ValidationError(`metadata.${key}`, `expected a string, got ${typeof value}`);
+    const keyBytes = Buffer.byteLength(key);
+    if (keyBytes === 0 || keyBytes > 255)
+      throw new ValidationError(`metadata.${key}`, 'key must be 1..255 bytes');
+    bytes += 1 + keyBytes + 2 + Buffer.byteLength(value);
+    copy[key] = value;
+  }
+  if (Object.keys(copy).length > 255) throw new ValidationError('metadata', 'at most 255 keys');
+  if (bytes > MAX_METADATA_BYTES) {
+    throw new ValidationError('metadata', `encodes to ${bytes} bytes, more than ${MAX_METADATA_BYTES}`);
+  }
+  return Object.freeze(copy);
+}
+
+function read(options: MembershipOptions, field: keyof MembershipOptions, fallback: number): number {
+  const value = options[field] ?? fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new ValidationError(field, `expected a finite number, got ${String(value)}`);
+  }
+  return value;
+}
+
+function positive(options: MembershipOptions, field: keyof MembershipOptions, fallback: number): number {
+  const value = read(options, field, fallback);
+  if (value <= 0) throw new ValidationError(field, `expected a number > 0, got ${value}`);
+  return value;
+}
+
+function nonNegative(options: MembershipOptions, field: keyof MembershipOptions, fallback: number): number {
+  const value = read(options, field, fallback);
+  if (value < 0) throw new ValidationError(field, `expected a number >= 0, got ${value}`);
+  return value;
+}
+
+function integer(
+  options: MembershipOptions,
+  field: keyof MembershipOptions,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = read(options, field, fallback);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ValidationError(field, `expected an integer in ${min}..${max}, got ${value}`);
+  }
+  return value;
+}

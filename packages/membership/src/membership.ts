@@ -1,0 +1,39 @@
+export { Awareness } from './lib/awareness.ts';
+export { BroadcastQueue, retransmitLimit } from './lib/broadcast-queue.ts';
+export { decodePacket, encodeMessage, encodePacket, type Message, PROTOCOL_VERSION } from './lib/codec.ts';
+export {
+  type DropReason,
+  MembershipClosedError,
+  MembershipDecodeError,
+  MembershipJoinError,
+} from './lib/errors.ts';
+export { Keyring } from './lib/keyring.ts';
+export { memberToInstance } from './lib/member-instance.ts';
+export { type MemberClaim, type MemberRecord, type MemberState, overrides } from './lib/member-state.ts';
+export {
+  type DroppedPacket,
+  type Member,
+  type MemberEvent,
+  Membership,
+  type MembershipEvents,
+} from './lib/membership.ts';
+export {
+  type InvalidMemberEvent,
+  MembershipRegistry,
+  type MembershipRegistryEvents,
+  type MembershipRegistryOptions,
+} from './lib/membership-registry.ts';
+export { MemoryNetwork, type MemoryNetworkOptions } from './lib/memory-network.ts';
+export { createNetTransport, type NetTransportOptions } from './lib/net-transport.ts';
+export type { MembershipOptions } from './lib/options.ts';
+export type { MembershipStats } from './lib/stats.ts';
+export { minSuspicionTimeout, Suspicion, suspicionTimeout } from './lib/suspicion.ts';
+export {
+  type Address,
+  formatAddress,
+  type PacketHandler,
+  parseAddress,
+  type RequestOptions,
+  type StreamHandler,
+  type Transport,
+} from './lib/transport.ts';
