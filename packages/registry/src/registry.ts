@@ -1,4 +1,9 @@
 export { type Backoff, type BackoffOptions, jitteredBackoff } from './lib/backoff.ts';
+export {
+  CachingRegistry,
+  type CachingRegistryEvents,
+  type CachingRegistryOptions,
+} from './lib/caching-registry.ts';
 export { HttpRegistry, type HttpRegistryEvents, type HttpRegistryOptions } from './lib/http-registry.ts';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './lib/in-memory-registry.ts';
 export {
