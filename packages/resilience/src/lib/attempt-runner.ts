@@ -1,0 +1,98 @@
+import type { ServiceInstance } from '@switchyard/core';
+import { AttemptScope, type CallScope, type ScopeHooks } from './call-scope.ts';
+import type { ExecutorCounters } from './executor-stats.ts';
+import type { AttemptContext, ExecutorOptions, InstanceSource } from './executor-types.ts';
+import type { InstanceBreakers } from './instance-breakers.ts';
+import type { TimerQueue } from './timer-queue.ts';
+
+const never = () => false;
+
+/**
+ * Runs single attempts for an executor: picks the instance, wraps the user's function in the
+ * instance's breaker and the attempt's abort race, and keeps load stats and counters right
+ * whatever happens.
+ */
+export class AttemptRunner {
+  readonly #counters: ExecutorCounters;
+  readonly #breakers: InstanceBreakers | undefined;
+  readonly #timeouts: TimerQueue | undefined;
+  readonly #hooks: ScopeHooks;
+  readonly #onAttemptEnd: ExecutorOptions['onAttemptEnd'];
+  /** Excludes instances whose breaker is open: shared, so a first pick allocates nothing. */
+  readonly excludeOpen: (instance: ServiceInstance) => boolean;
+
+  constructor(
+    counters: ExecutorCounters,
+    breakers: InstanceBreakers | undefined,
+    timeouts: TimerQueue | undefined,
+    hooks: ScopeHooks,
+    onAttemptEnd: ExecutorOptions['onAttemptEnd'],
+  ) {
+    this.#counters = counters;
+    this.#breakers = breakers;
+    this.#timeouts = timeouts;
+    this.#hooks = hooks;
+    this.#onAttemptEnd = onAttemptEnd;
+    this.excludeOpen = breakers ? (instance) => breakers.isOpen(instance.id) : never;
+  }
+
+  /**
+   * An instance not tried yet in this call and not behind an open breaker; when every
+   * instance was tried, one already tried (a retry on the same instance beats no retry).
+   */
+  pick(source: InstanceSource, tried: readonly string[] | undefined): ServiceInstance | undefined {
+    if (tried === undefined || tried.length === 0) return source.pick(this.excludeOpen);
+    const fresh = source.pick((instance) => tried.includes(instance.id) || this.excludeOpen(instance));
+    return fresh ?? source.pick(this.excludeOpen);
+  }
+
+  /** The abortable context of one attempt, with its timeout armed. */
+  scope(instance: ServiceInstance, attempt: number, call: CallScope): AttemptScope {
+    const scope = new AttemptScope(attempt, instance.id, call, this.#hooks);
+    if (this.#timeouts) scope.timer = this.#timeouts.add(scope);
+    return scope;
+  }
+
+  async run<T>(
+    source: InstanceSource,
+    instance: ServiceInstance,
+    fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
+    ctx: AttemptContext,
+    scope: AttemptScope | undefined,
+  ): Promise<T> {
+    this.#counters.attempts++;
+    const clock = this.#hooks.clock;
+    const load = source.load.of(instance);
+    const start = clock.now();
+    load.onStart();
+    let ok = false;
+    let error: unknown;
+    try {
+      const call = scope === undefined ? () => fn(instance, ctx) : () => scope.race(fn(instance, scope));
+      const value = await (this.#breakers ? this.#breakers.execute(instance.id, ctx.attempt, call) : call());
+      ok = true;
+      return value;
+    } catch (caught) {
+      error = caught;
+      this.#counters.attemptFailures++;
+      throw caught;
+    } finally {
+      scope?.end();
+      const now = clock.now();
+      const latencyMs = now - start;
+      load.onEnd(now, latencyMs, ok);
+      if (this.#onAttemptEnd !== undefined) this.#report(instance, ok, error, latencyMs);
+    }
+  }
+
+  #report(instance: ServiceInstance, ok: boolean, error: unknown, latencyMs: number): void {
+    try {
+      this.#onAttemptEnd?.(instance, ok ? { ok, latencyMs } : { ok, error, latencyMs });
+    } catch (hookError) {
+      // A broken hook must not change the call's outcome; surface it like an emitter would.
+      queueMicrotask(() => {
+        throw hookError;
+      });
+    }
+  }
+}

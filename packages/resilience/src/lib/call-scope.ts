@@ -1,0 +1,159 @@
+import { abortReason, type Clock, type TimerHandle } from '@switchyard/core';
+import type { AttemptContext } from './executor-types.ts';
+import type { TimerEntry, TimerTarget } from './timer-queue.ts';
+
+/** What a scope asks of its executor when a timer fires; the answer is the rejection reason. */
+export interface ScopeHooks {
+  readonly clock: Clock;
+  callTimedOut(call: CallScope): unknown;
+  attemptTimedOut(attempt: AttemptScope): unknown;
+}
+
+/**
+ * The abortable state of one call: the caller's signal, the deadline, a backoff sleep and the
+ * attempts in flight. It holds no AbortController of its own: aborting it aborts its attempts,
+ * which create controllers only if the user's function reads `ctx.signal`.
+ */
+export class CallScope implements TimerTarget {
+  aborted = false;
+  reason: unknown;
+  deadline: TimerEntry | undefined;
+  readonly #hooks: ScopeHooks;
+  readonly #callerSignal: AbortSignal | undefined;
+  readonly #attempts: AttemptScope[] = [];
+  #sleepTimer: TimerHandle | undefined;
+  #wake: ((error: unknown) => void) | undefined;
+
+  constructor(hooks: ScopeHooks, callerSignal: AbortSignal | undefined) {
+    this.#hooks = hooks;
+    this.#callerSignal = callerSignal;
+    // An object listener (handleEvent) instead of a closure per call.
+    callerSignal?.addEventListener('abort', this, { once: true });
+  }
+
+  /** The caller's signal fired. */
+  handleEvent(): void {
+    if (this.#callerSignal) this.abort(abortReason(this.#callerSignal));
+  }
+
+  /** The call's deadline passed. */
+  onTimer(): void {
+    this.deadline = undefined;
+    if (!this.aborted) this.abort(this.#hooks.callTimedOut(this));
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    for (const attempt of [...this.#attempts]) attempt.abort(reason);
+    this.#wake?.(reason);
+  }
+
+  /** Starts tracking an attempt: it is aborted with the call. */
+  track(attempt: AttemptScope): void {
+    this.#attempts.push(attempt);
+    if (this.aborted) attempt.abort(this.reason);
+  }
+
+  untrack(attempt: AttemptScope): void {
+    const index = this.#attempts.indexOf(attempt);
+    if (index >= 0) this.#attempts.splice(index, 1);
+  }
+
+  /** Waits `ms` on the clock; rejects with the abort reason as soon as the call aborts. */
+  sleep(ms: number): Promise<void> {
+    if (this.aborted) return Promise.reject(this.reason);
+    const clock = this.#hooks.clock;
+    return new Promise<void>((resolve, reject) => {
+      this.#wake = (error) => {
+        if (this.#sleepTimer !== undefined) clock.clearTimeout(this.#sleepTimer);
+        this.#sleepTimer = undefined;
+        this.#wake = undefined;
+        reject(error);
+      };
+      const timer = clock.setTimeout(() => {
+        this.#sleepTimer = undefined;
+        this.#wake = undefined;
+        resolve();
+      }, ms);
+      // A backoff stands for a request still owed to the caller: like the socket it replaces, it
+      // keeps the process alive (bounded by maxMs). close() clears it.
+      (timer as { ref?: () => unknown }).ref?.();
+      this.#sleepTimer = timer;
+    });
+  }
+
+  /** Releases the listener and the deadline; the scope is done. */
+  dispose(): void {
+    this.#callerSignal?.removeEventListener('abort', this);
+    this.deadline?.cancel();
+    this.deadline = undefined;
+  }
+}
+
+/**
+ * The context one attempt hands the user's function. `signal` is created on first read, so an
+ * attempt whose function never looks at it costs no AbortController.
+ */
+export class AttemptScope implements AttemptContext, TimerTarget {
+  readonly attempt: number;
+  readonly instanceId: string;
+  timer: TimerEntry | undefined;
+  readonly #call: CallScope;
+  readonly #hooks: ScopeHooks;
+  #controller: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+  #reject: ((error: unknown) => void) | undefined;
+
+  constructor(attempt: number, instanceId: string, call: CallScope, hooks: ScopeHooks) {
+    this.attempt = attempt;
+    this.instanceId = instanceId;
+    this.#call = call;
+    this.#hooks = hooks;
+    call.track(this);
+  }
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#aborted) this.#controller.abort(this.#reason);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The attempt's own timeout passed. */
+  onTimer(): void {
+    this.timer = undefined;
+    if (!this.#aborted) this.abort(this.#hooks.attemptTimedOut(this));
+  }
+
+  abort(reason: unknown): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    this.#reason = reason;
+    this.#controller?.abort(reason);
+    this.#reject?.(reason);
+  }
+
+  /** Settles with `work`, or rejects at once when the attempt is aborted, even if `work` ignores it. */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.#aborted) {
+      work.catch(() => undefined);
+      return Promise.reject(this.#reason);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.#reject = reject;
+      work.then(resolve, reject);
+    });
+  }
+
+  /** The attempt is over: its timer and its place in the call are released. */
+  end(): void {
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.#reject = undefined;
+    this.#call.untrack(this);
+  }
+}

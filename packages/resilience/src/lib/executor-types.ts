@@ -1,0 +1,129 @@
+import type { Clock, LoadStats, ServiceInstance, TypedEmitter } from '@switchyard/core';
+import type { BackoffOptions } from './backoff.ts';
+import type { CircuitBreakerOptions } from './breaker-policy.ts';
+import type { FailureClass } from './classify-error.ts';
+import type { RetryBudgetOptions } from './retry-budget.ts';
+
+/** What the user's function gets with each attempt. */
+export interface AttemptContext {
+  /** Aborts on attempt timeout, call deadline, caller abort, or when a hedge won. */
+  readonly signal: AbortSignal;
+  /** 1-based. */
+  readonly attempt: number;
+}
+
+/** Per-call options. */
+export interface ExecuteOptions {
+  /** Safe to send twice (GET, PUT…). Default false: reached-maybe failures are not retried. */
+  readonly idempotent?: boolean;
+  /** The caller's signal: aborts everything at once, rejects with its reason, no retry. */
+  readonly signal?: AbortSignal;
+  /** Start a second attempt on another instance after this long (idempotent calls only). */
+  readonly hedgeAfterMs?: number;
+}
+
+/** Supplied by the client for each service: where attempts get their instance. */
+export interface InstanceSource {
+  /** Pick an instance not rejected by `excluded` (tried in this call, breaker open…); undefined = none. */
+  pick(excluded: (instance: ServiceInstance) => boolean): ServiceInstance | undefined;
+  /** The executor calls `load.of(i).onStart()` / `onEnd(now, ms, ok)` around each attempt. */
+  readonly load: LoadStats;
+}
+
+export interface RetryOptions {
+  /** Attempts per call, the first included. Default 3. */
+  readonly maxAttempts?: number;
+  readonly backoff?: BackoffOptions;
+  /** Overrides the classification's `retryable` when it returns a boolean. */
+  readonly retryOn?: (error: unknown, attempt: number) => boolean | undefined;
+}
+
+export interface BulkheadOptions {
+  /** Calls running at once. */
+  readonly maxConcurrent: number;
+  /** Calls waiting for a slot; beyond it calls are rejected. Default 0. */
+  readonly maxQueue?: number;
+}
+
+export interface ExecutorOptions {
+  readonly service: string;
+  /** `false` = one attempt only. */
+  readonly retry?: RetryOptions | false;
+  /** Per attempt, ms. */
+  readonly timeoutMs?: number;
+  /** Whole call including backoff, ms. */
+  readonly deadlineMs?: number;
+  /** Per-instance breakers; default on (5 consecutive failures, half-open after 10 s). */
+  readonly circuitBreaker?: false | CircuitBreakerOptions;
+  /** One breaker for the whole service, counting calls that failed after their retries. Default off. */
+  readonly serviceBreaker?: false | CircuitBreakerOptions;
+  readonly bulkhead?: BulkheadOptions;
+  /** Default on: ratio 0.2, 10 retries/s floor, 10 s window. */
+  readonly retryBudget?: false | RetryBudgetOptions;
+  /** Replaces the default classification (`classifyError`). */
+  readonly classify?: (error: unknown) => FailureClass;
+  /** Told about every attempt's outcome (the outlier detector's hook). */
+  readonly onAttemptEnd?: (
+    instance: ServiceInstance,
+    outcome: { readonly ok: boolean; readonly error?: unknown; readonly latencyMs: number },
+  ) => void;
+  readonly clock?: Clock;
+  /** Source of jitter, [0, 1). Default Math.random. */
+  readonly random?: () => number;
+}
+
+/** Where and when something happened. */
+export interface ExecutorEvent {
+  readonly service: string;
+  readonly instanceId?: string;
+  readonly attempt: number;
+}
+
+export type ExecutorEvents = {
+  retry: ExecutorEvent & { readonly error: unknown; readonly delayMs: number };
+  giveUp: ExecutorEvent & { readonly error: unknown };
+  hedge: ExecutorEvent;
+  breakerOpen: ExecutorEvent;
+  breakerHalfOpen: ExecutorEvent;
+  breakerClose: ExecutorEvent;
+  timeout: ExecutorEvent & { readonly scope: 'attempt' | 'call'; readonly timeoutMs: number };
+  bulkheadRejected: ExecutorEvent;
+  budgetExhausted: ExecutorEvent & { readonly error: unknown };
+};
+
+/** Counters since the executor was created. */
+export interface ExecutorStats {
+  readonly calls: number;
+  readonly successes: number;
+  /** Calls that rejected, for any reason. */
+  readonly failures: number;
+  readonly attempts: number;
+  readonly attemptFailures: number;
+  readonly retries: number;
+  readonly hedges: number;
+  /** Attempt timeouts and call deadlines. */
+  readonly timeouts: number;
+  /** Calls turned away by the bulkhead. */
+  readonly rejections: number;
+  readonly budgetExhausted: number;
+  /** Failures not retried because the request may have reached the instance. */
+  readonly notRetried: number;
+  /** Per-instance breakers open or half-open now. */
+  readonly breakersOpen: number;
+}
+
+export interface Executor {
+  execute<T>(
+    source: InstanceSource,
+    fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
+    options?: ExecuteOptions,
+  ): Promise<T>;
+  readonly events: TypedEmitter<ExecutorEvents>;
+  /** Whether the instance's breaker keeps it out of picks now. */
+  isOpen(instanceId: string): boolean;
+  /** Forgets closed breakers of instances not in `instanceIds` (call on snapshot change). */
+  retain(instanceIds: ReadonlySet<string>): void;
+  stats(): ExecutorStats;
+  /** Clears timers and breakers; sleeping retries reject; later calls reject. */
+  close(): void;
+}

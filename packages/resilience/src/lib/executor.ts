@@ -1,0 +1,320 @@
+import {
+  abortReason,
+  BulkheadRejectedError,
+  CircuitOpenError,
+  type Clock,
+  NoAvailableInstanceError,
+  NotRetriedError,
+  neverAbortedSignal,
+  RetryBudgetExceededError,
+  type ServiceInstance,
+  SwitchyardError,
+  TimeoutError,
+  TypedEmitter,
+  ValidationError,
+} from '@switchyard/core';
+import {
+  BrokenCircuitError,
+  type BulkheadPolicy,
+  bulkhead,
+  type CircuitBreakerPolicy,
+  BulkheadRejectedError as CockatielBulkheadRejectedError,
+  TaskCancelledError,
+} from 'cockatiel';
+import { AttemptRunner } from './attempt-runner.ts';
+import { type BackoffSequence, createBackoff } from './backoff.ts';
+import { createBreakerPolicy } from './breaker-policy.ts';
+import { type AttemptScope, CallScope, type ScopeHooks } from './call-scope.ts';
+import { type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
+import { ExecutorCounters } from './executor-stats.ts';
+import type {
+  AttemptContext,
+  ExecuteOptions,
+  Executor,
+  ExecutorEvents,
+  ExecutorOptions,
+  ExecutorStats,
+  InstanceSource,
+} from './executor-types.ts';
+import { runHedged } from './hedge.ts';
+import { type BreakerListener, InstanceBreakers } from './instance-breakers.ts';
+import { RetryBudget } from './retry-budget.ts';
+import { TimerQueue } from './timer-queue.ts';
+
+type UserFn<T> = (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>;
+
+// Attempts that nothing can abort share one frozen context per attempt number: no allocation.
+const plainContexts: AttemptContext[] = [];
+function plainContext(attempt: number): AttemptContext {
+  let ctx = plainContexts[attempt];
+  if (ctx === undefined) {
+    ctx = Object.freeze({ signal: neverAbortedSignal, attempt });
+    plainContexts[attempt] = ctx;
+  }
+  return ctx;
+}
+
+/**
+ * Creates the executor of one service: retry with backoff and failover to other instances,
+ * per-instance circuit breakers, attempt timeouts and a call deadline, bulkhead, retry budget
+ * and optional hedging, on cockatiel's breaker, bulkhead and backoff.
+ *
+ * @example
+ * const executor = createExecutor({ service: 'users', timeoutMs: 2_000 });
+ * const user = await executor.execute(source, (instance, { signal }) =>
+ *   request(`${originOf(instance)}/users/42`, { signal }), { idempotent: true });
+ */
+export function createExecutor(options: ExecutorOptions): Executor {
+  return new ResilientExecutor(resolveExecutorOptions(options));
+}
+
+class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
+  readonly events = new TypedEmitter<ExecutorEvents>();
+  readonly clock: Clock;
+  readonly #o: ResolvedExecutorOptions;
+  readonly #counters = new ExecutorCounters();
+  readonly #breakers: InstanceBreakers | undefined;
+  readonly #serviceBreaker: CircuitBreakerPolicy | undefined;
+  readonly #bulkhead: BulkheadPolicy | undefined;
+  readonly #budget: RetryBudget | undefined;
+  readonly #attemptTimeouts: TimerQueue | undefined;
+  readonly #deadlines: TimerQueue | undefined;
+  readonly #sleeping = new Set<CallScope>();
+  readonly #runner: AttemptRunner;
+  #closed = false;
+
+  constructor(o: ResolvedExecutorOptions) {
+    this.#o = o;
+    this.clock = o.clock;
+    const isFailure = (error: unknown) => o.classify(error).retryable;
+    const breakers = o.circuitBreaker && new InstanceBreakers(o.service, o.circuitBreaker, isFailure, this);
+    this.#breakers = breakers;
+    this.#serviceBreaker =
+      o.serviceBreaker && createBreakerPolicy(o.serviceBreaker, (error) => isFailure(causeOf(error)));
+    this.#bulkhead = o.bulkhead && bulkhead(o.bulkhead.maxConcurrent, o.bulkhead.maxQueue);
+    this.#budget = o.retryBudget && new RetryBudget(o.retryBudget, o.clock);
+    this.#attemptTimeouts = o.timeoutMs === undefined ? undefined : new TimerQueue(o.clock, o.timeoutMs);
+    this.#deadlines = o.deadlineMs === undefined ? undefined : new TimerQueue(o.clock, o.deadlineMs);
+    this.#runner = new AttemptRunner(this.#counters, breakers, this.#attemptTimeouts, this, o.onAttemptEnd);
+  }
+
+  execute<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    if (typeof fn !== 'function' || typeof source?.pick !== 'function') {
+      return Promise.reject(
+        new ValidationError(
+          typeof fn !== 'function' ? 'fn' : 'source',
+          'expected a function / an InstanceSource',
+          {
+            service: this.#o.service,
+          },
+        ),
+      );
+    }
+    const hedge = options?.hedgeAfterMs;
+    if (hedge !== undefined && !(Number.isFinite(hedge) && hedge >= 0)) {
+      return Promise.reject(
+        new ValidationError('hedgeAfterMs', `expected a finite number ≥ 0, got ${hedge}`),
+      );
+    }
+    this.#counters.calls++;
+    if (this.#bulkhead === undefined && this.#serviceBreaker === undefined)
+      return this.#run(source, fn, options);
+    return this.#guarded(source, fn, options);
+  }
+
+  isOpen(instanceId: string): boolean {
+    return this.#breakers?.isOpen(instanceId) ?? false;
+  }
+
+  retain(instanceIds: ReadonlySet<string>): void {
+    this.#breakers?.retain(instanceIds);
+  }
+
+  stats(): ExecutorStats {
+    return this.#counters.snapshot(this.#breakers?.openCount ?? 0);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#attemptTimeouts?.clear();
+    this.#deadlines?.clear();
+    for (const call of this.#sleeping) call.abort(this.#closedError());
+    this.#sleeping.clear();
+    this.#breakers?.clear();
+  }
+
+  // ScopeHooks: a timer fired; count it, tell listeners, and name the error.
+  callTimedOut(): unknown {
+    return this.#timedOut('call', this.#o.deadlineMs ?? 0, undefined, 0);
+  }
+
+  attemptTimedOut(scope: AttemptScope): unknown {
+    return this.#timedOut('attempt', this.#o.timeoutMs ?? 0, scope.instanceId, scope.attempt);
+  }
+
+  // BreakerListener
+  onBreakerChange(change: 'open' | 'halfOpen' | 'close', instanceId: string, attempt: number): void {
+    const event =
+      change === 'open' ? 'breakerOpen' : change === 'halfOpen' ? 'breakerHalfOpen' : 'breakerClose';
+    if (this.events.hasListeners(event))
+      this.events.emit(event, { service: this.#o.service, instanceId, attempt });
+  }
+
+  async #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
+    const run = () => this.#run(source, fn, options);
+    const breaker = this.#serviceBreaker;
+    const guardedRun = breaker ? () => breaker.execute(run) : run;
+    try {
+      return await (this.#bulkhead ? this.#bulkhead.execute(guardedRun, options?.signal) : guardedRun());
+    } catch (error) {
+      const service = this.#o.service;
+      if (error instanceof CockatielBulkheadRejectedError) {
+        this.#counters.rejections++;
+        this.#counters.failures++;
+        if (this.events.hasListeners('bulkheadRejected'))
+          this.events.emit('bulkheadRejected', { service, attempt: 0 });
+        throw new BulkheadRejectedError(service, { cause: error });
+      }
+      if (error instanceof TaskCancelledError && options?.signal?.aborted) {
+        this.#counters.failures++;
+        throw abortReason(options.signal);
+      }
+      if (error instanceof BrokenCircuitError) {
+        this.#counters.failures++;
+        throw new CircuitOpenError(service, undefined, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  async #run<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
+    const o = this.#o;
+    const idempotent = options?.idempotent === true;
+    const callerSignal = options?.signal;
+    const hedgeAfterMs = idempotent ? options?.hedgeAfterMs : undefined;
+    let call: CallScope | undefined;
+    if (this.#attemptTimeouts || this.#deadlines || callerSignal || hedgeAfterMs !== undefined) {
+      if (callerSignal?.aborted) {
+        this.#counters.failures++;
+        throw abortReason(callerSignal);
+      }
+      call = new CallScope(this, callerSignal);
+      if (this.#deadlines) call.deadline = this.#deadlines.add(call);
+    }
+    this.#budget?.deposit();
+    let tried: string[] | undefined;
+    let backoff: BackoffSequence | undefined;
+    let attempt = 1;
+    let instanceId: string | undefined;
+    try {
+      for (;;) {
+        if (this.#closed) throw this.#closedError();
+        const instance = this.#runner.pick(source, tried);
+        let error: unknown;
+        if (instance === undefined) {
+          instanceId = undefined;
+          error = new NoAvailableInstanceError(o.service, tried ? 'no instance left to try' : undefined);
+        } else {
+          instanceId = instance.id;
+          const hedged = call !== undefined && hedgeAfterMs !== undefined && attempt < o.maxAttempts;
+          const round = { attempt, instanceId: instance.id as string | undefined };
+          try {
+            let value: T;
+            if (hedged) {
+              tried ??= [];
+              const deps = { runner: this.#runner, source, fn, call: call!, tried, clock: this.clock };
+              value = await runHedged({ ...deps, onHedge: this.#onHedge }, instance, round, hedgeAfterMs!);
+            } else {
+              const scope = call && this.#runner.scope(instance, attempt, call);
+              value = await this.#runner.run(source, instance, fn, scope ?? plainContext(attempt), scope);
+            }
+            this.#counters.successes++;
+            return value;
+          } catch (caught) {
+            error = caught;
+          }
+          attempt = round.attempt;
+          instanceId = round.instanceId;
+          if (!hedged) {
+            tried ??= [];
+            tried.push(instance.id);
+          }
+        }
+        if (call?.aborted) throw call.reason;
+        const cls = o.classify(error);
+        const retryable = o.retryOn?.(error, attempt) ?? cls.retryable;
+        if (!retryable || attempt >= o.maxAttempts) throw error;
+        if (cls.reachedInstance && !idempotent) {
+          this.#counters.notRetried++;
+          throw new NotRetriedError(
+            o.service,
+            `the request may have reached instance ${instanceId ?? '(unknown)'} and the call is not idempotent`,
+            { instanceId, cause: error },
+          );
+        }
+        if (this.#budget && !this.#budget.tryWithdraw()) {
+          this.#counters.budgetExhausted++;
+          if (this.events.hasListeners('budgetExhausted')) {
+            this.events.emit('budgetExhausted', { service: o.service, instanceId, attempt, error });
+          }
+          throw new RetryBudgetExceededError(o.service, { instanceId, cause: error });
+        }
+        backoff ??= createBackoff(o.backoff, o.random);
+        let delayMs = backoff.next();
+        // A server's Retry-After wins over our backoff, up to the backoff cap.
+        if (cls.retryAfterMs !== undefined)
+          delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
+        this.#counters.retries++;
+        if (this.events.hasListeners('retry')) {
+          this.events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
+        }
+        attempt++;
+        call ??= new CallScope(this, undefined);
+        this.#sleeping.add(call);
+        try {
+          await call.sleep(delayMs);
+        } finally {
+          this.#sleeping.delete(call);
+        }
+      }
+    } catch (error) {
+      this.#counters.failures++;
+      if (this.events.hasListeners('giveUp')) {
+        this.events.emit('giveUp', { service: o.service, instanceId, attempt, error });
+      }
+      throw error;
+    } finally {
+      call?.dispose();
+    }
+  }
+
+  // A hedge is a retry in advance: it needs budget like one.
+  readonly #onHedge = (instance: ServiceInstance, attempt: number): boolean => {
+    if (this.#budget && !this.#budget.tryWithdraw()) return false;
+    this.#counters.hedges++;
+    if (this.events.hasListeners('hedge')) {
+      this.events.emit('hedge', { service: this.#o.service, instanceId: instance.id, attempt });
+    }
+    return true;
+  };
+
+  #timedOut(scope: 'attempt' | 'call', timeoutMs: number, instanceId: string | undefined, attempt: number) {
+    this.#counters.timeouts++;
+    const service = this.#o.service;
+    if (this.events.hasListeners('timeout')) {
+      this.events.emit('timeout', { service, instanceId, attempt, scope, timeoutMs });
+    }
+    return new TimeoutError(service, timeoutMs, scope, { instanceId });
+  }
+
+  #closedError(): SwitchyardError {
+    return new SwitchyardError(`${this.#o.service}: executor is closed`, { service: this.#o.service });
+  }
+}
+
+/** NotRetried and RetryBudgetExceeded wrap the failure that decides whether the service is failing. */
+function causeOf(error: unknown): unknown {
+  return error instanceof NotRetriedError || error instanceof RetryBudgetExceededError ? error.cause : error;
+}

@@ -1,0 +1,41 @@
+export { AttemptRunner } from './lib/attempt-runner.ts';
+export {
+  type BackoffOptions,
+  type BackoffSequence,
+  createBackoff,
+  DEFAULT_BACKOFF,
+  type JitterMode,
+  jitterMode,
+  type ResolvedBackoff,
+} from './lib/backoff.ts';
+export {
+  type CircuitBreakerOptions,
+  createBreakerPolicy,
+  type ResolvedBreakerOptions,
+  resolveBreakerOptions,
+} from './lib/breaker-policy.ts';
+export {
+  classifyError,
+  type FailureClass,
+  MAYBE_REACHED_CODES,
+  NEVER_REACHED_CODES,
+  parseRetryAfter,
+  RETRYABLE_STATUSES,
+} from './lib/classify-error.ts';
+export { createExecutor } from './lib/executor.ts';
+export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/executor-options.ts';
+export type {
+  AttemptContext,
+  BulkheadOptions,
+  ExecuteOptions,
+  Executor,
+  ExecutorEvent,
+  ExecutorEvents,
+  ExecutorOptions,
+  ExecutorStats,
+  InstanceSource,
+  RetryOptions,
+} from './lib/executor-types.ts';
+export { type BreakerListener, InstanceBreakers } from './lib/instance-breakers.ts';
+export { RetryBudget, type RetryBudgetOptions } from './lib/retry-budget.ts';
+export { type TimerEntry, TimerQueue, type TimerTarget } from './lib/timer-queue.ts';
