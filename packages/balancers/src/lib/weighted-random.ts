@@ -1,6 +1,5 @@
 import { type InstanceSnapshot, type ServiceInstance, weightOf } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
-import { nextAllowed, randomIndex } from './instance-load.ts';
 
 /**
  * Weighted random by Vose's alias method: each instance is drawn with probability
@@ -46,13 +45,28 @@ class WeightedRandomPicker implements Picker {
     const excluded = context?.excluded;
     const index = this.#draw();
     if (!excluded || !excluded(instances[index]!)) return instances[index];
-    // Redraws keep the weighting among the others; the walk guarantees an answer.
+    // Redraws (rejection sampling) keep the weighting among the others; the scan guarantees an answer.
     for (let tries = 0; tries < 3; tries++) {
       const again = this.#draw();
       if (!excluded(instances[again]!)) return instances[again];
     }
-    const next = nextAllowed(instances, randomIndex(instances.length), excluded);
-    return next === -1 ? undefined : instances[next];
+    return this.#drawAllowed(excluded);
+  }
+
+  /** An exact weighted draw among the allowed instances, O(n): for when most weight is excluded. */
+  #drawAllowed(excluded: (instance: ServiceInstance) => boolean): ServiceInstance | undefined {
+    const instances = this.#instances;
+    let total = 0;
+    for (const instance of instances) if (!excluded(instance)) total += weightOf(instance);
+    let r = Math.random() * total;
+    let last: ServiceInstance | undefined;
+    for (const instance of instances) {
+      if (excluded(instance)) continue;
+      last = instance;
+      r -= weightOf(instance);
+      if (r < 0) return instance;
+    }
+    return last;
   }
 }
 

@@ -1,0 +1,125 @@
+import { ValidationError } from '@switchyard/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { HashRing, type RingMember } from './hash-ring.ts';
+
+const members = (n: number, from = 0): RingMember[] =>
+  Array.from({ length: n }, (_, i) => ({ id: `node-${from + i}` }));
+const keys = (n: number) => Array.from({ length: n }, (_, i) => `key-${i}`);
+
+describe('HashRing', () => {
+  it('maps the same key to the same member across rebuilds, whatever the member order', () => {
+    const a = new HashRing(members(20));
+    const b = new HashRing([...members(20)].reverse());
+    for (const key of keys(5_000)) expect(b.get(key)!.id).toBe(a.get(key)!.id);
+  });
+
+  it('moves about 1/(n+1) of the keys when one member joins, all of them to the newcomer', () => {
+    for (const n of [10, 50]) {
+      const before = new HashRing(members(n));
+      const after = new HashRing(members(n + 1));
+      let moved = 0;
+      for (const key of keys(50_000)) {
+        const was = before.get(key)!.id;
+        const now = after.get(key)!.id;
+        if (was !== now) {
+          moved++;
+          expect(now).toBe(`node-${n}`);
+        }
+      }
+      const expected = 50_000 / (n + 1);
+      expect(moved).toBeGreaterThan(expected * 0.7);
+      expect(moved).toBeLessThan(expected * 1.3);
+    }
+  });
+
+  it('moves only the leaving member’s keys when one leaves', () => {
+    const before = new HashRing(members(10));
+    const after = new HashRing(members(10).filter((m) => m.id !== 'node-3'));
+    for (const key of keys(20_000)) {
+      const was = before.get(key)!.id;
+      if (was !== 'node-3') expect(after.get(key)!.id).toBe(was);
+    }
+  });
+
+  it('returns n distinct replicas in ring order, the owner first', () => {
+    const ring = new HashRing(members(8));
+    for (const key of keys(500)) {
+      const replicas = ring.getN(key, 3);
+      expect(replicas).toHaveLength(3);
+      expect(new Set(replicas.map((m) => m.id)).size).toBe(3);
+      expect(replicas[0]).toBe(ring.get(key));
+    }
+    expect(ring.getN('k', 20)).toHaveLength(8); // no more than there are members
+    expect(ring.getN('k', 0)).toEqual([]);
+    // tried: a negative count and a fractional one
+    expect(() => ring.getN('k', -1)).toThrow(ValidationError);
+    expect(() => ring.getN('k', 1.5)).toThrow(/invalid n/);
+  });
+
+  it('reports ownership summing to 1, near even at 160 points, and scaled by weight', () => {
+    const even = new HashRing(members(10)).ownership();
+    expect([...even.values()].reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    for (const share of even.values()) {
+      expect(share).toBeGreaterThan(0.075);
+      expect(share).toBeLessThan(0.125);
+    }
+    const weighted = new HashRing([{ id: 'a' }, { id: 'b' }, { id: 'c', weight: 2 }]);
+    expect(weighted.pointCount).toBe(640);
+    const shares = weighted.ownership();
+    expect(shares.get('c')! / shares.get('a')!).toBeGreaterThan(1.6);
+    expect(shares.get('c')! / shares.get('a')!).toBeLessThan(2.5);
+  });
+
+  it('agrees with its ownership: key counts follow the owned fractions', () => {
+    const ring = new HashRing(members(5), { virtualNodes: 20 });
+    const counts = new Map<string, number>();
+    for (const key of keys(100_000)) counts.set(ring.get(key)!.id, (counts.get(ring.get(key)!.id) ?? 0) + 1);
+    for (const [id, share] of ring.ownership()) expect(counts.get(id)! / 100_000).toBeCloseTo(share, 2);
+  });
+
+  it('handles an empty ring, a single member and multi-byte keys', () => {
+    expect(new HashRing([]).get('k')).toBeUndefined();
+    expect(new HashRing([]).getN('k', 2)).toEqual([]);
+    const one = new HashRing([{ id: 'solo' }]);
+    expect(one.get('🌈 clé')?.id).toBe('solo');
+    expect(one.ownership().get('solo')).toBe(1);
+  });
+
+  it('rejects bad options and members with a ValidationError naming them', () => {
+    // tried: zero, fractional and huge virtual node counts; duplicate and empty ids; a zero weight
+    expect(() => new HashRing(members(2), { virtualNodes: 0 })).toThrow(/virtualNodes/);
+    expect(() => new HashRing(members(2), { virtualNodes: 2.5 })).toThrow(ValidationError);
+    expect(() => new HashRing(members(2), { virtualNodes: 1e6 })).toThrow(/virtualNodes/);
+    expect(() => new HashRing([{ id: 'a' }, { id: 'a' }])).toThrow(/members\[1\]\.id.*duplicate/);
+    expect(() => new HashRing([{ id: '' }])).toThrow(/members\[0\]\.id/);
+    expect(() => new HashRing([{ id: 'a', weight: 0 }])).toThrow(/members\[0\]\.weight/);
+  });
+
+  it('keeps a key on its member when another member leaves (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 8 }), { minLength: 2, maxLength: 12 }),
+        fc.array(fc.string(), { minLength: 1, maxLength: 20 }),
+        fc.nat(),
+        (ids, sample, leaver) => {
+          const all = new HashRing(
+            ids.map((id) => ({ id })),
+            { virtualNodes: 16 },
+          );
+          const gone = ids[leaver % ids.length]!;
+          const rest = new HashRing(
+            ids.filter((id) => id !== gone).map((id) => ({ id })),
+            { virtualNodes: 16 },
+          );
+          for (const key of sample) {
+            const owner = all.get(key)!.id;
+            if (owner !== gone) expect(rest.get(key)!.id).toBe(owner);
+            else expect(rest.get(key)!.id).toBe(all.getN(key, 2)[1]!.id); // its keys go to the next replica
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,150 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/core';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { leastConnections } from './least-connections.ts';
+
+function fleet(n: number, weight = (_i: number) => 1): ServiceInstance[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `i${i}`,
+    service: 's',
+    host: '127.0.0.1',
+    port: 1000 + i,
+    weight: weight(i),
+  }));
+}
+
+describe('leastConnections', () => {
+  it('picks the instance with the fewest requests in flight', () => {
+    const load = new LoadStats();
+    const picker = leastConnections().build(createSnapshot('s', fleet(3), 1), { load });
+    load.of('i0').inflight = 2;
+    load.of('i1').inflight = 1;
+    load.of('i2').inflight = 3;
+    expect(picker.pick()?.id).toBe('i1');
+    load.of('i1').inflight = 4;
+    expect(picker.pick()?.id).toBe('i0');
+  });
+
+  it('breaks ties at random, not always the first', () => {
+    const picker = leastConnections().build(createSnapshot('s', fleet(4), 1), { load: new LoadStats() });
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 4_000; i++) {
+      const id = picker.pick()!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    expect(counts.size).toBe(4);
+    for (const count of counts.values()) expect(count).toBeGreaterThan(800);
+  });
+
+  it('honours weights: in-flight per unit of weight, and ties drawn by weight', () => {
+    const load = new LoadStats();
+    const picker = leastConnections().build(
+      createSnapshot(
+        's',
+        fleet(2, (i) => (i === 0 ? 3 : 1)),
+        1,
+      ),
+      { load },
+    );
+    load.of('i0').inflight = 2; // 2 / 3 < 1 / 1
+    load.of('i1').inflight = 1;
+    expect(picker.pick()?.id).toBe('i0');
+    load.of('i0').inflight = 0;
+    load.of('i1').inflight = 0;
+    let heavy = 0;
+    for (let i = 0; i < 4_000; i++) if (picker.pick()!.id === 'i0') heavy++;
+    expect(heavy / 4_000).toBeGreaterThan(0.7);
+    expect(heavy / 4_000).toBeLessThan(0.8);
+  });
+
+  it('fills the fleet evenly as requests start', () => {
+    const load = new LoadStats();
+    const picker = leastConnections().build(createSnapshot('s', fleet(5), 1), { load });
+    for (let i = 0; i < 100; i++) load.of(picker.pick()!).onStart();
+    expect(fleet(5).map((instance) => load.of(instance).inflight)).toEqual([20, 20, 20, 20, 20]);
+  });
+
+  it('skips excluded instances even when they are the least loaded', () => {
+    const load = new LoadStats();
+    const picker = leastConnections().build(createSnapshot('s', fleet(3), 1), { load });
+    load.of('i1').inflight = 9;
+    load.of('i2').inflight = 9;
+    expect(picker.pick({ excluded: (x) => x.id === 'i0' })?.id).toMatch(/i1|i2/);
+    expect(picker.pick({ excluded: () => true })).toBeUndefined();
+  });
+
+  it('works with one instance and gives nothing for an empty snapshot', () => {
+    expect(
+      leastConnections()
+        .build(createSnapshot('s', fleet(1), 1), { load: new LoadStats() })
+        .pick()?.id,
+    ).toBe('i0');
+    expect(
+      leastConnections()
+        .build(createSnapshot('s', [], 1), { load: new LoadStats() })
+        .pick(),
+    ).toBeUndefined();
+  });
+
+  describe('with real backends, one of them slow', () => {
+    const servers: Server[] = [];
+    const instances: ServiceInstance[] = [];
+    const agent = new Agent({ connections: 16 });
+
+    beforeAll(async () => {
+      for (let i = 0; i < 3; i++) {
+        const delayMs = i === 0 ? 50 : 0;
+        const server = createServer((_req, res) => {
+          const answer = () => res.end('ok');
+          if (delayMs > 0) setTimeout(answer, delayMs);
+          else answer();
+        });
+        server.listen(0, '127.0.0.1');
+        await once(server, 'listening');
+        servers.push(server);
+        const { port } = server.address() as AddressInfo;
+        instances.push({ id: `b${i}`, service: 'backends', host: '127.0.0.1', port });
+      }
+    });
+
+    afterAll(async () => {
+      await agent.close();
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    });
+
+    it('sends the slow backend clearly less traffic than each fast one', async () => {
+      const load = new LoadStats();
+      const picker = leastConnections().build(createSnapshot('backends', instances, 1), { load });
+      const served = new Map<string, number>();
+      const total = 240;
+      let issued = 0;
+      // Six callers in parallel, each sending its next request when the last one answers.
+      const caller = async () => {
+        while (issued < total) {
+          issued++;
+          const instance = picker.pick()!;
+          const stats = load.of(instance);
+          const started = performance.now();
+          stats.onStart();
+          let ok = false;
+          try {
+            const response = await request(`http://127.0.0.1:${instance.port}/`, { dispatcher: agent });
+            await response.body.text();
+            ok = response.statusCode === 200;
+          } finally {
+            stats.onEnd(performance.now(), performance.now() - started, ok);
+          }
+          served.set(instance.id, (served.get(instance.id) ?? 0) + 1);
+        }
+      };
+      await Promise.all(Array.from({ length: 6 }, caller));
+      const slow = served.get('b0') ?? 0;
+      const fast = Math.min(served.get('b1') ?? 0, served.get('b2') ?? 0);
+      expect(slow + (served.get('b1') ?? 0) + (served.get('b2') ?? 0)).toBe(total);
+      expect(slow).toBeLessThan(fast / 2);
+    });
+  });
+});
