@@ -7,6 +7,12 @@ export {
 export { HttpRegistry, type HttpRegistryEvents, type HttpRegistryOptions } from './lib/http-registry.ts';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './lib/in-memory-registry.ts';
 export {
+  type RegisterSelfOptions,
+  registerSelf,
+  type SelfRegistration,
+  type SelfRegistrationEvents,
+} from './lib/register-self.ts';
+export {
   createRegistryHandler,
   REGISTRY_INDEX_HEADER,
   type RegistryHandler,
