@@ -1,9 +1,4 @@
-export {
-  ActiveHealthChecker,
-  type ActiveHealthEvents,
-  type HealthChangeEvent,
-  type HealthCheckedEvent,
-} from './lib/active-health-checker.ts';
+export { ActiveHealthChecker } from './lib/active-health-checker.ts';
 export { HealthCheckError, type HealthCheckFailure } from './lib/health-check-error.ts';
 export {
   type ExpectedStatus,
@@ -11,6 +6,15 @@ export {
   type ResolvedHealthCheckOptions,
   resolveHealthCheckOptions,
 } from './lib/health-check-options.ts';
+export type { ActiveHealthEvents, HealthChangeEvent, HealthCheckedEvent } from './lib/health-events.ts';
 export { type HealthState, HealthTally } from './lib/health-tally.ts';
 export { type HttpProbeOptions, httpProbe } from './lib/http-probe.ts';
+export { OutlierDetector } from './lib/outlier-detector.ts';
+export type { EjectedEvent, EjectionReason, OutlierEvents, RestoredEvent } from './lib/outlier-events.ts';
+export {
+  type FailurePercentageOptions,
+  type OutlierDetectorOptions,
+  type ResolvedOutlierOptions,
+  resolveOutlierOptions,
+} from './lib/outlier-options.ts';
 export { tcpProbe } from './lib/tcp-probe.ts';

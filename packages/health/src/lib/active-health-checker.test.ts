@@ -2,8 +2,9 @@ import { createServer as createHttpServer, type IncomingMessage, type ServerResp
 import { createServer as createTcpServer, type Server } from 'node:net';
 import { ManualClock, type ServiceInstance, ValidationError } from '@switchyard/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ActiveHealthChecker, type ActiveHealthEvents } from './active-health-checker.ts';
+import { ActiveHealthChecker } from './active-health-checker.ts';
 import { HealthCheckError } from './health-check-error.ts';
+import type { ActiveHealthEvents } from './health-events.ts';
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 

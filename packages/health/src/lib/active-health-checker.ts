@@ -6,33 +6,11 @@ import {
   type ResolvedHealthCheckOptions,
   resolveHealthCheckOptions,
 } from './health-check-options.ts';
+import type { ActiveHealthEvents } from './health-events.ts';
 import { type HealthState, HealthTally } from './health-tally.ts';
-import { validateInstanceList } from './instance-list.ts';
+import { sameEndpoint, validateInstanceList } from './instance-list.ts';
 import { type ProbeSettings, runProbe } from './run-probe.ts';
 import { waitFor } from './wait-for.ts';
-
-/** An instance changed state. `error` says why it became unhealthy. */
-export interface HealthChangeEvent {
-  readonly service: string;
-  readonly instanceId: string;
-  readonly instance: ServiceInstance;
-  readonly previous: HealthState;
-  readonly error?: HealthCheckError;
-}
-
-/** One probe finished (for metrics and tests); `error` is set when it failed. */
-export interface HealthCheckedEvent {
-  readonly service: string;
-  readonly instanceId: string;
-  readonly state: HealthState;
-  readonly error: HealthCheckError | undefined;
-}
-
-export type ActiveHealthEvents = {
-  checked: HealthCheckedEvent;
-  healthy: HealthChangeEvent;
-  unhealthy: HealthChangeEvent & { readonly error: HealthCheckError };
-};
 
 interface Target {
   instance: ServiceInstance;
@@ -221,8 +199,4 @@ export class ActiveHealthChecker {
       error,
     });
   }
-}
-
-function sameEndpoint(a: ServiceInstance, b: ServiceInstance): boolean {
-  return a.host === b.host && a.port === b.port && (a.secure ?? false) === (b.secure ?? false);
 }

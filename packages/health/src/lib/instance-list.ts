@@ -34,3 +34,8 @@ export function validateInstanceList(
   });
   return ids;
 }
+
+/** Same address and scheme: a changed one means a new process, whose history starts over. */
+export function sameEndpoint(a: ServiceInstance, b: ServiceInstance): boolean {
+  return a.host === b.host && a.port === b.port && (a.secure ?? false) === (b.secure ?? false);
+}
