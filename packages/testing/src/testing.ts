@@ -1,5 +1,9 @@
 export { Backend, type BackendHandler, type BackendOptions, type LoggedRequest } from './lib/backend.ts';
 export { BackendFaults, type FaultAction } from './lib/backend-faults.ts';
+export type { ConsulHealthStatus, ConsulInstanceInput } from './lib/consul-records.ts';
+export type { ConsulHealthEntry } from './lib/consul-render.ts';
+export { type MockConsul, type MockConsulOptions, mockConsul } from './lib/mock-consul.ts';
+export type { MockFault, MockRequest } from './lib/mock-transport.ts';
 export {
   type Backends,
   type InstanceExtras,

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { type ServiceInstance, validateInstance } from '@switchyard/core';
+import { type ServiceInstance, sleep, validateInstance } from '@switchyard/core';
 import { BackendFaults } from './backend-faults.ts';
+import { readBody, sendJson } from './http-io.ts';
 
 /** One request as a backend received it (bodies are read in full before they are logged). */
 export interface LoggedRequest {
@@ -179,7 +180,7 @@ export class Backend {
       res.once('close', () => this.#held.delete(release));
       return;
     }
-    if (this.#faults.slowMs > 0) await delay(this.#faults.slowMs);
+    if (this.#faults.slowMs > 0) await sleep(this.#faults.slowMs);
     if (res.destroyed) return;
     if (action.kind === 'fail') {
       return sendJson(res, action.status, { error: `injected ${action.status}`, instance: this.id });
@@ -208,27 +209,4 @@ export class Backend {
       else res.destroy();
     }
   }
-}
-
-function sendJson(res: ServerResponse, status: number, value: unknown): void {
-  const payload = JSON.stringify(value);
-  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
-  res.end(payload);
-}
-
-/** Reads the whole body; `undefined` when it exceeds `limit` bytes. */
-async function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  let tooLarge = false;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) tooLarge = true;
-    else chunks.push(chunk);
-  }
-  return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
