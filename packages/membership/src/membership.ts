@@ -26,6 +26,7 @@ export {
 export { MemoryNetwork, type MemoryNetworkOptions } from './lib/memory-network.ts';
 export { createNetTransport, type NetTransportOptions } from './lib/net-transport.ts';
 export type { MembershipOptions } from './lib/options.ts';
+export { SimulatedCluster, type SimulatedClusterOptions, seededRandom } from './lib/simulated-cluster.ts';
 export type { MembershipStats } from './lib/stats.ts';
 export { minSuspicionTimeout, Suspicion, suspicionTimeout } from './lib/suspicion.ts';
 export {

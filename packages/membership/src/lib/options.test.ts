@@ -1,0 +1,60 @@
+import { ValidationError } from '@switchyard/core';
+import { describe, expect, it } from 'vitest';
+import { type MembershipOptions, resolveOptions, validateMetadata } from './options.ts';
+
+describe('resolveOptions', () => {
+  it('fills memberlist-like defaults', () => {
+    const o = resolveOptions({ name: 'a' });
+    expect(o).toMatchObject({
+      bindHost: '127.0.0.1',
+      bindPort: 0,
+      probeIntervalMs: 1000,
+      probeTimeoutMs: 500,
+      indirectChecks: 3,
+      suspicionMult: 4,
+      retransmitMult: 4,
+      gossipNodes: 3,
+      lifeguard: true,
+      clusterLabel: '',
+    });
+  });
+
+  it.each([
+    [{ name: '' }, 'name'],
+    [{ name: 'has space' }, 'name'],
+    [{ name: 'a/b' }, 'name'],
+    [{ name: 'a', probeIntervalMs: 0 }, 'probeIntervalMs'],
+    [{ name: 'a', probeIntervalMs: 100, probeTimeoutMs: 100 }, 'probeTimeoutMs'],
+    [{ name: 'a', indirectChecks: 1.5 }, 'indirectChecks'],
+    [{ name: 'a', bindPort: 70000 }, 'bindPort'],
+    [{ name: 'a', suspicionMult: Number.NaN }, 'suspicionMult'],
+    [{ name: 'a', gossipNodes: 0 }, 'gossipNodes'],
+    [{ name: 'a', maxPacketBytes: 100 }, 'maxPacketBytes'],
+    [{ name: 'a', clusterLabel: 'x'.repeat(256) }, 'clusterLabel'],
+  ] as [MembershipOptions, string][])('rejects %o with a ValidationError on %s', (options, field) => {
+    try {
+      resolveOptions(options);
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(ValidationError);
+      expect((error as ValidationError).field).toBe(field);
+    }
+  });
+});
+
+describe('validateMetadata', () => {
+  it('accepts small string maps and freezes a copy', () => {
+    const input = { service: 'cache' };
+    const out = validateMetadata(input);
+    expect(out).toEqual(input);
+    expect(out).not.toBe(input);
+    expect(Object.isFrozen(out)).toBe(true);
+  });
+
+  it('rejects non-strings, oversize maps and empty keys (tried: a number, 600 bytes, "")', () => {
+    expect(() => validateMetadata({ port: 80 })).toThrow(/metadata\.port/);
+    expect(() => validateMetadata({ big: 'x'.repeat(600) })).toThrow(/512/);
+    expect(() => validateMetadata({ '': 'x' })).toThrow(ValidationError);
+    expect(() => validateMetadata(['a'])).toThrow(ValidationError);
+  });
+});
