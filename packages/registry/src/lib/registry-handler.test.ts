@@ -113,4 +113,17 @@ describe('createRegistryHandler', () => {
     expect(idle.status).toBe(200);
     expect(Number(idle.headers['x-registry-index'])).toBe(index + 1);
   });
+
+  it('an aborted long-poll answers with the current state instead of throwing', async () => {
+    const { registry, handle } = await setup();
+    const controller = new AbortController();
+    const index = registry.indexOf('users');
+    const pending = handle(
+      request('GET', `/services/users?index=${index}&waitMs=60000`, undefined, { signal: controller.signal }),
+    );
+    controller.abort();
+    const answer = await pending;
+    expect(answer.status).toBe(200);
+    expect(answer.headers['x-registry-index']).toBe(String(index));
+  });
 });

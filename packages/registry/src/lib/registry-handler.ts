@@ -111,10 +111,16 @@ export function createRegistryHandler(
     const index = optionalInteger(request.searchParams, 'index', 0);
     if (index !== undefined) {
       const waitMs = optionalInteger(request.searchParams, 'waitMs', 0) ?? defaultWaitMs;
-      await registry.waitForChange(service, index, {
-        timeoutMs: Math.min(waitMs, maxWaitMs),
-        signal: request.signal,
-      });
+      try {
+        await registry.waitForChange(service, index, {
+          timeoutMs: Math.min(waitMs, maxWaitMs),
+          signal: request.signal,
+        });
+      } catch (error) {
+        // The caller went away (or the server is closing): answer with the current state, which
+        // nobody may read, rather than make every transport handle a rejection.
+        if (!request.signal.aborted) throw error;
+      }
     }
     const current = registry.indexOf(service);
     if (!registry.has(service)) {
