@@ -1,0 +1,43 @@
+import { ManualClock, ValidationError } from '@switchyard/core';
+import { describe, expect, it } from 'vitest';
+import { type DnsRegistryOptions, resolveDnsOptions } from './dns-options.ts';
+
+function fieldOf(options: unknown): string | undefined {
+  try {
+    resolveDnsOptions(options as DnsRegistryOptions);
+  } catch (error) {
+    if (error instanceof ValidationError) return error.field;
+    throw error;
+  }
+  return undefined;
+}
+
+describe('resolveDnsOptions', () => {
+  it('applies defaults', () => {
+    const clock = new ManualClock();
+    const resolved = resolveDnsOptions({ mode: 'srv', servers: ['127.0.0.1:5353'], clock });
+    expect(resolved).toMatchObject({
+      mode: 'srv',
+      minTtlMs: 1_000,
+      maxTtlMs: 60_000,
+      port: undefined,
+      clock,
+    });
+    expect(resolved.nameFor('users')).toBe('users');
+  });
+
+  it('names each bad option', () => {
+    // Tried: no mode, an unknown mode, A mode without a port, port 0, an empty server list,
+    // a server with a space, min above max, zero timeout, fractional tries, a string nameFor.
+    expect(fieldOf({})).toBe('mode');
+    expect(fieldOf({ mode: 'mx' })).toBe('mode');
+    expect(fieldOf({ mode: 'a' })).toBe('port');
+    expect(fieldOf({ mode: 'a', port: 0 })).toBe('port');
+    expect(fieldOf({ mode: 'srv', servers: [] })).toBe('servers');
+    expect(fieldOf({ mode: 'srv', servers: ['127.0.0.1', 'bad host'] })).toBe('servers[1]');
+    expect(fieldOf({ mode: 'srv', minTtlMs: 5_000, maxTtlMs: 1_000 })).toBe('minTtlMs');
+    expect(fieldOf({ mode: 'srv', timeoutMs: 0 })).toBe('timeoutMs');
+    expect(fieldOf({ mode: 'srv', tries: 1.5 })).toBe('tries');
+    expect(fieldOf({ mode: 'srv', nameFor: 'users.local' })).toBe('nameFor');
+  });
+});

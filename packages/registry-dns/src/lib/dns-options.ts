@@ -1,0 +1,95 @@
+import { type Clock, systemClock, ValidationError, validatePort } from '@switchyard/core';
+
+/** Options of {@link DnsRegistry}. */
+export interface DnsRegistryOptions {
+  /**
+   * What to ask: `srv` (SRV records give port, priority and weight; targets are then resolved
+   * to addresses) or `a` (A and AAAA records, with the fixed `port` below).
+   */
+  readonly mode: 'srv' | 'a';
+  /** DNS servers as `ip` or `ip:port` (`127.0.0.1:5353`, `[::1]:53`). Default: the system's. */
+  readonly servers?: readonly string[];
+  /** Port for A/AAAA answers. Required in `a` mode; in `srv` mode it enables the A/AAAA fallback. */
+  readonly port?: number;
+  /** The record name to query for a service. Default: the service name itself. */
+  readonly nameFor?: (service: string) => string;
+  /** Bounds for the refresh interval of a watch (record TTLs are clamped into them). Defaults 1 s and 60 s. */
+  readonly minTtlMs?: number;
+  readonly maxTtlMs?: number;
+  /** Per-query timeout and tries, handed to the resolver. Defaults 2,000 ms and 2. */
+  readonly timeoutMs?: number;
+  readonly tries?: number;
+  /** Instances from DNS speak https. Default false. */
+  readonly secure?: boolean;
+  readonly clock?: Clock;
+}
+
+export interface ResolvedDnsOptions {
+  readonly mode: 'srv' | 'a';
+  readonly servers: readonly string[] | undefined;
+  readonly port: number | undefined;
+  readonly nameFor: (service: string) => string;
+  readonly minTtlMs: number;
+  readonly maxTtlMs: number;
+  readonly timeoutMs: number;
+  readonly tries: number;
+  readonly secure: boolean;
+  readonly clock: Clock;
+}
+
+/** Validates every option up front; throws a ValidationError naming the bad one. */
+export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new ValidationError('options', "expected an object with at least { mode: 'srv' | 'a' }");
+  }
+  if (options.mode !== 'srv' && options.mode !== 'a') {
+    throw new ValidationError('mode', `expected 'srv' or 'a', got ${JSON.stringify(options.mode)}`);
+  }
+  const port = options.port === undefined ? undefined : validatePort(options.port);
+  if (options.mode === 'a' && port === undefined) {
+    throw new ValidationError('port', "required in 'a' mode: A/AAAA records carry no port");
+  }
+  if (options.servers !== undefined) {
+    if (!Array.isArray(options.servers) || options.servers.length === 0) {
+      throw new ValidationError('servers', 'expected a non-empty list such as ["127.0.0.1:5353"]');
+    }
+    options.servers.forEach((server, index) => {
+      if (typeof server !== 'string' || server.length === 0 || /\s/.test(server)) {
+        throw new ValidationError(
+          `servers[${index}]`,
+          `expected "ip" or "ip:port", got ${JSON.stringify(server)}`,
+        );
+      }
+    });
+  }
+  if (options.nameFor !== undefined && typeof options.nameFor !== 'function') {
+    throw new ValidationError('nameFor', 'expected a function (service) => record name');
+  }
+  const minTtlMs = positive('minTtlMs', options.minTtlMs, 1_000);
+  const maxTtlMs = positive('maxTtlMs', options.maxTtlMs, 60_000);
+  if (minTtlMs > maxTtlMs) {
+    throw new ValidationError('minTtlMs', `must not exceed maxTtlMs (${minTtlMs} > ${maxTtlMs})`);
+  }
+  const tries = positive('tries', options.tries, 2);
+  if (!Number.isInteger(tries)) throw new ValidationError('tries', `expected an integer, got ${tries}`);
+  return {
+    mode: options.mode,
+    servers: options.servers ? [...options.servers] : undefined,
+    port,
+    nameFor: options.nameFor ?? ((service) => service),
+    minTtlMs,
+    maxTtlMs,
+    timeoutMs: positive('timeoutMs', options.timeoutMs, 2_000),
+    tries,
+    secure: options.secure ?? false,
+    clock: options.clock ?? systemClock,
+  };
+}
+
+function positive(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw new ValidationError(field, `expected a finite number > 0, got ${String(value)}`);
+  }
+  return value;
+}

@@ -1,0 +1,75 @@
+import {
+  type Registry,
+  type ResolveOptions,
+  type ServiceInstance,
+  TypedEmitter,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
+import type { DnsRegistryEvents } from './dns-events.ts';
+import { lookupService } from './dns-lookup.ts';
+import { type DnsRegistryOptions, type ResolvedDnsOptions, resolveDnsOptions } from './dns-options.ts';
+import { DnsWatch } from './dns-watch.ts';
+
+/**
+ * A read-only Registry over DNS: SRV records (priority, weight, port, target) or A/AAAA records
+ * with a fixed port, from the system's or the given DNS servers. Watches re-resolve on the
+ * records' TTL, clamped to [minTtlMs, maxTtlMs].
+ *
+ * @example
+ * const registry = new DnsRegistry({
+ *   mode: 'srv',
+ *   servers: ['10.96.0.10'],
+ *   nameFor: (service) => `_http._tcp.${service}.default.svc.cluster.local`,
+ * });
+ * const instances = await registry.resolve('users');
+ */
+export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Registry {
+  readonly #options: ResolvedDnsOptions;
+  readonly #watches = new Map<string, DnsWatch>();
+  #closed = false;
+
+  constructor(options: DnsRegistryOptions) {
+    super();
+    this.#options = resolveDnsOptions(options);
+  }
+
+  async resolve(service: string, options: ResolveOptions = {}): Promise<readonly ServiceInstance[]> {
+    validateServiceName(service);
+    this.#assertOpen();
+    const answer = await lookupService(service, this.#options, options.signal);
+    for (const entry of answer.rejected) this.emit('invalidEntry', { service, ...entry });
+    return Object.freeze([...answer.instances]);
+  }
+
+  watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
+    validateServiceName(service);
+    this.#assertOpen();
+    let watch = this.#watches.get(service);
+    if (!watch) {
+      watch = new DnsWatch(service, this.#options, this);
+      this.#watches.set(service, watch);
+    }
+    const owned = watch;
+    owned.add(listener);
+    return () => {
+      owned.remove(listener);
+      if (owned.listenerCount === 0 && this.#watches.get(service) === owned) {
+        this.#watches.delete(service);
+        owned.close();
+      }
+    };
+  }
+
+  /** Stops every watch and cancels their lookups in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    for (const watch of this.#watches.values()) watch.close();
+    this.#watches.clear();
+    this.removeAllListeners();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ValidationError('registry', 'this DnsRegistry is closed');
+  }
+}

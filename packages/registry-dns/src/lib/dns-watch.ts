@@ -1,0 +1,127 @@
+import {
+  type ServiceInstance,
+  ServiceNotFoundError,
+  sameInstances,
+  type TimerHandle,
+  type TypedEmitter,
+} from '@switchyard/core';
+import type { DnsRegistryEvents } from './dns-events.ts';
+import { lookupService } from './dns-lookup.ts';
+import type { ResolvedDnsOptions } from './dns-options.ts';
+
+type Listener = (instances: readonly ServiceInstance[]) => void;
+
+/**
+ * Re-resolves one service on an unref'd timer. The next refresh comes after the answer's lowest
+ * TTL clamped to [minTtlMs, maxTtlMs]; after a failed refresh, after minTtlMs. Listeners hear
+ * only real changes. NXDOMAIN is an answer (the service is gone: empty list); a timeout or a
+ * refusal is not (the last list stays, `stale` is emitted).
+ */
+export class DnsWatch {
+  readonly #listeners = new Set<Listener>();
+  #current: readonly ServiceInstance[] | undefined;
+  #reported = new Set<string>();
+  #timer: TimerHandle | undefined;
+  #inflight: AbortController | undefined;
+  #stale = false;
+  #closed = false;
+
+  constructor(
+    readonly service: string,
+    readonly options: ResolvedDnsOptions,
+    readonly events: TypedEmitter<DnsRegistryEvents>,
+  ) {
+    void this.#refresh();
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Adds a listener; it gets the current list on a microtask when one is known. */
+  add(listener: Listener): void {
+    this.#listeners.add(listener);
+    const current = this.#current;
+    if (current) {
+      queueMicrotask(() => {
+        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
+      });
+    }
+  }
+
+  remove(listener: Listener): void {
+    this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#listeners.clear();
+    if (this.#timer !== undefined) this.options.clock.clearTimeout(this.#timer);
+    this.#inflight?.abort();
+  }
+
+  async #refresh(): Promise<void> {
+    this.#timer = undefined;
+    const controller = new AbortController();
+    this.#inflight = controller;
+    let delay = this.options.minTtlMs;
+    try {
+      const answer = await lookupService(this.service, this.options, controller.signal);
+      if (this.#closed) return;
+      this.#report(answer.rejected);
+      this.#publish(answer.instances);
+      this.#recovered();
+      const ttl = answer.ttlMs ?? this.options.minTtlMs;
+      delay = Math.min(this.options.maxTtlMs, Math.max(this.options.minTtlMs, ttl));
+    } catch (error) {
+      if (this.#closed) return;
+      if (error instanceof ServiceNotFoundError) {
+        this.#publish([]);
+        this.#recovered();
+      } else if (!this.#stale) {
+        this.#stale = true;
+        this.events.emit('stale', {
+          service: this.service,
+          reason: (error as Error).message,
+          error: error as Error,
+        });
+      }
+    } finally {
+      if (this.#inflight === controller) this.#inflight = undefined;
+    }
+    if (!this.#closed) this.#timer = this.options.clock.setTimeout(() => void this.#refresh(), delay);
+  }
+
+  #report(rejected: readonly { record: string; reason: string }[]): void {
+    const now = new Set<string>();
+    for (const entry of rejected) {
+      const key = `${entry.record}\u0000${entry.reason}`;
+      now.add(key);
+      if (!this.#reported.has(key)) this.events.emit('invalidEntry', { service: this.service, ...entry });
+    }
+    this.#reported = now;
+  }
+
+  #publish(instances: readonly ServiceInstance[]): void {
+    if (this.#current && sameInstances(this.#current, instances)) return;
+    const current = Object.freeze([...instances]);
+    this.#current = current;
+    for (const listener of [...this.#listeners]) notify(listener, current);
+  }
+
+  #recovered(): void {
+    if (!this.#stale) return;
+    this.#stale = false;
+    this.events.emit('recovered', { service: this.service });
+  }
+}
+
+function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
+  try {
+    listener(instances);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
