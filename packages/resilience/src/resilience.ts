@@ -10,6 +10,7 @@ export {
 } from './lib/backoff.ts';
 export {
   type CircuitBreakerOptions,
+  createBreaker,
   createBreakerPolicy,
   type ResolvedBreakerOptions,
   resolveBreakerOptions,

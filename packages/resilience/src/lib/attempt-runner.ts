@@ -53,23 +53,35 @@ export class AttemptRunner {
     return scope;
   }
 
+  /** Runs one attempt; `start` lets the caller share the timestamp it already took. */
   async run<T>(
     source: InstanceSource,
     instance: ServiceInstance,
     fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
     ctx: AttemptContext,
     scope: AttemptScope | undefined,
+    start: number = this.#hooks.clock.now(),
   ): Promise<T> {
     this.#counters.attempts++;
-    const clock = this.#hooks.clock;
+    const breakers = this.#breakers;
+    const entry = breakers?.entry(instance.id, ctx.attempt);
     const load = source.load.of(instance);
-    const start = clock.now();
     load.onStart();
     let ok = false;
     let error: unknown;
     try {
-      const call = scope === undefined ? () => fn(instance, ctx) : () => scope.race(fn(instance, scope));
-      const value = await (this.#breakers ? this.#breakers.execute(instance.id, ctx.attempt, call) : call());
+      let value: T;
+      if (entry?.broken) {
+        value = await breakers!.probe(entry, () => this.#invoke(instance, fn, ctx, scope));
+      } else {
+        try {
+          value = await this.#invoke(instance, fn, ctx, scope);
+        } catch (caught) {
+          if (entry !== undefined) await breakers!.failed(entry, caught);
+          throw caught;
+        }
+        if (entry !== undefined) breakers!.succeeded(entry);
+      }
       ok = true;
       return value;
     } catch (caught) {
@@ -78,11 +90,20 @@ export class AttemptRunner {
       throw caught;
     } finally {
       scope?.end();
-      const now = clock.now();
+      const now = this.#hooks.clock.now();
       const latencyMs = now - start;
       load.onEnd(now, latencyMs, ok);
       if (this.#onAttemptEnd !== undefined) this.#report(instance, ok, error, latencyMs);
     }
+  }
+
+  #invoke<T>(
+    instance: ServiceInstance,
+    fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
+    ctx: AttemptContext,
+    scope: AttemptScope | undefined,
+  ): Promise<T> {
+    return scope === undefined ? fn(instance, ctx) : scope.race(fn(instance, scope));
   }
 
   #report(instance: ServiceInstance, ok: boolean, error: unknown, latencyMs: number): void {

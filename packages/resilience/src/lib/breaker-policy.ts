@@ -80,15 +80,20 @@ export function resolveBreakerOptions(
 export function createBreakerPolicy(
   options: ResolvedBreakerOptions,
   isFailure: (error: Error) => boolean,
+  breaker: IBreaker = createBreaker(options),
 ): CircuitBreakerPolicy {
-  const breaker: IBreaker = options.sampling
+  return circuitBreaker(handleWhen(isFailure), { halfOpenAfter: options.halfOpenAfterMs, breaker });
+}
+
+/** cockatiel's trip rule for the options: a ratio over a window, or failures in a row. */
+export function createBreaker(options: ResolvedBreakerOptions): IBreaker {
+  return options.sampling
     ? new SamplingBreaker({
         threshold: options.sampling.threshold,
         duration: options.sampling.durationMs,
         ...(options.sampling.minimumRps === undefined ? {} : { minimumRps: options.sampling.minimumRps }),
       })
     : new ConsecutiveBreaker(options.consecutiveFailures);
-  return circuitBreaker(handleWhen(isFailure), { halfOpenAfter: options.halfOpenAfterMs, breaker });
 }
 
 function positiveInteger(value: number, field: string): void {

@@ -203,7 +203,9 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
       call = new CallScope(this, callerSignal);
       if (this.#deadlines) call.deadline = this.#deadlines.add(call);
     }
-    this.#budget?.deposit();
+    // One timestamp serves the budget and the first attempt's latency: clock reads are not free.
+    let startedAt: number | undefined = this.clock.now();
+    this.#budget?.deposit(startedAt);
     let tried: string[] | undefined;
     let backoff: BackoffSequence | undefined;
     let attempt = 1;
@@ -228,7 +230,14 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
               value = await runHedged({ ...deps, onHedge: this.#onHedge }, instance, round, hedgeAfterMs!);
             } else {
               const scope = call && this.#runner.scope(instance, attempt, call);
-              value = await this.#runner.run(source, instance, fn, scope ?? plainContext(attempt), scope);
+              value = await this.#runner.run(
+                source,
+                instance,
+                fn,
+                scope ?? plainContext(attempt),
+                scope,
+                startedAt,
+              );
             }
             this.#counters.successes++;
             return value;
@@ -271,6 +280,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
           this.events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
         }
         attempt++;
+        startedAt = undefined;
         call ??= new CallScope(this, undefined);
         this.#sleeping.add(call);
         try {

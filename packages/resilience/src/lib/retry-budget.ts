@@ -62,8 +62,8 @@ export class RetryBudget {
   }
 
   /** Records one call (a first attempt). */
-  deposit(): void {
-    this.#calls[this.#advance()]! += 1;
+  deposit(now: number = this.#clock.now()): void {
+    this.#calls[this.#advance(now)]! += 1;
     this.#callsTotal += 1;
   }
 
@@ -83,8 +83,8 @@ export class RetryBudget {
   }
 
   /** Moves the window to now, emptying buckets that fell out of it; returns the current slot. */
-  #advance(): number {
-    const epoch = Math.floor(this.#clock.now() / this.#bucketMs);
+  #advance(now: number = this.#clock.now()): number {
+    const epoch = Math.floor(now / this.#bucketMs);
     if (epoch !== this.#epoch) {
       const stale = Math.min(BUCKETS, Math.max(0, epoch - this.#epoch));
       for (let i = 0; i < stale; i++) {

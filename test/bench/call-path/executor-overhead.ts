@@ -1,0 +1,115 @@
+/**
+ * Executor overhead: 1,000,000 calls of an immediately-resolving function through each stack,
+ * one call at a time, against a bare `await`. Run: `npx tsx test/bench/call-path/executor-overhead.ts`.
+ * Optional argument: number of calls (default 1,000,000).
+ */
+import { pathToFileURL } from 'node:url';
+import { LoadStats, type ServiceInstance } from '@switchyard/core';
+import { createExecutor, type InstanceSource } from '@switchyard/resilience';
+import {
+  ConsecutiveBreaker,
+  circuitBreaker,
+  ExponentialBackoff,
+  handleAll,
+  retry,
+  TimeoutStrategy,
+  timeout,
+  wrap,
+  // cockatiel is a dependency of @switchyard/resilience, not of the workspace root.
+} from '../../../packages/resilience/node_modules/cockatiel/dist/index.js';
+
+interface Row {
+  readonly name: string;
+  readonly nsPerOp: number;
+}
+
+/** Round robin over three instances without allocating: what a balancer's picker does. */
+function threeInstances(): InstanceSource {
+  const list: ServiceInstance[] = [1, 2, 3].map((n) => ({
+    id: `bench-${n}`,
+    service: 'bench',
+    host: '127.0.0.1',
+    port: 9000 + n,
+  }));
+  let next = 0;
+  return {
+    load: new LoadStats(),
+    pick(excluded) {
+      for (let i = 0; i < list.length; i++) {
+        const instance = list[(next + i) % list.length]!;
+        if (!excluded(instance)) {
+          next = (next + i + 1) % list.length;
+          return instance;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+async function measure(name: string, calls: number, once: () => Promise<unknown>): Promise<Row> {
+  const warmup = Math.min(50_000, Math.ceil(calls / 10));
+  for (let i = 0; i < warmup; i++) await once();
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < calls; i++) await once();
+  const elapsed = Number(process.hrtime.bigint() - start);
+  return { name, nsPerOp: elapsed / calls };
+}
+
+export async function main(calls = 1_000_000): Promise<Row[]> {
+  const value = { ok: true };
+  const fn = () => Promise.resolve(value);
+  const source = threeInstances();
+
+  const ours = createExecutor({ service: 'bench' });
+  const oursTimeout = createExecutor({ service: 'bench', timeoutMs: 1_000 });
+  const oursDeadline = createExecutor({ service: 'bench', timeoutMs: 1_000, deadlineMs: 5_000 });
+  const callerSignal = new AbortController().signal;
+  const backoff = new ExponentialBackoff();
+  const cockatielWrap = wrap(
+    retry(handleAll, { maxAttempts: 2, backoff }),
+    circuitBreaker(handleAll, { halfOpenAfter: 10_000, breaker: new ConsecutiveBreaker(5) }),
+    timeout(1_000, TimeoutStrategy.Aggressive),
+  );
+  const cockatielRetry = retry(handleAll, { maxAttempts: 2, backoff });
+
+  const rows: Row[] = [];
+  rows.push(await measure('bare await', calls, fn));
+  rows.push(
+    await measure('switchyard default (retry 3 + breaker 5 + budget)', calls, () => ours.execute(source, fn)),
+  );
+  rows.push(
+    await measure('switchyard default + caller signal', calls, () =>
+      ours.execute(source, fn, { signal: callerSignal }),
+    ),
+  );
+  rows.push(await measure('switchyard default + timeoutMs', calls, () => oursTimeout.execute(source, fn)));
+  rows.push(
+    await measure('switchyard default + timeoutMs + deadlineMs', calls, () =>
+      oursDeadline.execute(source, fn),
+    ),
+  );
+  rows.push(await measure('cockatiel wrap(retry, breaker, timeout)', calls, () => cockatielWrap.execute(fn)));
+  rows.push(await measure('cockatiel retry alone', calls, () => cockatielRetry.execute(fn)));
+  for (const executor of [ours, oursTimeout, oursDeadline]) executor.close();
+
+  const bare = rows[0]!.nsPerOp;
+  const wrapped = rows.find((row) => row.name.startsWith('cockatiel wrap'))!.nsPerOp;
+  const table = rows.map((row) => ({
+    stack: row.name,
+    'ns/op': Math.round(row.nsPerOp),
+    'overhead ns/op': Math.round(row.nsPerOp - bare),
+    'x bare': (row.nsPerOp / bare).toFixed(2),
+    'x cockatiel wrap': (row.nsPerOp / wrapped).toFixed(3),
+  }));
+  console.log(
+    `executor overhead: ${calls.toLocaleString('en-US')} sequential calls, Node ${process.version}`,
+  );
+  console.table(table);
+  return rows;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const calls = Number(process.argv[2] ?? 1_000_000);
+  await main(Number.isInteger(calls) && calls > 0 ? calls : 1_000_000);
+}
