@@ -64,6 +64,7 @@ export class CallScope implements TimerTarget {
   /** Waits `ms` on the clock; rejects with the abort reason as soon as the call aborts. */
   sleep(ms: number): Promise<void> {
     if (this.aborted) return Promise.reject(this.reason);
+    if (ms <= 0) return Promise.resolve();
     const clock = this.#hooks.clock;
     return new Promise<void>((resolve, reject) => {
       this.#wake = (error) => {

@@ -109,6 +109,8 @@ export function parseRetryAfter(value: unknown, now: number = Date.now()): numbe
   if (typeof value !== 'string' || value.trim() === '') return undefined;
   const text = value.trim();
   if (/^\d+(\.\d+)?$/.test(text)) return Number(text) * 1000;
+  // An HTTP date names its weekday and month; bare numbers like "-1" are not dates.
+  if (!/[a-z]/i.test(text)) return undefined;
   const at = Date.parse(text);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }

@@ -1,0 +1,141 @@
+import { CircuitOpenError } from '@switchyard/core';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { resolveBreakerOptions } from './breaker-policy.ts';
+import { classifyError } from './classify-error.ts';
+import { netError, statusError } from './fake-source.test-support.ts';
+import { type BreakerListener, InstanceBreakers } from './instance-breakers.ts';
+
+const isFailure = (error: unknown) => classifyError(error).retryable;
+const refused = () => Promise.reject(netError('ECONNREFUSED'));
+const ok = () => Promise.resolve('ok');
+
+function recorder(): BreakerListener & { log: string[] } {
+  const log: string[] = [];
+  return { log, onBreakerChange: (change, id, attempt) => log.push(`${change}:${id}:${attempt}`) };
+}
+
+async function fail(breakers: InstanceBreakers, id: string, times: number): Promise<void> {
+  for (let i = 0; i < times; i++) await breakers.execute(id, i + 1, refused).catch(() => undefined);
+}
+
+const advance = (ms: number) => vi.setSystemTime(Date.now() + ms);
+
+describe('InstanceBreakers', () => {
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2026-01-01T00:00:00Z'));
+  });
+  afterEach(() => vi.useRealTimers());
+
+  it('opens after N consecutive failures, half-opens after the delay, closes on a good probe', async () => {
+    const events = recorder();
+    const options = resolveBreakerOptions(
+      { consecutiveFailures: 3, halfOpenAfterMs: 1_000 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure, events);
+    await fail(breakers, 'u1', 2);
+    expect(breakers.isOpen('u1')).toBe(false);
+    await fail(breakers, 'u1', 1);
+    expect(breakers.isOpen('u1')).toBe(true);
+    expect(breakers.openCount).toBe(1);
+    expect(events.log).toEqual(['open:u1:1']);
+    await expect(breakers.execute('u1', 4, ok)).rejects.toBeInstanceOf(CircuitOpenError);
+
+    advance(999);
+    expect(breakers.isOpen('u1')).toBe(true);
+    advance(1);
+    expect(breakers.isOpen('u1')).toBe(false); // due for a probe: routable again
+    await expect(breakers.execute('u1', 5, ok)).resolves.toBe('ok');
+    expect(events.log).toEqual(['open:u1:1', 'halfOpen:u1:5', 'close:u1:5']);
+    expect(breakers.openCount).toBe(0);
+    expect(breakers.isOpen('u2')).toBe(false); // other instances are independent
+  });
+
+  it('a failed probe opens again for another delay', async () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 500 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    await fail(breakers, 'u1', 1);
+    advance(500);
+    await expect(breakers.execute('u1', 2, refused)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    expect(breakers.isOpen('u1')).toBe(true);
+    advance(499);
+    expect(breakers.isOpen('u1')).toBe(true);
+  });
+
+  it('keeps a half-open instance out of picks while its probe is in flight', async () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    await fail(breakers, 'u1', 1);
+    advance(100);
+    let release!: () => void;
+    const probe = breakers.execute('u1', 2, () => new Promise<string>((r) => (release = () => r('late'))));
+    expect(breakers.isOpen('u1')).toBe(true);
+    release();
+    await expect(probe).resolves.toBe('late');
+    expect(breakers.isOpen('u1')).toBe(false);
+  });
+
+  it('does not count failures that say nothing about the instance (a 404)', async () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 2 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    for (let i = 0; i < 5; i++) {
+      await breakers.execute('u1', 1, () => Promise.reject(statusError(404))).catch(() => undefined);
+    }
+    expect(breakers.isOpen('u1')).toBe(false);
+  });
+
+  it('a success resets the consecutive count', async () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 3 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    await fail(breakers, 'u1', 2);
+    await breakers.execute('u1', 1, ok);
+    await fail(breakers, 'u1', 2);
+    expect(breakers.isOpen('u1')).toBe(false);
+  });
+
+  it('sampling breaker opens on a failure ratio over the window, not on a streak', async () => {
+    const options = resolveBreakerOptions(
+      { sampling: { threshold: 0.5, durationMs: 10_000, minimumRps: 1 }, halfOpenAfterMs: 1_000 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    // 40% failures spread over the window: under the threshold.
+    for (let i = 0; i < 50; i++) {
+      advance(100);
+      await breakers.execute('u1', 1, i % 5 < 2 ? refused : ok).catch(() => undefined);
+    }
+    expect(breakers.isOpen('u1')).toBe(false);
+    // Now mostly failures: the ratio crosses 50%.
+    for (let i = 0; i < 40 && !breakers.isOpen('u1'); i++) {
+      advance(100);
+      await fail(breakers, 'u1', 1);
+    }
+    expect(breakers.isOpen('u1')).toBe(true);
+  });
+
+  it('retain() forgets closed breakers of departed instances but keeps open ones', async () => {
+    const options = resolveBreakerOptions(
+      { consecutiveFailures: 1, halfOpenAfterMs: 60_000 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    await fail(breakers, 'gone-open', 1);
+    await breakers.execute('gone-closed', 1, ok);
+    breakers.retain(new Set(['other']));
+    expect(breakers.isOpen('gone-open')).toBe(true);
+    expect(breakers.openCount).toBe(1);
+  });
+
+  it('rejects bad options, naming the field', () => {
+    // Tried: zero failures, a negative delay, a ratio of 1.5, zero probes.
+    expect(() => resolveBreakerOptions({ consecutiveFailures: 0 }, 'circuitBreaker')).toThrow(
+      /circuitBreaker\.consecutiveFailures/,
+    );
+    expect(() => resolveBreakerOptions({ halfOpenAfterMs: -1 }, 'cb')).toThrow(/cb\.halfOpenAfterMs/);
+    expect(() => resolveBreakerOptions({ sampling: { threshold: 1.5, durationMs: 1000 } }, 'cb')).toThrow(
+      /cb\.sampling\.threshold/,
+    );
+    expect(() => resolveBreakerOptions({ halfOpenProbes: 0 }, 'cb')).toThrow(/halfOpenProbes/);
+  });
+});
