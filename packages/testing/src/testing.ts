@@ -2,8 +2,11 @@ export { Backend, type BackendHandler, type BackendOptions, type LoggedRequest }
 export { BackendFaults, type FaultAction } from './lib/backend-faults.ts';
 export type { ConsulHealthStatus, ConsulInstanceInput } from './lib/consul-records.ts';
 export type { ConsulHealthEntry } from './lib/consul-render.ts';
+export { createTestClient, type TestClient, type TestClientOptions } from './lib/create-test-client.ts';
 export { type MockConsul, type MockConsulOptions, mockConsul } from './lib/mock-consul.ts';
+export { type MockRegistry, type MockRegistryOptions, mockRegistry } from './lib/mock-registry.ts';
 export type { MockFault, MockRequest } from './lib/mock-transport.ts';
+export { RetryingRegistry, type RetryingRegistryOptions } from './lib/retrying-registry.ts';
 export {
   type Backends,
   type InstanceExtras,
