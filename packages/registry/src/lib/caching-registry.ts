@@ -14,6 +14,7 @@ import {
   validateServiceName,
 } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
+import { raceAbort } from './race-abort.ts';
 import { validateTtl } from './ttl.ts';
 
 export interface CachingRegistryOptions {
@@ -192,22 +193,4 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
       if (timer) this.#clock.clearTimeout(timer);
     };
   }
-}
-
-function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(abortReason(signal));
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(abortReason(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
 }

@@ -57,6 +57,18 @@ function collector<T>() {
   };
 }
 
+/** The global fetch, counting the requests sent through it. */
+function countingFetch() {
+  const counter = {
+    count: 0,
+    fetch: (input: string, init: RequestInit) => {
+      counter.count++;
+      return fetch(input, init);
+    },
+  };
+  return counter;
+}
+
 /** A fetch that answers every request with the given body (to test malformed answers). */
 const answering =
   (status: number, body: string, headers: Record<string, string> = {}) =>
@@ -102,17 +114,12 @@ describe('HttpRegistry against the embedded server', () => {
   it('long-poll watch: the first list, then a change within one poll', async () => {
     const server = await startServer();
     await server.registry.register(instance('u1'));
-    let requests = 0;
-    const registry = client(server.url, {
-      fetch: (input, init) => {
-        requests++;
-        return fetch(input, init);
-      },
-    });
+    const counter = countingFetch();
+    const registry = client(server.url, { fetch: counter.fetch });
     const lists = collector<string[]>();
     const requestsAtDelivery: number[] = [];
     registry.watch('users', (list) => {
-      requestsAtDelivery.push(requests);
+      requestsAtDelivery.push(counter.count);
       lists.push(ids(list));
     });
     await lists.next((l) => l.length === 1);
@@ -151,23 +158,18 @@ describe('HttpRegistry against the embedded server', () => {
   it('unsubscribe and close() stop the loop and abort the poll in flight', async () => {
     const server = await startServer();
     await server.registry.register(instance('u1'));
-    let requests = 0;
-    const registry = client(server.url, {
-      fetch: (input, init) => {
-        requests++;
-        return fetch(input, init);
-      },
-    });
+    const counter = countingFetch();
+    const registry = client(server.url, { fetch: counter.fetch });
     const lists = collector<string[]>();
     const stop = registry.watch('users', (list) => lists.push(ids(list)));
     registry.watch('users', () => {});
     await lists.next(() => true);
     stop();
     await registry.close();
-    const after = requests;
+    const after = counter.count;
     await server.registry.register(instance('u2'));
     await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(requests).toBe(after);
+    expect(counter.count).toBe(after);
     expect(lists.values).toEqual([['u1']]);
   });
 });

@@ -2,26 +2,25 @@ import {
   type Clock,
   type RegisterOptions,
   type Registry,
-  RegistryProtocolError,
   type RegistryWriter,
   type ResolveOptions,
   type ServiceInstance,
-  ServiceNotFoundError,
   type SwitchyardError,
   systemClock,
   TypedEmitter,
-  ValidationError,
+  type ValidationError,
   validateInstance,
   validateServiceName,
 } from '@switchyard/core';
 import { type BackoffOptions, jitteredBackoff } from './backoff.ts';
 import { LongPollWatch } from './long-poll-watch.ts';
-import { parseErrorBody, parseIndex, parseInstanceList, parseNameList } from './parse-answer.ts';
+import { expectStatus, parseIndex, parseInstanceList, parseNameList } from './parse-answer.ts';
 import {
   type FetchLike,
   type RegistryAnswer,
   type RegistryCall,
   sendRegistryCall,
+  validateBaseUrl,
 } from './registry-transport.ts';
 import { validateTtl } from './ttl.ts';
 
@@ -80,20 +79,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
 
   constructor(options: HttpRegistryOptions) {
     super();
-    let parsed: URL;
-    try {
-      parsed = new URL(options.url);
-    } catch (error) {
-      throw new ValidationError(
-        'url',
-        `expected an absolute http(s) URL, got ${JSON.stringify(options.url)}`,
-        { cause: error },
-      );
-    }
-    if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-      throw new ValidationError('url', `expected http: or https:, got ${parsed.protocol}`);
-    }
-    this.#url = parsed.href.replace(/\/+$/, '');
+    this.#url = validateBaseUrl(options.url);
     this.#fetch = options.fetch;
     this.#watchWaitMs = validateTtl(options.watchWaitMs ?? 30_000, 'watchWaitMs') as number;
     this.#timeoutMs = validateTtl(options.timeoutMs ?? 10_000, 'timeoutMs') as number;
@@ -139,7 +125,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       service: clean.service,
       instanceId: clean.id,
     });
-    this.#expect(answer, 201, clean.service, clean.id);
+    expectStatus(answer, 201, clean.service, clean.id);
   }
 
   /** Removes an instance. Rejects with ServiceNotFoundError when the registry does not have it. */
@@ -152,20 +138,20 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       service,
       instanceId: id,
     });
-    this.#expect(answer, 204, service, id);
+    expectStatus(answer, 204, service, id);
   }
 
   /** Renews the TTL. ServiceNotFoundError means the registry forgot the instance: register again. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     const path = `/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}/heartbeat`;
     const answer = await this.#send({ method: 'PUT', path, signal: options.signal, service, instanceId: id });
-    this.#expect(answer, 204, service, id);
+    expectStatus(answer, 204, service, id);
   }
 
   /** Names of every service the registry knows. */
   async services(options: { signal?: AbortSignal } = {}): Promise<string[]> {
     const answer = await this.#send({ method: 'GET', path: '/services', signal: options.signal });
-    this.#expect(answer, 200, undefined, undefined);
+    expectStatus(answer, 200, undefined, undefined);
     return parseNameList(answer.text);
   }
 
@@ -185,7 +171,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       service,
       timeoutMs: index === undefined ? this.#timeoutMs : this.#watchWaitMs + LONG_POLL_MARGIN_MS,
     });
-    this.#expect(answer, 200, service, undefined);
+    expectStatus(answer, 200, service, undefined);
     const instances = parseInstanceList(service, answer.text, ({ index: at, entry, error }) =>
       this.emit('invalidInstance', { service, index: at, entry, error }),
     );
@@ -203,27 +189,5 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       ...call,
       timeoutMs: call.timeoutMs ?? this.#timeoutMs,
     });
-  }
-
-  #expect(
-    answer: RegistryAnswer,
-    status: number,
-    service: string | undefined,
-    instanceId: string | undefined,
-  ): void {
-    if (answer.status === status) return;
-    const detail = parseErrorBody(answer.text);
-    if (answer.status === 404)
-      throw new ServiceNotFoundError(service ?? '(none)', { instanceId, cause: detail.error });
-    if (answer.status === 400 && detail.field) {
-      throw new ValidationError(detail.field, `registry refused: ${detail.error ?? 'bad request'}`, {
-        service,
-        instanceId,
-      });
-    }
-    throw new RegistryProtocolError(
-      `expected HTTP ${status}, got ${answer.status}${detail.error ? `: ${detail.error}` : ''}`,
-      { service, instanceId },
-    );
   }
 }

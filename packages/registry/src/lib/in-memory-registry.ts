@@ -12,7 +12,9 @@ import {
   validateInstance,
   validateServiceName,
 } from '@switchyard/core';
+import { ExpiryTimer } from './expiry-timer.ts';
 import { IndexWaiters } from './index-waiters.ts';
+import { EMPTY, liveInstances, newServiceState, type ServiceState } from './service-state.ts';
 import { validateTtl } from './ttl.ts';
 import { WatcherSet } from './watcher-set.ts';
 
@@ -20,22 +22,6 @@ export interface InMemoryRegistryOptions {
   /** Drives TTL expiry and long-poll timeouts; inject a ManualClock in tests. */
   readonly clock?: Clock;
 }
-
-interface Registration {
-  readonly instance: ServiceInstance;
-  readonly ttlMs: number | undefined;
-  expiresAt: number;
-}
-
-interface ServiceState {
-  readonly registrations: Map<string, Registration>;
-  /** The live `up` list, frozen; replaced (never mutated) on each change. */
-  live: readonly ServiceInstance[];
-  /** Grows by one each time `live` changes. */
-  index: number;
-}
-
-const EMPTY: readonly ServiceInstance[] = Object.freeze([]);
 
 /**
  * A registry held in this process: the store behind the embedded registry server, and a
@@ -53,12 +39,11 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   readonly #services = new Map<string, ServiceState>();
   readonly #watchers = new WatcherSet();
   readonly #waiters: IndexWaiters;
-  #sweepTimer: ReturnType<Clock['setTimeout']> | undefined;
-  #sweepAt = Number.POSITIVE_INFINITY;
-  #closed = false;
+  readonly #expiry: ExpiryTimer;
 
   constructor(options: InMemoryRegistryOptions = {}) {
     this.#clock = options.clock ?? systemClock;
+    this.#expiry = new ExpiryTimer(this.#clock, () => this.#sweep());
     // The raw index (no expiry pass): waiters are notified from inside #publish.
     this.#waiters = new IndexWaiters(this.#clock, (service) => this.#services.get(service)?.index ?? 0);
   }
@@ -66,15 +51,17 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   /** Adds or replaces (by id) an instance. With `ttlMs`, it expires unless heartbeats renew it. */
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<void> {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    this.registerSync(validateInstance(instance), validateTtl(options.ttlMs));
+    this.registerSync(instance, options.ttlMs);
   }
 
-  /** Synchronous core of `register` for already validated input (the protocol handler uses it). */
-  registerSync(instance: ServiceInstance, ttlMs: number | undefined): void {
-    const state = this.#stateOf(instance.service, true);
-    const expiresAt = ttlMs === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttlMs;
-    state.registrations.set(instance.id, { instance, ttlMs, expiresAt });
-    this.#scheduleSweep(expiresAt);
+  /** Synchronous `register` (the protocol handler uses it). Validates both arguments. */
+  registerSync(input: ServiceInstance, ttlMs?: number): void {
+    const instance = validateInstance(input);
+    const ttl = validateTtl(ttlMs);
+    const state = this.#stateOf(instance.service);
+    const expiresAt = ttl === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttl;
+    state.registrations.set(instance.id, { instance, ttlMs: ttl, expiresAt });
+    this.#expiry.schedule(expiresAt);
     this.#publish(instance.service, state);
   }
 
@@ -94,7 +81,7 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
     if (!registration) throw new ServiceNotFoundError(service, { instanceId: id });
     if (registration.ttlMs !== undefined) {
       registration.expiresAt = this.#clock.now() + registration.ttlMs;
-      this.#scheduleSweep(registration.expiresAt);
+      this.#expiry.schedule(registration.expiresAt);
     }
   }
 
@@ -151,28 +138,23 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
 
   /** Stops the expiry timer, drops watchers and ends pending waits. Registered data stays readable. */
   async close(): Promise<void> {
-    this.#closed = true;
-    if (this.#sweepTimer) this.#clock.clearTimeout(this.#sweepTimer);
-    this.#sweepTimer = undefined;
+    this.#expiry.stop();
     this.#watchers.clear();
     this.#waiters.releaseAll();
   }
 
-  #stateOf(service: string, create: boolean): ServiceState {
+  #stateOf(service: string): ServiceState {
     let state = this.#services.get(service);
-    if (!state && create) {
-      state = { registrations: new Map(), live: EMPTY, index: 0 };
+    if (!state) {
+      state = newServiceState();
       this.#services.set(service, state);
     }
-    return state as ServiceState;
+    return state;
   }
 
   /** Recomputes the live list; only a real change bumps the index and notifies. */
   #publish(service: string, state: ServiceState): void {
-    const live: ServiceInstance[] = [];
-    for (const { instance } of state.registrations.values()) {
-      if (instance.status === undefined || instance.status === 'up') live.push(instance);
-    }
+    const live = liveInstances(state);
     if (state.index > 0 && sameInstances(state.live, live)) return;
     state.live = Object.freeze(live);
     state.index++;
@@ -195,23 +177,13 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
     if (changed) this.#publish(service, state);
   }
 
-  // One timer for the whole registry, set for the earliest deadline; heartbeats only push
-  // deadlines later, so an early wake-up just sweeps and re-arms.
-  #scheduleSweep(at: number): void {
-    if (this.#closed || at === Number.POSITIVE_INFINITY || at >= this.#sweepAt) return;
-    if (this.#sweepTimer) this.#clock.clearTimeout(this.#sweepTimer);
-    this.#sweepAt = at;
-    this.#sweepTimer = this.#clock.setTimeout(() => this.#sweep(), Math.max(0, at - this.#clock.now()));
-  }
-
-  #sweep(): void {
-    this.#sweepTimer = undefined;
-    this.#sweepAt = Number.POSITIVE_INFINITY;
+  /** Expires every service; returns the next deadline. */
+  #sweep(): number {
     let next = Number.POSITIVE_INFINITY;
     for (const [service, state] of this.#services) {
       this.#expire(service);
       for (const { expiresAt } of state.registrations.values()) next = Math.min(next, expiresAt);
     }
-    this.#scheduleSweep(next);
+    return next;
   }
 }

@@ -4,8 +4,10 @@ import {
   RegistryProtocolError,
   type RejectedEntry,
   type ServiceInstance,
+  ServiceNotFoundError,
   ValidationError,
 } from '@switchyard/core';
+import type { RegistryAnswer } from './registry-transport.ts';
 
 /**
  * Turns a resolve answer into instances. Not JSON or not an array → RegistryProtocolError;
@@ -64,7 +66,7 @@ export function parseIndex(service: string, headers: Headers): number {
 }
 
 /** The `{ error, field? }` body of a 4xx answer, as far as it can be read. */
-export function parseErrorBody(text: string): { error?: string; field?: string } {
+function parseErrorBody(text: string): { error?: string; field?: string } {
   try {
     const body: unknown = JSON.parse(text);
     if (body && typeof body === 'object') {
@@ -94,4 +96,32 @@ function parseJson(service: string | undefined, text: string): unknown {
 function kindOf(value: unknown): string {
   if (value === null) return 'null';
   return Array.isArray(value) ? 'an array of other things' : typeof value;
+}
+
+/**
+ * Maps an answer with an unexpected status to its typed error: 404 → ServiceNotFoundError,
+ * 400 naming a field → ValidationError, anything else → RegistryProtocolError (5xx never gets
+ * here: the transport already made it RegistryUnavailableError).
+ */
+export function expectStatus(
+  answer: RegistryAnswer,
+  status: number,
+  service: string | undefined,
+  instanceId: string | undefined,
+): void {
+  if (answer.status === status) return;
+  const detail = parseErrorBody(answer.text);
+  if (answer.status === 404) {
+    throw new ServiceNotFoundError(service ?? '(none)', { instanceId, cause: detail.error });
+  }
+  if (answer.status === 400 && detail.field) {
+    throw new ValidationError(detail.field, `registry refused: ${detail.error ?? 'bad request'}`, {
+      service,
+      instanceId,
+    });
+  }
+  throw new RegistryProtocolError(
+    `expected HTTP ${status}, got ${answer.status}${detail.error ? `: ${detail.error}` : ''}`,
+    { service, instanceId },
+  );
 }

@@ -101,6 +101,7 @@ export function createRegistryHandler(
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return json(400, { error: 'body must be a JSON object (a ServiceInstance, optional ttlMs)' });
     }
+    // Check ttlMs first: it is the one field validateInstance does not know about.
     const ttlMs = validateTtl((body as { ttlMs?: unknown }).ttlMs);
     const instance = validateInstance(body);
     registry.registerSync(instance, ttlMs);

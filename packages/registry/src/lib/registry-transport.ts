@@ -1,4 +1,4 @@
-import { abortReason, RegistryUnavailableError } from '@switchyard/core';
+import { abortReason, RegistryUnavailableError, ValidationError } from '@switchyard/core';
 
 /** The subset of `fetch` the HTTP registry needs; inject one to route or mock requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -76,6 +76,22 @@ export async function sendRegistryCall(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Checks a registry base URL (absolute, http or https) and returns it without trailing slashes. */
+export function validateBaseUrl(url: unknown): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(String(url));
+  } catch (error) {
+    throw new ValidationError('url', `expected an absolute http(s) URL, got ${JSON.stringify(url)}`, {
+      cause: error,
+    });
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new ValidationError('url', `expected http: or https:, got ${parsed.protocol}`);
+  }
+  return parsed.href.replace(/\/+$/, '');
 }
 
 function describeError(error: unknown): string {
