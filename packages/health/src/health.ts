@@ -23,6 +23,7 @@ export {
   type OutlierDetectorOptions,
   type ResolvedOutlierOptions,
   resolveOutlierOptions,
+  type SuccessRateOptions,
 } from './lib/outlier-options.ts';
 export { type PanicVerdict, routableWithPanic } from './lib/panic-threshold.ts';
 export { PhiAccrualDetector, type PhiAccrualOptions } from './lib/phi-accrual-detector.ts';

@@ -185,8 +185,10 @@ describe('ActiveHealthChecker over HTTP', () => {
 
   it('accepts the statuses listed in expectedStatus and uses the configured path', async () => {
     const paths: string[] = [];
+    const probes: (string | undefined)[] = [];
     const { instance } = await backend((req, res) => {
       paths.push(req.url ?? '');
+      probes.push(req.headers['x-probe'] as string | undefined);
       res.statusCode = 418;
       res.end();
     });
@@ -195,6 +197,7 @@ describe('ActiveHealthChecker over HTTP', () => {
       clock: new ManualClock(),
       path: '/ready',
       expectedStatus: [200, 418],
+      headers: { 'x-probe': 'yes' },
     });
     const strict = checker({ type: 'http', clock: new ManualClock(), unhealthyThreshold: 1 });
     teapot.update([instance]);
@@ -203,6 +206,7 @@ describe('ActiveHealthChecker over HTTP', () => {
     expect(teapot.state(instance.id)).toBe('healthy');
     expect(strict.state(instance.id)).toBe('unhealthy');
     expect(paths.sort()).toEqual(['/health', '/ready']);
+    expect(probes.sort()).toEqual(['yes', undefined]);
   });
 
   it('a refused connection counts as a network failure', async () => {
@@ -349,6 +353,11 @@ describe('ActiveHealthChecker bad input', () => {
     ['expectedStatus 99', { type: 'http', expectedStatus: 99 }, 'healthCheck.expectedStatus'],
     ['expectedStatus []', { type: 'http', expectedStatus: [] }, 'healthCheck.expectedStatus'],
     ['expectedBody 42', { type: 'http', expectedBody: 42 }, 'healthCheck.expectedBody'],
+    [
+      'a header that is not a string',
+      { type: 'http', headers: { 'x-token': 42 } },
+      'healthCheck.headers.x-token',
+    ],
     ["initialState 'maybe'", { type: 'http', initialState: 'maybe' }, 'healthCheck.initialState'],
   ])('rejects %s with a ValidationError naming the option', (_what, options, field) => {
     const attempt = () => new ActiveHealthChecker(options as never);

@@ -98,7 +98,7 @@ export function resolveHealthCheckOptions(options: HealthCheckOptions): Resolved
     jitter: numberOption(options.jitter, 'healthCheck.jitter', 0.1, { min: 0, max: 1 }),
     expectedStatus: statusMatcher(options.expectedStatus),
     expectedBody,
-    headers: options.headers,
+    headers: headersOption(options.headers),
     maxBodyBytes: numberOption(options.maxBodyBytes, 'healthCheck.maxBodyBytes', 65_536, {
       min: 1,
       integer: true,
@@ -113,6 +113,22 @@ export function resolveHealthCheckOptions(options: HealthCheckOptions): Resolved
     dispatcher: options.dispatcher,
     random: options.random ?? Math.random,
   };
+}
+
+function headersOption(headers: unknown): Readonly<Record<string, string>> | undefined {
+  if (headers === undefined) return undefined;
+  if (headers === null || typeof headers !== 'object' || Array.isArray(headers)) {
+    throw new ValidationError(
+      'healthCheck.headers',
+      `expected an object of strings, got ${describe(headers)}`,
+    );
+  }
+  for (const [name, value] of Object.entries(headers)) {
+    if (typeof value !== 'string') {
+      throw new ValidationError(`healthCheck.headers.${name}`, `expected a string, got ${describe(value)}`);
+    }
+  }
+  return Object.freeze({ ...(headers as Record<string, string>) });
 }
 
 function statusMatcher(expected: ExpectedStatus | undefined): (status: number) => boolean {

@@ -220,6 +220,49 @@ describe('OutlierDetector: failure percentage (gRPC A50)', () => {
   });
 });
 
+describe('OutlierDetector: success rate (opt-in)', () => {
+  const rule = { stdevFactor: 1, minimumHosts: 5, requestVolume: 20 };
+
+  /** `failures` of 20 calls failed, never 5 in a row. */
+  function calls(fail: (i: number) => void, succeed: (i: number) => void, i: number, failures: number) {
+    for (let k = 0; k < 20; k++) {
+      if (k % 4 !== 3 && failures > 0) {
+        fail(i);
+        failures--;
+      } else succeed(i);
+    }
+  }
+
+  it('ejects the instance whose success rate lags mean − stdevFactor × stdev', () => {
+    const { clock, ejected, fail, succeed } = setup({
+      successRate: rule,
+      failurePercentage: false,
+      intervalMs: 1000,
+    });
+    for (let i = 0; i < 5; i++) calls(fail, succeed, i, i === 4 ? 10 : 1); // 95 % × 4 and 50 %
+    clock.advance(1000);
+    expect(ejected.map((e) => [e.instanceId, e.reason])).toEqual([['i4', 'successRate']]);
+  });
+
+  it('ejects no one when every instance fails alike, or when too few have the volume', () => {
+    const alike = setup({ successRate: rule, failurePercentage: false, intervalMs: 1000 });
+    for (let i = 0; i < 5; i++) calls(alike.fail, alike.succeed, i, 10);
+    alike.clock.advance(1000);
+    expect(alike.ejected).toHaveLength(0);
+    const few = setup({ successRate: rule, failurePercentage: false, intervalMs: 1000 });
+    for (let i = 0; i < 4; i++) calls(few.fail, few.succeed, i, i === 3 ? 10 : 1);
+    few.clock.advance(1000);
+    expect(few.ejected).toHaveLength(0);
+  });
+
+  it('is off unless configured', () => {
+    const { clock, ejected, fail, succeed } = setup({ failurePercentage: false, intervalMs: 1000 });
+    for (let i = 0; i < 5; i++) calls(fail, succeed, i, i === 4 ? 10 : 1);
+    clock.advance(1000);
+    expect(ejected).toHaveLength(0);
+  });
+});
+
 describe('OutlierDetector lifecycle and bad input', () => {
   it('forgets removed instances (freeing their ejection slot) and restarts moved ones', () => {
     const { detector, list, fail } = setup({ maxEjectionPercent: 10 });
@@ -261,6 +304,7 @@ describe('OutlierDetector lifecycle and bad input', () => {
       'outlierDetection.failurePercentage.requestVolume',
     ],
     ['failurePercentage 7', { failurePercentage: 7 }, 'outlierDetection.failurePercentage'],
+    ['stdevFactor -1', { successRate: { stdevFactor: -1 } }, 'outlierDetection.successRate.stdevFactor'],
   ])('rejects %s with a ValidationError naming the option', (_what, options, field) => {
     const attempt = () => new OutlierDetector(options as never);
     expect(attempt).toThrow(ValidationError);

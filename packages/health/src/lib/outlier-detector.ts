@@ -8,12 +8,13 @@ import {
   type ResolvedOutlierOptions,
   resolveOutlierOptions,
 } from './outlier-options.ts';
+import { judgeSuccessRate } from './success-rate.ts';
 
 /**
  * Passive outlier detection for one service, after Envoy and gRPC A50. The executor reports
  * each attempt with `record`; an instance is ejected at once after `consecutiveFailures`
  * failures in a row, or at an interval's end when its failure percentage over that interval
- * passes the threshold. An ejection lasts `baseEjectionMs × times ejected` (capped) and ends
+ * passes the threshold (or, if asked, its success rate lags far behind the others'). An ejection lasts `baseEjectionMs × times ejected` (capped) and ends
  * on its own; the count decays by one for every full interval the instance stays in. Never
  * more than `maxEjectionPercent` of the instances are out, except that one always may be.
  *
@@ -146,6 +147,7 @@ export class OutlierDetector {
     }
   }
 
+  readonly #ejectForSuccessRate = (host: OutlierHost): void => this.#eject(host, 'successRate');
   readonly #ejectForPercentage = (host: OutlierHost): void => this.#eject(host, 'failurePercentage');
 
   #restore(host: OutlierHost): void {
@@ -177,7 +179,7 @@ export class OutlierDetector {
     }, this.#options.intervalMs);
   }
 
-  /** End of an interval: roll the counters over, judge failure percentages, decay counts. */
+  /** End of an interval: roll the counters over, run the interval rules, decay counts. */
   #sweep(): void {
     const start = this.#lastSweepAt;
     this.#lastSweepAt = this.#options.clock.now();
@@ -185,8 +187,11 @@ export class OutlierDetector {
       rollOver(host);
       if (host.ejected) this.#expired(host);
     }
-    const rule = this.#options.failurePercentage;
-    if (rule) judgeFailurePercentage(this.#hosts, rule, this.#options.random, this.#ejectForPercentage);
+    // Success rate first, then failure percentage, as gRPC A50 orders them.
+    const { successRate, failurePercentage, random } = this.#options;
+    if (successRate) judgeSuccessRate(this.#hosts, successRate, random, this.#ejectForSuccessRate);
+    if (failurePercentage)
+      judgeFailurePercentage(this.#hosts, failurePercentage, random, this.#ejectForPercentage);
     for (const host of this.#hosts.values()) {
       // Only a full interval in service (not ejected, not just back) earns a decrement.
       if (!host.ejected && host.times > 0 && host.restoredAt <= start) host.times--;

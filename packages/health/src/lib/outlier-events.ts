@@ -1,7 +1,7 @@
 import type { ServiceInstance } from '@switchyard/core';
 
 /** Which rule ejected an instance. */
-export type EjectionReason = 'consecutiveFailures' | 'failurePercentage';
+export type EjectionReason = 'consecutiveFailures' | 'successRate' | 'failurePercentage';
 
 export interface EjectedEvent {
   readonly service: string;

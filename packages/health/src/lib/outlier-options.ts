@@ -13,6 +13,18 @@ export interface FailurePercentageOptions {
   readonly enforcementPercentage?: number;
 }
 
+/** The success-rate rule (Envoy, gRPC A50): ejects instances far below the others' success rate. */
+export interface SuccessRateOptions {
+  /** Eject below mean − stdevFactor × standard deviation of the judged instances. Default 1.9. */
+  readonly stdevFactor?: number;
+  /** Judge only when at least this many instances have `requestVolume` calls. Default 5. */
+  readonly minimumHosts?: number;
+  /** Calls an instance needs in the interval to be judged. Default 100. */
+  readonly requestVolume?: number;
+  /** Chance (percent) that a judged outlier is actually ejected. Default 100. */
+  readonly enforcementPercentage?: number;
+}
+
 /**
  * Passive outlier detection settings for one service.
  *
@@ -24,7 +36,9 @@ export interface OutlierDetectorOptions {
   readonly consecutiveFailures?: number | false;
   /** The failure-percentage rule; on with its defaults unless `false`. */
   readonly failurePercentage?: FailurePercentageOptions | false;
-  /** How often counters roll over and the percentage rule runs. Default 10 000 ms. */
+  /** The success-rate rule; off unless given (it needs volume on several instances to mean anything). */
+  readonly successRate?: SuccessRateOptions | false;
+  /** How often counters roll over and the interval rules run. Default 10 000 ms. */
   readonly intervalMs?: number;
   /** An ejection lasts `baseEjectionMs × times ejected`… Default 30 000 ms. */
   readonly baseEjectionMs?: number;
@@ -45,6 +59,7 @@ export interface ResolvedOutlierOptions {
   /** 0 when the rule is off. */
   readonly consecutiveFailures: number;
   readonly failurePercentage: Required<FailurePercentageOptions> | undefined;
+  readonly successRate: Required<SuccessRateOptions> | undefined;
   readonly intervalMs: number;
   readonly baseEjectionMs: number;
   /** Already max(baseEjectionMs, maxEjectionMs). */
@@ -76,6 +91,7 @@ export function resolveOutlierOptions(input: OutlierDetectorOptions = {}): Resol
   return {
     consecutiveFailures,
     failurePercentage: resolveFailurePercentage(options.failurePercentage),
+    successRate: resolveSuccessRate(options.successRate),
     intervalMs: numberOption(options.intervalMs, field('intervalMs'), 10_000, ms),
     baseEjectionMs,
     maxEjectionMs: Math.max(baseEjectionMs, maxEjectionMs),
@@ -98,6 +114,23 @@ function resolveFailurePercentage(
     threshold: numberOption(options.threshold, field('threshold'), 85, { max: 100 }),
     minimumHosts: numberOption(options.minimumHosts, field('minimumHosts'), 5, count),
     requestVolume: numberOption(options.requestVolume, field('requestVolume'), 50, count),
+    enforcementPercentage: numberOption(options.enforcementPercentage, field('enforcementPercentage'), 100, {
+      max: 100,
+    }),
+  };
+}
+
+function resolveSuccessRate(
+  input: SuccessRateOptions | false | undefined,
+): Required<SuccessRateOptions> | undefined {
+  if (input === false || input === undefined) return undefined;
+  const options = objectOption(input, 'outlierDetection.successRate') as SuccessRateOptions;
+  const field = (name: string) => `outlierDetection.successRate.${name}`;
+  const count = { min: 1, integer: true };
+  return {
+    stdevFactor: numberOption(options.stdevFactor, field('stdevFactor'), 1.9),
+    minimumHosts: numberOption(options.minimumHosts, field('minimumHosts'), 5, count),
+    requestVolume: numberOption(options.requestVolume, field('requestVolume'), 100, count),
     enforcementPercentage: numberOption(options.enforcementPercentage, field('enforcementPercentage'), 100, {
       max: 100,
     }),
