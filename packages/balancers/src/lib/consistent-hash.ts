@@ -3,7 +3,6 @@ import { type Balancer, type BuildContext, emptyPicker, type PickContext, type P
 import { requireHashKey } from './hash-key.ts';
 import { HashRing } from './hash-ring.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
-import { murmur3 } from './murmur3.ts';
 import { VisitMarks } from './visit-marks.ts';
 
 export interface ConsistentHashOptions {
@@ -36,7 +35,7 @@ class ConsistentHashPicker implements Picker {
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const ring = this.#ring;
-    const position = ring.locate(murmur3(requireHashKey(context?.hashKey, 'consistentHash')));
+    const position = ring.locateKey(requireHashKey(context?.hashKey, 'consistentHash'));
     const members = ring.members;
     const owner = ring.ownerAt(position);
     const excluded = context?.excluded;

@@ -1,5 +1,5 @@
 import { type ServiceInstance, ValidationError, validateWeight } from '@switchyard/core';
-import { murmur3, murmur3Int } from './murmur3.ts';
+import { hashInto, hashSlot, murmur3, murmur3Int } from './murmur3.ts';
 import { sortPoints } from './sort-points.ts';
 
 /** What a ring can hold: anything with a unique id and an optional weight (default 1). */
@@ -81,7 +81,7 @@ export class HashRing<T extends RingMember = ServiceInstance> {
   /** The member that owns `key`, or undefined for an empty ring. */
   get(key: string): T | undefined {
     if (this.#points.length === 0) return undefined;
-    return this.members[this.#owners[this.locate(murmur3(key))]!];
+    return this.members[this.#owners[this.locateKey(key)]!];
   }
 
   /**
@@ -97,7 +97,7 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     if (wanted === 0) return result;
     const seen = new Uint8Array(this.members.length);
     const total = this.#points.length;
-    for (let k = 0, i = this.locate(murmur3(key)); k < total && result.length < wanted; k++) {
+    for (let k = 0, i = this.locateKey(key); k < total && result.length < wanted; k++) {
       const owner = this.#owners[i]!;
       if (seen[owner] === 0) {
         seen[owner] = 1;
@@ -121,8 +121,11 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     return new Map(this.members.map((member, owner) => [member.id, owned[owner]! / 2 ** 32] as const));
   }
 
-  /** Position (index into the ring's points) of the first point at or after `hash`, wrapping. */
-  locate(hash: number): number {
+  /** Position (index into the ring's points) of the first point at or after `key`'s hash, wrapping. */
+  locateKey(key: string): number {
+    hashInto(key, 0);
+    // Read back from the typed array: the hash stays a raw uint32 and nothing is boxed.
+    const hash = hashSlot[0]!;
     const points = this.#points;
     const bucket = hash >>> this.#shift;
     let lo = this.#buckets[bucket]!;

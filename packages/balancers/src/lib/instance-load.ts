@@ -15,11 +15,6 @@ export function instanceLoad(instances: readonly ServiceInstance[], load: LoadSt
   return { stats: instances.map((instance) => load.of(instance)), inverseWeight };
 }
 
-/** A uniform integer in [0, n). */
-export function randomIndex(n: number): number {
-  return Math.floor(Math.random() * n);
-}
-
 /**
  * The first index at or after `start` (wrapping) whose instance is not excluded, or -1 when
  * every instance is. The deterministic fallback every strategy uses once its own choice is taken.

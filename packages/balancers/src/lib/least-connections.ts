@@ -1,5 +1,6 @@
 import { type InstanceSnapshot, type ServiceInstance, weightOf } from '@switchyard/core';
 import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { randomFraction, randomIndex } from './fast-random.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
 
 class LeastConnectionsPicker implements Picker {
@@ -8,44 +9,79 @@ class LeastConnectionsPicker implements Picker {
   readonly #weights: Float64Array;
   /** Indexes of the instances tied for least loaded in the current pick; reused. */
   readonly #ties: Int32Array;
+  /** All weights equal: a tie is broken by one uniform draw. */
+  readonly #uniform: boolean;
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad) {
     this.#instances = instances;
     this.#load = load;
     this.#weights = Float64Array.from(instances, weightOf);
     this.#ties = new Int32Array(instances.length);
+    this.#uniform = this.#weights.every((weight) => weight === this.#weights[0]);
   }
 
   pick(context?: PickContext): ServiceInstance | undefined {
-    const instances = this.#instances;
-    const { stats, inverseWeight } = this.#load;
-    const weights = this.#weights;
-    const ties = this.#ties;
     const excluded = context?.excluded;
+    const count = excluded ? this.#collectAllowed(excluded) : this.#collect();
+    const ties = this.#ties;
+    if (count <= 1) return count === 0 ? undefined : this.#instances[ties[0]!];
+    return this.#instances[this.#uniform ? ties[randomIndex(count)]! : this.#drawByWeight(count)];
+  }
+
+  /** Writes the indexes tied for least loaded into #ties and returns how many there are. */
+  #collect(): number {
+    const stats = this.#load.stats;
+    const inverseWeight = this.#load.inverseWeight;
+    const ties = this.#ties;
     let best = Number.POSITIVE_INFINITY;
     let count = 0;
-    let tieWeight = 0;
-    for (let i = 0; i < instances.length; i++) {
-      if (excluded?.(instances[i]!)) continue;
+    for (let i = 0; i < stats.length; i++) {
       const score = stats[i]!.inflight * inverseWeight[i]!;
       if (score < best) {
         best = score;
         ties[0] = i;
         count = 1;
-        tieWeight = weights[i]!;
       } else if (score === best) {
         ties[count++] = i;
-        tieWeight += weights[i]!;
       }
     }
-    if (count <= 1) return count === 0 ? undefined : instances[ties[0]!];
-    // Ties (an idle fleet, typically) go to a random one, drawn by weight.
-    let r = Math.random() * tieWeight;
+    return count;
+  }
+
+  /** As #collect, skipping excluded instances: the failover path. */
+  #collectAllowed(excluded: (instance: ServiceInstance) => boolean): number {
+    const instances = this.#instances;
+    const stats = this.#load.stats;
+    const inverseWeight = this.#load.inverseWeight;
+    const ties = this.#ties;
+    let best = Number.POSITIVE_INFINITY;
+    let count = 0;
+    for (let i = 0; i < stats.length; i++) {
+      if (excluded(instances[i]!)) continue;
+      const score = stats[i]!.inflight * inverseWeight[i]!;
+      if (score < best) {
+        best = score;
+        ties[0] = i;
+        count = 1;
+      } else if (score === best) {
+        ties[count++] = i;
+      }
+    }
+    return count;
+  }
+
+  /** Ties (an idle fleet, typically) go to a random one, drawn by weight. */
+  #drawByWeight(count: number): number {
+    const ties = this.#ties;
+    const weights = this.#weights;
+    let total = 0;
+    for (let k = 0; k < count; k++) total += weights[ties[k]!]!;
+    let r = randomFraction() * total;
     for (let k = 0; k < count - 1; k++) {
       r -= weights[ties[k]!]!;
-      if (r < 0) return instances[ties[k]!];
+      if (r < 0) return ties[k]!;
     }
-    return instances[ties[count - 1]!];
+    return ties[count - 1]!;
   }
 }
 

@@ -2,7 +2,7 @@ import { type InstanceSnapshot, type ServiceInstance, ValidationError } from '@s
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { requireHashKey } from './hash-key.ts';
 import { MaglevTable } from './maglev-table.ts';
-import { murmur3 } from './murmur3.ts';
+import { hashInto, hashSlot } from './murmur3.ts';
 import { VisitMarks } from './visit-marks.ts';
 
 export interface MaglevOptions {
@@ -21,7 +21,8 @@ class MaglevPicker implements Picker {
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const table = this.#table;
-    const slot = murmur3(requireHashKey(context?.hashKey, 'maglev')) % table.size;
+    hashInto(requireHashKey(context?.hashKey, 'maglev'), 0);
+    const slot = hashSlot[0]! % table.size;
     const members = table.members;
     const owner = table.ownerAt(slot);
     const excluded = context?.excluded;

@@ -9,11 +9,31 @@
 const encoder = new TextEncoder();
 let scratch = new Uint8Array(256);
 
-/** The 32-bit MurmurHash3 (x86) of `key`'s UTF-8 bytes, as an unsigned integer. */
+/**
+ * Where `hashInto` leaves its result. A uint32 above 2³⁰ returned from a call that the JIT does
+ * not inline is boxed (16 bytes); read from a typed array it stays a raw integer.
+ */
+export const hashSlot = new Uint32Array(1);
+
+/**
+ * The 32-bit MurmurHash3 (x86) of `key`'s UTF-8 bytes, as an unsigned integer.
+ *
+ * @example
+ * murmur3('user-42'); // the same as murmurhash3js-revisited's x86.hash32(utf8('user-42'))
+ */
 export function murmur3(key: string, seed = 0): number {
+  hashInto(key, seed);
+  return hashSlot[0]!;
+}
+
+/** murmur3(key, seed), left in `hashSlot[0]`: for pick paths, which must not allocate. */
+export function hashInto(key: string, seed: number): void {
   const n = key.length;
   for (let i = 0; i < n; i++) {
-    if (key.charCodeAt(i) > 0x7f) return murmur3Bytes(scratchFor(key), encodedLength, seed);
+    if (key.charCodeAt(i) > 0x7f) {
+      hashSlot[0] = murmur3Bytes(scratchFor(key), encodedLength, seed);
+      return;
+    }
   }
   let h = seed | 0;
   let i = 0;
@@ -34,7 +54,7 @@ export function murmur3(key: string, seed = 0): number {
     if (tail > 2) k |= key.charCodeAt(i + 2) << 16;
     h ^= mixK(k);
   }
-  return finish(h, n);
+  hashSlot[0] = finish(h, n);
 }
 
 /** The 32-bit MurmurHash3 (x86) of `bytes[0, length)`. */

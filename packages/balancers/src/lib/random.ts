@@ -1,6 +1,7 @@
 import type { InstanceSnapshot, ServiceInstance } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
-import { nextAllowed, randomIndex } from './instance-load.ts';
+import { randomIndex } from './fast-random.ts';
+import { nextAllowed } from './instance-load.ts';
 
 class RandomPicker implements Picker {
   readonly #instances: readonly ServiceInstance[];

@@ -1,5 +1,5 @@
 import type { ServiceInstance } from '@switchyard/core';
-import { randomIndex } from './instance-load.ts';
+import { randomIndex } from './fast-random.ts';
 
 /**
  * Draws two distinct random instances that are not excluded into `pair` and returns how many

@@ -1,5 +1,6 @@
 import { type InstanceSnapshot, type ServiceInstance, weightOf } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { randomFraction } from './fast-random.ts';
 
 /**
  * Weighted random by Vose's alias method: each instance is drawn with probability
@@ -35,7 +36,7 @@ class WeightedRandomPicker implements Picker {
   }
 
   #draw(): number {
-    const u = Math.random() * this.#instances.length;
+    const u = randomFraction() * this.#instances.length;
     const column = Math.floor(u);
     return u - column < this.#threshold[column]! ? column : this.#alias[column]!;
   }
@@ -58,7 +59,7 @@ class WeightedRandomPicker implements Picker {
     const instances = this.#instances;
     let total = 0;
     for (const instance of instances) if (!excluded(instance)) total += weightOf(instance);
-    let r = Math.random() * total;
+    let r = randomFraction() * total;
     let last: ServiceInstance | undefined;
     for (const instance of instances) {
       if (excluded(instance)) continue;

@@ -1,6 +1,7 @@
 import { type InstanceSnapshot, type ServiceInstance, weightOf } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
-import { nextAllowed, randomIndex } from './instance-load.ts';
+import { randomIndex } from './fast-random.ts';
+import { nextAllowed } from './instance-load.ts';
 
 /** Largest schedule (picks per cycle) and build effort (cycle × instances) precomputed per snapshot. */
 const MAX_SCHEDULE = 1 << 16;

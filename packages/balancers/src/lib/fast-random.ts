@@ -1,0 +1,26 @@
+/**
+ * Random numbers for picks: xorshift32 with its state in an Int32Array. `Math.random()` hands
+ * back a boxed double (16 bytes of garbage per pick); this stays in integer registers, so the
+ * random strategies allocate nothing. Not for anything secret.
+ */
+const state = new Int32Array(1);
+state[0] = (Math.random() * 0x7fff_ffff) | 1;
+
+function next(): number {
+  let x = state[0]!;
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  state[0] = x;
+  return x >>> 0;
+}
+
+/** A uniform integer in [0, n), for n < 2³¹. */
+export function randomIndex(n: number): number {
+  return ((next() / 4_294_967_296) * n) | 0;
+}
+
+/** A uniform number in [0, 1). */
+export function randomFraction(): number {
+  return next() / 4_294_967_296;
+}

@@ -1,0 +1,103 @@
+import { constants, PerformanceObserver } from 'node:perf_hooks';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+
+/** Keeps results alive so the JIT cannot drop the measured work. */
+export const sink = { value: 0 as unknown };
+
+/**
+ * Median ns/op of `runs` timed loops of `ops` calls of `op(i)`, after a warm-up loop. Each loop
+ * is timed as a whole: per-call timers would cost more than the picks being measured.
+ */
+export function nsPerOp(op: (i: number) => unknown, ops: number, runs = 5): number {
+  for (let i = 0; i < Math.min(ops, 50_000); i++) sink.value = op(i);
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const start = process.hrtime.bigint();
+    for (let i = 0; i < ops; i++) sink.value = op(i);
+    samples.push(Number(process.hrtime.bigint() - start) / ops);
+  }
+  return median(samples);
+}
+
+/** Median ms of `runs` calls of `build()`. */
+export function msPerBuild(build: () => unknown, runs: number): number {
+  const samples: number[] = [];
+  for (let run = 0; run < runs; run++) {
+    const start = process.hrtime.bigint();
+    sink.value = build();
+    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+  }
+  return median(samples);
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** A full GC: `--expose-gc` when given, otherwise switched on at run time. */
+export const gc: () => void = (() => {
+  const exposed = (globalThis as { gc?: () => void }).gc;
+  if (exposed) return exposed;
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+})();
+
+/** Bytes a value built by `build()` keeps reachable: JS heap plus typed-array backing stores. */
+export function retainedBytes(build: () => unknown): number {
+  gc();
+  gc();
+  const before = process.memoryUsage();
+  const kept = build();
+  gc();
+  gc();
+  const after = process.memoryUsage();
+  sink.value = kept;
+  return after.heapUsed - before.heapUsed + (after.arrayBuffers - before.arrayBuffers);
+}
+
+/**
+ * Allocation over `ops` calls: heap growth per call and the scavenges (young-generation GCs) run
+ * meanwhile. Zero scavenges and ~0 bytes per call over a million calls means nothing allocates.
+ */
+export async function allocation(
+  op: (i: number) => unknown,
+  ops: number,
+): Promise<{ bytesPerOp: number; scavenges: number }> {
+  for (let i = 0; i < 100_000; i++) sink.value = op(i);
+  let scavenges = 0;
+  const observer = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as unknown as { detail?: { kind?: number } }).detail;
+      if (detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR) scavenges++;
+    }
+  });
+  gc();
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.observe({ entryTypes: ['gc'] });
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < ops; i++) sink.value = op(i);
+  const after = process.memoryUsage().heapUsed;
+  await new Promise((resolve) => setImmediate(resolve));
+  observer.disconnect();
+  return { bytesPerOp: (after - before) / ops, scavenges };
+}
+
+/** max/mean and coefficient of variation of per-instance counts. */
+export function spread(counts: Iterable<number>): { maxOverMean: number; cv: number } {
+  const values = [...counts];
+  const mean = values.reduce((a, b) => a + b, 0) / values.length;
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length;
+  return { maxOverMean: Math.max(...values) / mean, cv: Math.sqrt(variance) / mean };
+}
+
+/** Renders a Markdown table with right-aligned cells. */
+export function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, c) => Math.max(header.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]!) : cell.padStart(widths[c]!))).join(' | ')} |`;
+  const rule = `|${widths.map((width, c) => (c === 0 ? `-${'-'.repeat(width)}-` : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
