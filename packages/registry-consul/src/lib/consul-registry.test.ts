@@ -1,0 +1,287 @@
+import {
+  ManualClock,
+  RegistryProtocolError,
+  RegistryUnavailableError,
+  type ServiceInstance,
+  ServiceNotFoundError,
+  ValidationError,
+} from '@switchyard/core';
+import { mockConsul } from '@switchyard/testing';
+import { HttpResponse, http } from 'msw';
+import { setupServer } from 'msw/node';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { ConsulRegistryEvents } from './consul-events.ts';
+import type { ConsulRegistryOptions } from './consul-options.ts';
+import { ConsulRegistry } from './consul-registry.ts';
+
+const URL_ = 'http://consul.test:8500';
+const TTL_URL = 'http://consul-ttl.test:8500';
+const users = [
+  { id: 'u1', host: '10.0.0.1', port: 8080, weight: 3, metadata: { version: '2' }, zone: 'z1' },
+  { id: 'u2', host: '', port: 8081, nodeAddress: '10.9.9.9', node: 'node-2' },
+  { id: 'u3', host: '10.0.0.3', port: 8082, tags: ['canary'] },
+];
+const consul = mockConsul({ url: URL_, services: { users } });
+const ttlClock = new ManualClock();
+const ttlConsul = mockConsul({ url: TTL_URL, clock: ttlClock });
+const server = setupServer(...consul.handlers, ...ttlConsul.handlers);
+
+async function waitFor<T>(what: string, check: () => T, timeoutMs = 5_000): Promise<NonNullable<T>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = check();
+    if (value) return value as NonNullable<T>;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+const ids = (list: readonly ServiceInstance[]) => list.map((i) => i.id).sort();
+
+describe('ConsulRegistry against Consul’s wire format (msw)', () => {
+  const open: ConsulRegistry[] = [];
+  const registry = (options: Partial<ConsulRegistryOptions> = {}) => {
+    const created = new ConsulRegistry({ url: URL_, minBackoffMs: 10, maxBackoffMs: 50, ...options });
+    open.push(created);
+    return created;
+  };
+  beforeAll(() => server.listen({ onUnhandledRequest: 'error' }));
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((r) => r.close()));
+    server.resetHandlers();
+    consul.reset();
+  });
+  afterAll(() => {
+    consul.close();
+    ttlConsul.close();
+    server.close();
+  });
+
+  it('resolves passing instances: Service.Address or Node.Address, Weights.Passing, Meta, zone', async () => {
+    const found = await registry().resolve('users');
+    expect(ids(found)).toEqual(['u1', 'u2', 'u3']);
+    expect(found.find((i) => i.id === 'u1')).toEqual({
+      id: 'u1',
+      service: 'users',
+      host: '10.0.0.1',
+      port: 8080,
+      weight: 3,
+      zone: 'z1',
+      metadata: { version: '2', zone: 'z1' },
+    });
+    expect(found.find((i) => i.id === 'u2')?.host).toBe('10.9.9.9');
+    consul.setHealth('u2', 'critical');
+    expect(ids(await registry().resolve('users'))).toEqual(['u1', 'u3']);
+    expect(await registry().resolve('nobody')).toEqual([]);
+  });
+
+  it('filters by tag and datacenter, and reads stale when asked', async () => {
+    consul.setInstances('users', [...users, { id: 'far', host: '10.5.0.1', port: 80, datacenter: 'dc2' }]);
+    expect(ids(await registry({ tag: 'canary' }).resolve('users'))).toEqual(['u3']);
+    expect(ids(await registry({ datacenter: 'dc2' }).resolve('users'))).toEqual(['far']);
+    consul.setLeader(false);
+    // Without a leader only stale reads answer.
+    await expect(registry().resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
+    await expect(registry({ consistency: 'consistent' }).resolve('users')).rejects.toBeInstanceOf(
+      RegistryUnavailableError,
+    );
+    expect(ids(await registry({ consistency: 'stale' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
+  });
+
+  it('sends the ACL token; without it Consul refuses', async () => {
+    const secured = mockConsul({ url: 'http://secure.test:8500', token: 's3cret', services: { users } });
+    server.use(...secured.handlers);
+    const url = 'http://secure.test:8500';
+    // Tried: no token, then a wrong one.
+    await expect(registry({ url }).resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
+    await expect(registry({ url, token: 'nope' }).resolve('users')).rejects.toThrow(/403/);
+    expect(ids(await registry({ url, token: 's3cret' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
+    secured.close();
+  });
+
+  it('drops entries with missing fields one by one, with an event each, and serves the rest', async () => {
+    const good = {
+      Node: { Address: '10.0.0.1' },
+      Service: { ID: 'ok', Service: 'users', Address: '', Port: 80 },
+    };
+    server.use(
+      http.get(`${URL_}/v1/health/service/users`, () =>
+        HttpResponse.json(
+          [
+            good,
+            { Node: { Address: '10.0.0.2' }, Service: { Service: 'users', Port: 81 } },
+            { Node: { Address: '10.0.0.3' }, Service: { ID: 'noport', Service: 'users', Address: '' } },
+            { Node: {}, Service: { ID: 'noaddr', Service: 'users', Address: '', Port: 82 } },
+            { Node: { Address: '10.0.0.4' } },
+            { Node: { Address: '10.0.0.5' }, Service: { ID: 'p0', Service: 'users', Port: 0 } },
+          ],
+          { headers: { 'X-Consul-Index': '7' } },
+        ),
+      ),
+    );
+    const r = registry();
+    const events: ConsulRegistryEvents['invalidEntry'][] = [];
+    r.on('invalidEntry', (event) => events.push(event));
+    const found = await r.resolve('users');
+    expect(found).toEqual([{ id: 'ok', service: 'users', host: '10.0.0.1', port: 80 }]);
+    expect(events.map((e) => [e.index, e.id])).toEqual([
+      [1, undefined],
+      [2, 'noport'],
+      [3, 'noaddr'],
+      [4, undefined],
+      [5, 'p0'],
+    ]);
+    expect(events[0]?.reason).toMatch(/Service\.ID/);
+    expect(events[1]?.reason).toMatch(/Service\.Port/);
+    expect(events[3]?.reason).toMatch(/no Service object/);
+    expect(events[4]?.reason).toMatch(/port/);
+  });
+
+  it('rejects answers that are not a JSON array with RegistryProtocolError', async () => {
+    // Tried: an HTML error page with 200, then a JSON object instead of an array.
+    server.use(http.get(`${URL_}/v1/health/service/users`, () => HttpResponse.text('<html>oops</html>')));
+    await expect(registry().resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
+    server.use(http.get(`${URL_}/v1/health/service/users`, () => HttpResponse.json({ Service: {} })));
+    await expect(registry().resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
+  });
+
+  it('network failures → RegistryUnavailableError; aborts reject with the reason; bad names → ValidationError', async () => {
+    consul.failNext(1, { networkError: true });
+    await expect(registry().resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
+    const controller = new AbortController();
+    controller.abort(new Error('caller gave up'));
+    await expect(registry().resolve('users', { signal: controller.signal })).rejects.toThrow(
+      'caller gave up',
+    );
+    await expect(registry().resolve('no/slash')).rejects.toBeInstanceOf(ValidationError);
+  });
+
+  it('watch: blocking queries follow adds, removals, weight and health changes; only real changes notify', async () => {
+    const r = registry({ waitMs: 10_000 });
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    const last = () => seen.at(-1) ?? [];
+    await waitFor('first list', () => seen.length === 1);
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+
+    consul.setInstances('users', [...users, { id: 'u4', host: '10.0.0.4', port: 80 }]);
+    await waitFor('u4 added', () => last().some((i) => i.id === 'u4'));
+    consul.setInstances('users', [
+      { ...users[0]!, weight: 9 },
+      users[1]!,
+      users[2]!,
+      { id: 'u4', host: '10.0.0.4', port: 80 },
+    ]);
+    await waitFor('u1 weight 9', () => last().find((i) => i.id === 'u1')?.weight === 9);
+    consul.setHealth('u4', 'critical');
+    await waitFor('u4 failing → gone', () => !last().some((i) => i.id === 'u4'));
+    consul.removeInstance('users', 'u3');
+    await waitFor('u3 removed', () => !last().some((i) => i.id === 'u3'));
+    const calls = seen.length;
+    consul.setHealth('u4', 'warning'); // still not passing: the answer does not change
+    await waitFor('blocking again', () => consul.blockedQueries === 1);
+    expect(seen.length).toBe(calls);
+    expect(ids(last())).toEqual(['u1', 'u2']);
+  });
+
+  it('watch: an index that goes backwards restarts from 0 and keeps following', async () => {
+    const r = registry({ waitMs: 10_000 });
+    const resets: number[] = [];
+    r.on('indexReset', (event) => resets.push(event.to));
+    let last: readonly ServiceInstance[] = [];
+    r.watch('users', (list) => {
+      last = list;
+    });
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    consul.resetIndex(1); // as after a snapshot restore
+    await waitFor('reset seen', () => resets.length === 1);
+    await waitFor('blocking again', () => consul.blockedQueries === 1);
+    consul.removeInstance('users', 'u1');
+    await waitFor('change after the reset', () => last.length === 2);
+  });
+
+  it('watch: errors keep the last list, emit stale once, back off, then recover', async () => {
+    const r = registry({ waitMs: 10_000 });
+    const states: string[] = [];
+    r.on('stale', () => states.push('stale'));
+    r.on('recovered', () => states.push('recovered'));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    consul.failNext(3, { status: 500, path: '/v1/health/service/users' });
+    consul.failNext(2, { networkError: true, path: '/v1/health/service/users' });
+    consul.removeInstance('users', 'u3'); // wakes the parked query; the next five fail
+    await waitFor('stale', () => states.includes('stale'));
+    // Once the faults are used up, the watch parks a blocking query again; a change wakes it.
+    await waitFor('blocking again after the faults', () => consul.blockedQueries === 1);
+    expect(consul.requests().filter((request) => request.fault).length).toBe(5);
+    consul.removeInstance('users', 'u2');
+    await waitFor('recovered', () => states.includes('recovered'));
+    expect(states).toEqual(['stale', 'recovered']);
+    expect(seen.every((list) => list.length > 0)).toBe(true); // never emptied by an error
+    expect(ids(seen.at(-1)!)).toEqual(['u1']);
+  });
+
+  it('register, heartbeat, TTL expiry and deregister through the agent API', async () => {
+    const r = registry({ url: TTL_URL });
+    const me: ServiceInstance = {
+      id: 'me-1',
+      service: 'api',
+      host: '10.1.1.1',
+      port: 9000,
+      weight: 2.4,
+      zone: 'z9',
+    };
+    await r.register(me, { ttlMs: 5_000 });
+    expect(await r.resolve('api')).toEqual([{ ...me, weight: 2, metadata: { zone: 'z9' } }]);
+    ttlClock.advance(4_000);
+    await r.heartbeat('api', 'me-1');
+    ttlClock.advance(4_000); // 8 s after registering, 4 s after the heartbeat: still passing
+    expect(ids(await r.resolve('api'))).toEqual(['me-1']);
+    ttlClock.advance(2_000); // no heartbeat for 6 s > TTL: the check goes critical
+    expect(await r.resolve('api')).toEqual([]);
+    await r.heartbeat('api', 'me-1');
+    expect(ids(await r.resolve('api'))).toEqual(['me-1']);
+    await r.deregister('api', 'me-1');
+    expect(await r.resolve('api')).toEqual([]);
+    await expect(r.heartbeat('api', 'me-1')).rejects.toBeInstanceOf(ServiceNotFoundError);
+    await r.deregister('api', 'me-1'); // unknown: a no-op
+  });
+
+  it('heartbeat maps an old agent’s 500 "unknown check" to ServiceNotFoundError, other 500s to unavailable', async () => {
+    server.use(
+      http.put(`${URL_}/v1/agent/check/pass/:id`, ({ params }) =>
+        params.id === 'service:gone'
+          ? HttpResponse.text('CheckID "service:gone" does not have associated TTL', { status: 500 })
+          : HttpResponse.text('rpc error: No cluster leader', { status: 500 }),
+      ),
+    );
+    await expect(registry().heartbeat('users', 'gone')).rejects.toBeInstanceOf(ServiceNotFoundError);
+    await expect(registry().heartbeat('users', 'other')).rejects.toBeInstanceOf(RegistryUnavailableError);
+  });
+
+  it('rejects bad registrations and options before any request', async () => {
+    const r = registry();
+    // Tried: port 0, then a NaN TTL, then options with a relative URL and an unknown read mode.
+    await expect(r.register({ id: 'x', service: 'users', host: 'h', port: 0 })).rejects.toMatchObject({
+      field: 'port',
+    });
+    await expect(
+      r.register({ id: 'x', service: 'users', host: 'h', port: 1 }, { ttlMs: Number.NaN }),
+    ).rejects.toMatchObject({
+      field: 'ttlMs',
+    });
+    expect(() => new ConsulRegistry({ url: 'consul:8500' })).toThrow(ValidationError);
+    expect(() => new ConsulRegistry({ url: URL_, consistency: 'eventual' as 'stale' })).toThrow(
+      /consistency/,
+    );
+    expect(consul.requests()).toEqual([]);
+  });
+
+  it('close ends the watch loop and its parked query', async () => {
+    const r = registry({ waitMs: 10_000 });
+    r.watch('users', () => undefined);
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    await r.close();
+    await waitFor('no query left', () => consul.blockedQueries === 0);
+  });
+});

@@ -1,0 +1,124 @@
+import { type ServiceInstance, sameInstances, sleep, type TypedEmitter } from '@switchyard/core';
+import type { ConsulRegistryEvents } from './consul-events.ts';
+import type { ResolvedConsulOptions } from './consul-options.ts';
+import { queryHealth } from './health-query.ts';
+import { retryDelay } from './retry-delay.ts';
+
+type Listener = (instances: readonly ServiceInstance[]) => void;
+
+/**
+ * Follows one service with blocking queries, as Consul's guide asks: the first query is
+ * plain; each next one passes the last `X-Consul-Index`. An index that went backwards resets
+ * to 0; one that is not > 0 is treated as 1 (a 0 would turn the watch into a busy loop). On
+ * errors the last list stays, `stale` is emitted once, and retries back off with jitter.
+ */
+export class ConsulWatch {
+  readonly #listeners = new Set<Listener>();
+  readonly #stop = new AbortController();
+  #current: readonly ServiceInstance[] | undefined;
+  #reported = new Set<string>();
+  #index = 0;
+  #stale = false;
+
+  constructor(
+    readonly service: string,
+    readonly options: ResolvedConsulOptions,
+    readonly events: TypedEmitter<ConsulRegistryEvents>,
+  ) {
+    void this.#run();
+  }
+
+  get listenerCount(): number {
+    return this.#listeners.size;
+  }
+
+  /** Adds a listener; it gets the current list on a microtask when one is known. */
+  add(listener: Listener): void {
+    this.#listeners.add(listener);
+    const current = this.#current;
+    if (current) {
+      queueMicrotask(() => {
+        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
+      });
+    }
+  }
+
+  remove(listener: Listener): void {
+    this.#listeners.delete(listener);
+  }
+
+  /** Ends the loop and aborts the query in flight. */
+  close(): void {
+    this.#listeners.clear();
+    this.#stop.abort();
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    let attempt = 0;
+    while (!signal.aborted) {
+      try {
+        const answer = await queryHealth(this.options, this.service, { index: this.#index, signal });
+        this.#advance(answer.index);
+        this.#report(answer.rejected);
+        this.#publish(answer.instances);
+        attempt = 0;
+        if (this.#stale) {
+          this.#stale = false;
+          this.events.emit('recovered', { service: this.service });
+        }
+      } catch (error) {
+        if (signal.aborted) return;
+        if (!this.#stale) {
+          this.#stale = true;
+          this.events.emit('stale', {
+            service: this.service,
+            reason: (error as Error).message,
+            error: error as Error,
+          });
+        }
+        const delay = retryDelay(attempt++, this.options.minBackoffMs, this.options.maxBackoffMs);
+        await sleep(delay, signal, this.options.clock).catch(() => undefined);
+      }
+    }
+  }
+
+  #advance(next: number | undefined): void {
+    const previous = this.#index;
+    if (next === undefined || !Number.isFinite(next) || next <= 0) {
+      this.#index = 1;
+    } else if (next < previous) {
+      this.#index = 0;
+      this.events.emit('indexReset', { service: this.service, from: previous, to: next });
+    } else {
+      this.#index = next;
+    }
+  }
+
+  #report(rejected: readonly { index: number; id: string | undefined; reason: string }[]): void {
+    const now = new Set<string>();
+    for (const entry of rejected) {
+      const key = `${entry.id ?? `#${entry.index}`}\u0000${entry.reason}`;
+      now.add(key);
+      if (!this.#reported.has(key)) this.events.emit('invalidEntry', { service: this.service, ...entry });
+    }
+    this.#reported = now;
+  }
+
+  #publish(instances: readonly ServiceInstance[]): void {
+    if (this.#current && sameInstances(this.#current, instances)) return;
+    const current = Object.freeze([...instances]);
+    this.#current = current;
+    for (const listener of [...this.#listeners]) notify(listener, current);
+  }
+}
+
+function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
+  try {
+    listener(instances);
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
