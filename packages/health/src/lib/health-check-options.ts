@@ -63,7 +63,13 @@ export interface ResolvedHealthCheckOptions {
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** Checks every option up front; throws a ValidationError naming the first bad one. */
+/**
+ * Checks every option up front; throws a ValidationError naming the first bad one. The client
+ * calls it when it is configured, so a bad setting fails there and not at the first call.
+ *
+ * @example
+ * resolveHealthCheckOptions({ type: 'http', intervalMs: 0 }); // throws: invalid healthCheck.intervalMs
+ */
 export function resolveHealthCheckOptions(options: HealthCheckOptions): ResolvedHealthCheckOptions {
   if (options === null || typeof options !== 'object') {
     throw new ValidationError('healthCheck', `expected an options object, got ${describe(options)}`);

@@ -71,7 +71,12 @@ export interface ResolvedOutlierOptions {
 
 const MAX_TIMER_MS = 2_147_483_647;
 
-/** Checks every option up front; throws a ValidationError naming the first bad one. */
+/**
+ * Checks every option up front; throws a ValidationError naming the first bad one.
+ *
+ * @example
+ * resolveOutlierOptions({ maxEjectionPercent: 150 }); // throws: invalid outlierDetection.maxEjectionPercent
+ */
 export function resolveOutlierOptions(input: OutlierDetectorOptions = {}): ResolvedOutlierOptions {
   const options = objectOption(input, 'outlierDetection') as OutlierDetectorOptions;
   const field = (name: string) => `outlierDetection.${name}`;

@@ -85,6 +85,17 @@ describe('PhiAccrualDetector', () => {
     expect(detector.meanIntervalMs).toBe(before);
   });
 
+  it('ignores a heartbeat stamped before the last one', () => {
+    const clock = new ManualClock(10_000);
+    const detector = new PhiAccrualDetector({ clock });
+    detector.heartbeat();
+    beat(detector, clock, 5, 1000);
+    const samples = detector.samples;
+    detector.heartbeat(clock.now() - 5000);
+    expect(detector.samples).toBe(samples);
+    expect(detector.meanIntervalMs).toBeGreaterThan(0);
+  });
+
   it.each([
     ['threshold 0', { threshold: 0 }, 'phiAccrual.threshold'],
     ['windowSize 1', { windowSize: 1 }, 'phiAccrual.windowSize'],

@@ -71,6 +71,8 @@ export class PhiAccrualDetector {
 
   /** Records a heartbeat arriving at `now`. */
   heartbeat(now: number = this.#clock.now()): void {
+    // Out-of-order timestamps (from another clock) carry no interval to learn.
+    if (this.#last !== undefined && now < this.#last) return;
     // A heartbeat after the source was deemed down is a restart, not a long interval:
     // keeping that gap would teach the detector to tolerate the outage next time.
     if (this.#last !== undefined && this.isAvailable(this.threshold, now)) this.#push(now - this.#last);
