@@ -5,15 +5,17 @@ export type FaultAction =
   | { readonly kind: 'answer' }
   | { readonly kind: 'fail'; readonly status: number }
   | { readonly kind: 'hang' }
-  | { readonly kind: 'resetMidBody' };
+  | { readonly kind: 'resetMidBody' }
+  | { readonly kind: 'drop' };
 
 const ANSWER: FaultAction = Object.freeze({ kind: 'answer' });
 const HANG: FaultAction = Object.freeze({ kind: 'hang' });
 const RESET: FaultAction = Object.freeze({ kind: 'resetMidBody' });
+const DROP: FaultAction = Object.freeze({ kind: 'drop' });
 
 /**
  * The scripted faults of one test backend. Each fault with a count is used up one request at a
- * time; when several are armed, the most severe applies first: hang, then reset, then status.
+ * time; when several are armed, the most severe applies first: hang, then drop, then reset mid-body, then status.
  */
 export class BackendFaults {
   /** Extra delay before every answer, in ms (0 = none). */
@@ -24,6 +26,7 @@ export class BackendFaults {
   #failLeft = 0;
   #hangLeft = 0;
   #resetLeft = 0;
+  #dropLeft = 0;
 
   slow(ms: number): void {
     if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
@@ -48,11 +51,19 @@ export class BackendFaults {
     this.#resetLeft = checkCount('resetMidBody.count', count);
   }
 
+  dropConnection(count: number): void {
+    this.#dropLeft = checkCount('dropConnection.count', count);
+  }
+
   /** Decides the fate of the next request and uses up one unit of the fault that applies. */
   take(): FaultAction {
     if (this.#hangLeft > 0) {
       this.#hangLeft--;
       return HANG;
+    }
+    if (this.#dropLeft > 0) {
+      this.#dropLeft--;
+      return DROP;
     }
     if (this.#resetLeft > 0) {
       this.#resetLeft--;
@@ -67,7 +78,11 @@ export class BackendFaults {
 
   /** Whether any fault is armed (slow answers and an unhealthy /health included). */
   get active(): boolean {
-    return this.slowMs > 0 || !this.healthy || this.#failLeft + this.#hangLeft + this.#resetLeft > 0;
+    return (
+      this.slowMs > 0 ||
+      !this.healthy ||
+      this.#failLeft + this.#hangLeft + this.#resetLeft + this.#dropLeft > 0
+    );
   }
 
   clear(): void {
@@ -76,6 +91,7 @@ export class BackendFaults {
     this.#failLeft = 0;
     this.#hangLeft = 0;
     this.#resetLeft = 0;
+    this.#dropLeft = 0;
   }
 }
 

@@ -139,6 +139,16 @@ describe('Backend', () => {
     expect((await send(`${a!.url}/x`)).statusCode).toBe(200);
   });
 
+  it('dropConnection() reads the request, then closes the socket with no answer at all', async () => {
+    const [a] = await start();
+    a!.dropConnection(1);
+    await expect(send(`${a!.url}/orders`, { method: 'POST', body: '{"n":1}' })).rejects.toMatchObject({
+      code: 'UND_ERR_SOCKET',
+    });
+    expect(a!.log.map((r) => [r.method, r.path, r.body])).toEqual([['POST', '/orders', '{"n":1}']]);
+    expect((await send(`${a!.url}/x`)).statusCode).toBe(200);
+  });
+
   it('GET /health follows setHealth() and is neither counted nor logged', async () => {
     const [a] = await start();
     const up = await send(`${a!.url}/health`);
@@ -191,6 +201,7 @@ describe('Backend', () => {
     expect(() => a!.failWith(503, 0)).toThrow(/failWith\.count/);
     expect(() => a!.hang(1.5)).toThrow(/hang\.count/);
     expect(() => a!.resetMidBody(-2)).toThrow(/resetMidBody\.count/);
+    expect(() => a!.dropConnection(0)).toThrow(/dropConnection\.count/);
     // Nothing was armed by the rejected calls.
     expect((await send(`${a!.url}/x`)).statusCode).toBe(200);
   });

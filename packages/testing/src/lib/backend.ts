@@ -144,9 +144,21 @@ export class Backend {
     this.#faults.hang(count);
   }
 
-  /** The next `count` answers send their headers and half the body, then the socket is destroyed. */
+  /**
+   * The next `count` answers send their headers and half the body, then the socket is destroyed:
+   * an HTTP client gets the status and headers, and fails while reading the body.
+   */
   resetMidBody(count = Number.POSITIVE_INFINITY): void {
     this.#faults.resetMidBody(count);
+  }
+
+  /**
+   * The next `count` requests are read in full, then the connection is destroyed with no answer
+   * at all: the caller cannot know whether the request was processed (a non-idempotent request
+   * must not be sent again).
+   */
+  dropConnection(count = Number.POSITIVE_INFINITY): void {
+    this.#faults.dropConnection(count);
   }
 
   /** What `GET /health` answers: 200 `{"status":"up"}` or 503 `{"status":"down"}`. */
@@ -184,6 +196,10 @@ export class Backend {
     if (res.destroyed) return;
     if (action.kind === 'fail') {
       return sendJson(res, action.status, { error: `injected ${action.status}`, instance: this.id });
+    }
+    if (action.kind === 'drop') {
+      req.socket.destroy();
+      return;
     }
     if (action.kind === 'resetMidBody') {
       const payload = JSON.stringify({ instance: this.id, method, path, padding: 'x'.repeat(256) });
