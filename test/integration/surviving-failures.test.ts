@@ -49,9 +49,9 @@ describe('surviving failures through the client', () => {
     expect(total(counts)).toBe(3_000);
   });
 
-  it('does not send a POST twice after it reached an instance that reset the connection, and says why', async () => {
+  it('does not send a POST twice after it reached an instance that dropped the connection, and says why', async () => {
     backends = await startBackends(2, { service: 'users' });
-    for (const backend of backends) backend.resetMidBody();
+    for (const backend of backends) backend.dropConnection();
     client = new ServiceDiscoveryClient({
       registry: new StaticRegistry({ users: backends.instances() }),
       retry: fastRetry,

@@ -8,7 +8,7 @@ import {
   ValidationError,
   validateServiceName,
 } from '@switchyard/core';
-import type { AttemptContext, ExecutorStats, InstanceSource } from '@switchyard/resilience';
+import type { AttemptContext, ExecutorStats } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
 import {
   type ServiceDiscoveryClientOptions,
@@ -63,30 +63,12 @@ export class ServiceDiscoveryClient {
    * Runs `fn` against an instance of `service`. Failed attempts move to another instance when
    * that is safe (see `CallOptions.idempotent`); the last error is thrown when none is left.
    */
-  async callService<T>(
+  callService<T>(
     service: string,
     fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
     options: CallOptions = {},
   ): Promise<T> {
-    if (typeof fn !== 'function')
-      throw new ValidationError('fn', 'expected a function (instance, context) => Promise');
-    const view = this.#view(service);
-    const { signal, hashKey } = options;
-    if (signal?.aborted) throw abortReason(signal);
-    if (view.balancer.requiresHashKey && (typeof hashKey !== 'string' || hashKey.length === 0)) {
-      throw new ValidationError(
-        'hashKey',
-        `${service} uses ${view.balancer.name}: every call needs a hashKey`,
-        {
-          service,
-        },
-      );
-    }
-    if (!view.hasInstances) await view.ready(signal);
-    else view.ready();
-    const source: InstanceSource =
-      hashKey === undefined ? view : { load: view.load, pick: (excluded) => view.pick(excluded, hashKey) };
-    return view.executor.execute(source, fn, options);
+    return this.#call(service, fn, options);
   }
 
   /**
@@ -98,15 +80,11 @@ export class ServiceDiscoveryClient {
   request(service: string, request: HttpRequest): Promise<HttpResponse> {
     const method = (request.method ?? 'GET').toUpperCase();
     const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
-    return this.callService(
+    return this.#call(
       service,
       (instance, context) => sendRequest(this.#pools, instance, request, context),
-      {
-        hashKey: request.hashKey,
-        idempotent,
-        signal: request.signal,
-        hedgeAfterMs: request.hedgeAfterMs,
-      },
+      { hashKey: request.hashKey, idempotent, signal: request.signal, hedgeAfterMs: request.hedgeAfterMs },
+      isNotServerError,
     );
   }
 
@@ -156,6 +134,31 @@ export class ServiceDiscoveryClient {
     this.#events.removeAllListeners();
   }
 
+  async #call<T>(
+    service: string,
+    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
+    options: CallOptions,
+    succeeded?: (value: T) => boolean,
+  ): Promise<T> {
+    if (typeof fn !== 'function')
+      throw new ValidationError('fn', 'expected a function (instance, context) => Promise');
+    const view = this.#view(service);
+    const { signal, hashKey } = options;
+    if (signal?.aborted) throw abortReason(signal);
+    if (view.balancer.requiresHashKey && (typeof hashKey !== 'string' || hashKey.length === 0)) {
+      throw new ValidationError(
+        'hashKey',
+        `${service} uses ${view.balancer.name}: every call needs a hashKey`,
+        {
+          service,
+        },
+      );
+    }
+    if (!view.hasInstances) await view.ready(signal);
+    else view.ready();
+    return view.execute(fn, options, hashKey, succeeded);
+  }
+
   #view(service: string): ServiceView {
     if (this.#closed) throw new NoAvailableInstanceError(service, 'the client is closed');
     let view = this.#views.get(service);
@@ -177,4 +180,6 @@ export interface ServiceStats extends ExecutorStats {
   readonly instances: Record<string, { inflight: number; completed: number; failed: number }>;
 }
 
+/** For outlier detection, a 5xx answer counts against the instance that gave it. */
+const isNotServerError = (response: HttpResponse): boolean => response.statusCode < 500;
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

@@ -7,12 +7,41 @@ import {
   LoadStats,
   type Registry,
   type ServiceInstance,
+  TimeoutError,
   type TypedEmitter,
 } from '@switchyard/core';
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
-import { createExecutor, type Executor, type InstanceSource } from '@switchyard/resilience';
+import {
+  type AttemptContext,
+  classifyError,
+  createExecutor,
+  type ExecuteOptions,
+  type Executor,
+  type FailureClass,
+  type InstanceSource,
+} from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
 import type { ServiceOptions } from './client-options.ts';
+import { HttpStatusError } from './http-status-error.ts';
+
+/** HTTP answers thrown by `request()` classify like any error that carries a status. */
+function classifyFailure(error: unknown): FailureClass {
+  if (error instanceof HttpStatusError)
+    return classifyError({ statusCode: error.statusCode, headers: error.headers });
+  return classifyError(error);
+}
+
+/**
+ * Whether a failed attempt speaks against the instance (Envoy's gateway errors: refused or
+ * reset connections, timeouts, 502/503/504), rather than against the caller (an abort) or the
+ * request itself (a 4xx, an application error, a 429 asking to slow down).
+ */
+function countsAgainstInstance(error: unknown, signal: AbortSignal): boolean {
+  if (error instanceof TimeoutError) return error.scope === 'attempt';
+  if (signal.aborted) return false;
+  if (error instanceof HttpStatusError && error.statusCode === 429) return false;
+  return classifyFailure(error).retryable;
+}
 
 const EXECUTOR_EVENTS = [
   'retry',
@@ -96,7 +125,6 @@ export class ServiceView implements InstanceSource {
       );
     }
 
-    const outliers = this.#outliers;
     this.executor = createExecutor({
       service,
       retry: options.retry,
@@ -106,7 +134,7 @@ export class ServiceView implements InstanceSource {
       bulkhead: options.bulkhead,
       retryBudget: options.retryBudget,
       clock: deps.clock,
-      onAttemptEnd: outliers ? (instance, outcome) => outliers.record(instance, outcome.ok) : undefined,
+      classify: classifyFailure,
     });
     for (const name of EXECUTOR_EVENTS) {
       this.#cleanup.push(
@@ -152,6 +180,35 @@ export class ServiceView implements InstanceSource {
     return this.#picker.pick(context);
   }
 
+  /**
+   * Runs a call through the executor. Each attempt's outcome also feeds outlier detection:
+   * a resolved attempt counts as a success unless `succeeded` says otherwise (HTTP 5xx).
+   */
+  execute<T>(
+    fn: (instance: ServiceInstance, context: AttemptContext) => Promise<T>,
+    options: ExecuteOptions,
+    hashKey: string | undefined,
+    succeeded?: (value: T) => boolean,
+  ): Promise<T> {
+    const source: InstanceSource =
+      hashKey === undefined ? this : { load: this.load, pick: (excluded) => this.pick(excluded, hashKey) };
+    const outliers = this.#outliers;
+    if (!outliers) return this.executor.execute(source, fn, options);
+    const observed = async (instance: ServiceInstance, context: AttemptContext): Promise<T> => {
+      let value: T;
+      try {
+        value = await fn(instance, context);
+      } catch (error) {
+        const failed = countsAgainstInstance(error, context.signal);
+        if (failed) outliers.record(instance, false);
+        throw error;
+      }
+      outliers.record(instance, succeeded ? succeeded(value) : true);
+      return value;
+    };
+    return this.executor.execute(source, observed, options);
+  }
+
   readonly #excluded = (instance: ServiceInstance): boolean =>
     this.#outerExcluded(instance) || (this.#outliers?.isEjected(instance.id) ?? false);
 
@@ -168,10 +225,17 @@ export class ServiceView implements InstanceSource {
       this.#watching = true;
       this.#cleanup.push(registry.watch(this.service, (instances) => this.#apply(instances)));
     }
-    if (this.#discovered !== undefined) return;
-    const instances = await registry.resolve(this.service, { signal });
-    this.#resolvedAt = this.#deps.clock.now();
-    if (this.#discovered === undefined) this.#apply(instances);
+    // Resolve even when the watch answered at once: only resolve tells an unknown service
+    // (ServiceNotFoundError) from one with no instances.
+    try {
+      const instances = await registry.resolve(this.service, { signal });
+      this.#resolvedAt = this.#deps.clock.now();
+      if (this.#discovered === undefined) this.#apply(instances);
+    } catch (error) {
+      if ((this.#discovered?.length ?? 0) > 0) return; // the watch already brought instances
+      this.#discovered = undefined;
+      throw error;
+    }
   }
 
   /** Registries without watch: refresh in the background once the list is older than refreshMs. */
