@@ -45,7 +45,7 @@ cleanup() { if [ "$created_policy" -eq 1 ]; then "${SUDO[@]}" rm -f "$policy"; f
 trap cleanup EXIT
 
 install() { "${SUDO[@]}" apt-get install -y --no-install-recommends "${missing[@]}"; }
-if compgen -G '/var/lib/apt/lists/*_Packages' >/dev/null && install; then
+if compgen -G '/var/lib/apt/lists/*_Packages*' >/dev/null && install; then
   say "installed ${missing[*]} from the existing package lists"
 else
   say "running apt-get update, then installing ${missing[*]}"
