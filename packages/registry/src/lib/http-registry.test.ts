@@ -155,6 +155,27 @@ describe('HttpRegistry against the embedded server', () => {
     expect(lists.values).toEqual([['u1'], ['u7']]);
   });
 
+  it('listeners of one service share one poll loop; a late listener gets the current list', async () => {
+    const server = await startServer();
+    await server.registry.register(instance('u1'));
+    const counter = countingFetch();
+    const registry = client(server.url, { fetch: counter.fetch });
+    const first = collector<string[]>();
+    const stopFirst = registry.watch('users', (list) => first.push(ids(list)));
+    await first.next(() => true);
+    const late = collector<string[]>();
+    const stopLate = registry.watch('users', (list) => late.push(ids(list)));
+    await late.next(() => true);
+    expect(late.values).toEqual([['u1']]);
+    stopFirst();
+    await server.registry.register(instance('u2'));
+    await late.next((l) => l.length === 2);
+    // One resolve, one long-poll carrying u2: the second listener added no requests of its own.
+    expect(counter.count).toBeLessThanOrEqual(3);
+    expect(first.values).toEqual([['u1']]);
+    stopLate();
+  });
+
   it('unsubscribe and close() stop the loop and abort the poll in flight', async () => {
     const server = await startServer();
     await server.registry.register(instance('u1'));

@@ -75,7 +75,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
   readonly #timeoutMs: number;
   readonly #backoff;
   readonly #clock: Clock;
-  readonly #watches = new Set<LongPollWatch>();
+  readonly #watches = new Map<string, LongPollWatch>();
 
   constructor(options: HttpRegistryOptions) {
     super();
@@ -92,24 +92,30 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
     return (await this.#poll(validateServiceName(service), undefined, options.signal)).instances;
   }
 
-  /** Long-polls the service and calls `listener` with the first list, then with every change. */
+  /**
+   * Long-polls the service and calls `listener` with the first list, then with every change.
+   * Listeners of one service share one poll loop; it stops when the last one unsubscribes.
+   */
   watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
     validateServiceName(service);
-    const watch = new LongPollWatch({
-      service,
-      listener,
-      poll: (index, signal) => this.#poll(service, index, signal),
-      backoff: this.#backoff,
-      clock: this.#clock,
-      onError: (error) => this.emit('error', { service, error }),
-      onStale: (error) => this.emit('stale', { service, error }),
-      onRecovered: (staleForMs) => this.emit('recovered', { service, staleForMs }),
-    });
-    this.#watches.add(watch);
-    return () => {
-      this.#watches.delete(watch);
-      void watch.stop();
-    };
+    let watch = this.#watches.get(service);
+    if (!watch) {
+      const created: LongPollWatch = new LongPollWatch({
+        service,
+        poll: (index, signal) => this.#poll(service, index, signal),
+        backoff: this.#backoff,
+        clock: this.#clock,
+        onError: (error) => this.emit('error', { service, error }),
+        onStale: (error) => this.emit('stale', { service, error }),
+        onRecovered: (staleForMs) => this.emit('recovered', { service, staleForMs }),
+        onIdle: () => {
+          if (this.#watches.get(service) === created) this.#watches.delete(service);
+        },
+      });
+      watch = created;
+      this.#watches.set(service, watch);
+    }
+    return watch.add(listener);
   }
 
   /** Registers (or replaces) an instance; with `ttlMs` it must heartbeat to stay. */
@@ -157,7 +163,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
 
   /** Stops every watch and aborts their polls in flight. */
   async close(): Promise<void> {
-    const watches = [...this.#watches];
+    const watches = [...this.#watches.values()];
     this.#watches.clear();
     await Promise.all(watches.map((watch) => watch.stop()));
   }

@@ -17,7 +17,6 @@ export interface PollResult {
 
 export interface LongPollWatchOptions {
   readonly service: string;
-  readonly listener: (instances: readonly ServiceInstance[]) => void;
   /** `index` undefined: answer now; a number: wait until the registry's index differs. */
   readonly poll: (index: number | undefined, signal: AbortSignal) => Promise<PollResult>;
   readonly backoff: Backoff;
@@ -25,21 +24,50 @@ export interface LongPollWatchOptions {
   readonly onError: (error: SwitchyardError) => void;
   readonly onStale: (error: SwitchyardError, since: number) => void;
   readonly onRecovered: (staleForMs: number) => void;
+  /** Called once the last listener left and the loop stopped. */
+  readonly onIdle?: () => void;
 }
 
+type Listener = (instances: readonly ServiceInstance[]) => void;
+
 /**
- * The client side of the long-poll watch: ask, wait for the index to move, deliver changes.
- * On errors the last delivered list stays (the listener never gets `[]` because of an error),
- * the loop backs off with jitter and tries again, and stale/recovered report the outage.
+ * The client side of the long-poll watch of one service, shared by all its listeners: ask, wait
+ * for the index to move, deliver changes. On errors the last delivered list stays (a listener
+ * never gets `[]` because of an error), the loop backs off with jitter and tries again, and
+ * stale/recovered report the outage. The loop ends when its last listener leaves.
  */
 export class LongPollWatch {
   readonly #options: LongPollWatchOptions;
   readonly #controller = new AbortController();
+  readonly #listeners = new Set<Listener>();
+  #last: readonly ServiceInstance[] | undefined;
   readonly done: Promise<void>;
 
   constructor(options: LongPollWatchOptions) {
     this.#options = options;
     this.done = this.#run();
+  }
+
+  /** Adds a listener; it gets the current list (if one arrived already), then every change. */
+  add(listener: Listener): () => void {
+    let received = false;
+    const entry: Listener = (instances) => {
+      received = true;
+      listener(instances);
+    };
+    this.#listeners.add(entry);
+    if (this.#last !== undefined) {
+      // Not synchronously (the caller has not got its unsubscribe yet), and only if no newer
+      // list reached the listener in between.
+      queueMicrotask(() => {
+        if (!received && this.#listeners.has(entry) && this.#last) this.#call(entry, this.#last);
+      });
+    }
+    return () => {
+      if (!this.#listeners.delete(entry) || this.#listeners.size > 0) return;
+      void this.stop();
+      this.#options.onIdle?.();
+    };
   }
 
   /** Stops the loop and aborts the poll in flight. */
@@ -52,7 +80,6 @@ export class LongPollWatch {
     const { signal } = this.#controller;
     const { poll, backoff, clock } = this.#options;
     let index: number | undefined;
-    let last: readonly ServiceInstance[] | undefined;
     let staleSince: number | undefined;
     let failures = 0;
     while (!signal.aborted) {
@@ -66,9 +93,8 @@ export class LongPollWatch {
           staleSince = undefined;
           this.#options.onRecovered(staleFor);
         }
-        if (last === undefined || !sameInstances(last, result.instances)) {
-          last = result.instances;
-          this.#deliver(last);
+        if (this.#last === undefined || !sameInstances(this.#last, result.instances)) {
+          this.#deliver(result.instances);
         }
         continue;
       } catch (error) {
@@ -80,10 +106,9 @@ export class LongPollWatch {
                 service: this.#options.service,
                 cause: error,
               });
-        if (typed instanceof ServiceNotFoundError && last === undefined) {
+        if (typed instanceof ServiceNotFoundError && this.#last === undefined) {
           // A service the registry never knew: that is an answer (no instances), not an outage.
-          last = Object.freeze([]);
-          this.#deliver(last);
+          this.#deliver(Object.freeze([]));
           index = 0; // next: wait for it to appear
         } else {
           // After any failure, ask for the current list first: a restarted registry may sit at the
@@ -105,9 +130,15 @@ export class LongPollWatch {
   }
 
   #deliver(instances: readonly ServiceInstance[]): void {
+    this.#last = instances;
+    for (const listener of [...this.#listeners]) this.#call(listener, instances);
+  }
+
+  #call(listener: Listener, instances: readonly ServiceInstance[]): void {
     try {
-      this.#options.listener(instances);
+      listener(instances);
     } catch (error) {
+      // A faulty listener must not stop the loop nor the other listeners; surface it.
       queueMicrotask(() => {
         throw error;
       });
