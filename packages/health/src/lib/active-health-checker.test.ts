@@ -183,6 +183,20 @@ describe('ActiveHealthChecker over HTTP', () => {
     expect(unhealthy[0]!.error).toMatchObject({ failure: 'body', statusCode: 200 });
   });
 
+  it('a global RegExp gives the same verdict on every probe', async () => {
+    const { instance } = await backend(status(200, '{"status":"up"}'));
+    const hc = checker({
+      type: 'http',
+      clock: new ManualClock(),
+      expectedBody: /up/g,
+      unhealthyThreshold: 1,
+    });
+    const checked = record(hc, 'checked');
+    hc.update([instance]);
+    for (let i = 0; i < 3; i++) await hc.checkNow();
+    expect(checked.map((e) => e.error?.failure)).toEqual([undefined, undefined, undefined]);
+  });
+
   it('accepts the statuses listed in expectedStatus and uses the configured path', async () => {
     const paths: string[] = [];
     const probes: (string | undefined)[] = [];

@@ -60,7 +60,8 @@ export async function httpProbe(
     return;
   }
   const text = await readBounded(instance, body, options.maxBodyBytes, signal);
-  const found = typeof expected === 'string' ? text.includes(expected) : expected.test(text);
+  // `search` ignores `lastIndex`, so a /g pattern does not alternate between probes.
+  const found = typeof expected === 'string' ? text.includes(expected) : text.search(expected) !== -1;
   if (!found) {
     throw new HealthCheckError('body', `GET ${options.path} body does not contain ${String(expected)}`, {
       ...context,

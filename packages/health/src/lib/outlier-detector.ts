@@ -61,7 +61,10 @@ export class OutlierDetector {
         this.#hosts.set(instance.id, newOutlierHost(instance));
       }
     }
-    if (this.#hosts.size > 0 && !this.#sweepTimer) this.#scheduleSweep();
+    if (this.#hosts.size > 0 && !this.#sweepTimer) {
+      this.#lastSweepAt = this.#options.clock.now();
+      this.#scheduleSweep();
+    }
   }
 
   /** Records one attempt's outcome. Hot path: O(1), allocates nothing. Unknown instances are ignored. */
