@@ -212,3 +212,35 @@ describe('surviving failures through the client', () => {
     expect(seen.size).toBe(4);
   });
 });
+
+describe('discovery and health together', () => {
+  it('keeps an instance that left discovery while its checks pass, until a check fails (Envoy)', async () => {
+    const { InMemoryRegistry } = await import('@switchyard/registry');
+    backends = await startBackends(2, { service: 'users' });
+    const registry = new InMemoryRegistry();
+    for (const instance of backends.instances()) await registry.register(instance);
+    client = new ServiceDiscoveryClient({
+      registry,
+      healthCheck: {
+        type: 'http',
+        path: '/health',
+        intervalMs: 40,
+        unhealthyThreshold: 1,
+        healthyThreshold: 1,
+      },
+      panicThresholdPercent: 0,
+    });
+    const healthy: string[] = [];
+    client.on('healthy', (e) => healthy.push(e.instanceId));
+    await client.getInstances('users');
+    await expect.poll(() => healthy.length, { timeout: 10_000 }).toBe(2);
+
+    await registry.deregister('users', 'users-1'); // discovery drops it; it still passes checks
+    expect((await client.getInstances('users')).map((i) => i.id)).toEqual(['users-1', 'users-2']);
+    backends.byId('users-1')!.setHealth(false); // now it fails one: it goes
+    await expect
+      .poll(async () => (await client!.getInstances('users')).map((i) => i.id), { timeout: 10_000 })
+      .toEqual(['users-2']);
+    await registry.close();
+  });
+});

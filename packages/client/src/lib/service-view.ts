@@ -90,6 +90,7 @@ export class ServiceView implements InstanceSource {
   #stale = false;
   #closed = false;
   #watching = false;
+  readonly #leavers = new Set<string>();
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
   constructor(service: string, options: ServiceOptions, deps: ServiceViewDeps) {
@@ -116,6 +117,7 @@ export class ServiceView implements InstanceSource {
       this.#cleanup.push(
         health.events.on('unhealthy', (event) => {
           deps.events.emit('unhealthy', { ...event, service });
+          this.#dropLeaver(event.instanceId);
           this.#publish();
         }),
         health.events.on('healthy', (event) => {
@@ -267,11 +269,39 @@ export class ServiceView implements InstanceSource {
 
   #apply(instances: readonly ServiceInstance[]): void {
     if (this.#closed) return;
-    this.#discovered = instances.filter(isUp);
+    const up = instances.filter(isUp);
+    this.#discovered = this.#keepHealthyLeavers(up);
     this.#health?.update(this.#discovered);
     this.#outliers?.update(this.#discovered);
     this.load.retain(this.#discovered);
     this.#publish();
+  }
+
+  /**
+   * Envoy's rule: an instance that leaves discovery while its active checks still pass keeps
+   * serving until a check fails — discovery is often slower or flakier than the instance.
+   */
+  #keepHealthyLeavers(discovered: ServiceInstance[]): ServiceInstance[] {
+    const health = this.#health;
+    const previous = this.#discovered;
+    this.#leavers.clear();
+    if (!health || !previous) return discovered;
+    const ids = new Set(discovered.map((instance) => instance.id));
+    for (const instance of previous) {
+      if (!ids.has(instance.id) && health.state(instance.id) === 'healthy') {
+        this.#leavers.add(instance.id);
+        discovered.push(instance);
+      }
+    }
+    return discovered;
+  }
+
+  /** A kept leaver failed its check: now it goes. */
+  #dropLeaver(instanceId: string): void {
+    if (!this.#leavers.delete(instanceId) || !this.#discovered) return;
+    this.#discovered = this.#discovered.filter((instance) => instance.id !== instanceId);
+    this.#health?.update(this.#discovered);
+    this.#outliers?.update(this.#discovered);
   }
 
   /** Rebuilds the snapshot and picker from discovery + health, with Envoy's panic rule. */
