@@ -202,7 +202,7 @@ async function throughput(label: string, inner: Registry, service: string, calls
     p50: `${Math.round(direct).toLocaleString('en')} /s`,
     p99: `${Math.round(hit).toLocaleString('en')} /s`,
     max: '-',
-    note: 'sequential resolves; columns: uncached | CachingRegistry(ttl 1 s)',
+    note: 'sequential resolves; columns: uncached, then through CachingRegistry (ttl 1 s)',
   });
 }
 
