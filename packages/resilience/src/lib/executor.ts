@@ -1,7 +1,5 @@
 import {
   abortReason,
-  BulkheadRejectedError,
-  CircuitOpenError,
   type Clock,
   NoAvailableInstanceError,
   NotRetriedError,
@@ -13,16 +11,9 @@ import {
   TypedEmitter,
   ValidationError,
 } from '@switchyard/core';
-import {
-  BrokenCircuitError,
-  type BulkheadPolicy,
-  bulkhead,
-  type CircuitBreakerPolicy,
-  BulkheadRejectedError as CockatielBulkheadRejectedError,
-  TaskCancelledError,
-} from 'cockatiel';
+import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
 import { AttemptRunner } from './attempt-runner.ts';
-import { type BackoffSequence, createBackoff } from './backoff.ts';
+import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
 import { type AttemptScope, CallScope, type ScopeHooks } from './call-scope.ts';
 import { type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
@@ -36,9 +27,11 @@ import type {
   ExecutorStats,
   InstanceSource,
 } from './executor-types.ts';
+import { guardCall } from './guard-call.ts';
 import { runHedged } from './hedge.ts';
 import { type BreakerListener, InstanceBreakers } from './instance-breakers.ts';
 import { RetryBudget } from './retry-budget.ts';
+import { RetryGate } from './retry-gate.ts';
 import { TimerQueue } from './timer-queue.ts';
 
 type UserFn<T> = (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>;
@@ -81,6 +74,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
   readonly #deadlines: TimerQueue | undefined;
   readonly #sleeping = new Set<CallScope>();
   readonly #runner: AttemptRunner;
+  readonly #gate: RetryGate;
   #closed = false;
 
   constructor(o: ResolvedExecutorOptions) {
@@ -95,6 +89,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
     this.#budget = o.retryBudget && new RetryBudget(o.retryBudget, o.clock);
     this.#attemptTimeouts = o.timeoutMs === undefined ? undefined : new TimerQueue(o.clock, o.timeoutMs);
     this.#deadlines = o.deadlineMs === undefined ? undefined : new TimerQueue(o.clock, o.deadlineMs);
+    this.#gate = new RetryGate(o, this.#counters, this.#budget, this.events);
     this.#runner = new AttemptRunner(this.#counters, breakers, this.#attemptTimeouts, this, o.onAttemptEnd);
   }
 
@@ -162,32 +157,23 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
       this.events.emit(event, { service: this.#o.service, instanceId, attempt });
   }
 
-  async #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
+  #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
     const run = () => this.#run(source, fn, options);
     const breaker = this.#serviceBreaker;
-    const guardedRun = breaker ? () => breaker.execute(run) : run;
-    try {
-      return await (this.#bulkhead ? this.#bulkhead.execute(guardedRun, options?.signal) : guardedRun());
-    } catch (error) {
-      const service = this.#o.service;
-      if (error instanceof CockatielBulkheadRejectedError) {
-        this.#counters.rejections++;
-        this.#counters.failures++;
-        if (this.events.hasListeners('bulkheadRejected'))
-          this.events.emit('bulkheadRejected', { service, attempt: 0 });
-        throw new BulkheadRejectedError(service, { cause: error });
-      }
-      if (error instanceof TaskCancelledError && options?.signal?.aborted) {
-        this.#counters.failures++;
-        throw abortReason(options.signal);
-      }
-      if (error instanceof BrokenCircuitError) {
-        this.#counters.failures++;
-        throw new CircuitOpenError(service, undefined, { cause: error });
-      }
-      throw error;
-    }
+    const guarded = breaker ? () => breaker.execute(run) : run;
+    return guardCall(guarded, this.#bulkhead, options?.signal, this.#rejected, this.#o.service);
   }
+
+  // The bulkhead or the service breaker turned the call away before it started.
+  readonly #rejected = (kind: 'bulkhead' | 'breaker' | 'aborted'): void => {
+    this.#counters.failures++;
+    if (kind === 'bulkhead') {
+      this.#counters.rejections++;
+      if (this.events.hasListeners('bulkheadRejected')) {
+        this.events.emit('bulkheadRejected', { service: this.#o.service, attempt: 0 });
+      }
+    }
+  };
 
   async #run<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
     const o = this.#o;
@@ -252,33 +238,8 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
           }
         }
         if (call?.aborted) throw call.reason;
-        const cls = o.classify(error);
-        const retryable = o.retryOn?.(error, attempt) ?? cls.retryable;
-        if (!retryable || attempt >= o.maxAttempts) throw error;
-        if (cls.reachedInstance && !idempotent) {
-          this.#counters.notRetried++;
-          throw new NotRetriedError(
-            o.service,
-            `the request may have reached instance ${instanceId ?? '(unknown)'} and the call is not idempotent`,
-            { instanceId, cause: error },
-          );
-        }
-        if (this.#budget && !this.#budget.tryWithdraw()) {
-          this.#counters.budgetExhausted++;
-          if (this.events.hasListeners('budgetExhausted')) {
-            this.events.emit('budgetExhausted', { service: o.service, instanceId, attempt, error });
-          }
-          throw new RetryBudgetExceededError(o.service, { instanceId, cause: error });
-        }
-        backoff ??= createBackoff(o.backoff, o.random);
-        let delayMs = backoff.next();
-        // A server's Retry-After wins over our backoff, up to the backoff cap.
-        if (cls.retryAfterMs !== undefined)
-          delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
-        this.#counters.retries++;
-        if (this.events.hasListeners('retry')) {
-          this.events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
-        }
+        backoff ??= this.#gate.backoff();
+        const delayMs = this.#gate.next({ error, attempt, instanceId, idempotent }, backoff);
         attempt++;
         startedAt = undefined;
         call ??= new CallScope(this, undefined);
