@@ -7,7 +7,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type Balancer, leastConnections, peakEwma, roundRobin } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import type { ServiceInstance } from '@switchyard/core';
@@ -235,7 +235,7 @@ function printTable(header: string[], rows: string[][], caption: string): void {
   for (const r of rows) console.log(line(r));
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight] = process.argv.slice(2).map(Number);
   await main(total || 50_000, inflight || 64);
 }
