@@ -155,6 +155,23 @@ describe('HttpRegistry against the embedded server', () => {
     expect(lists.values).toEqual([['u1'], ['u7']]);
   });
 
+  it('watching a service the registry does not know: [] once, no outage reported, then its list', async () => {
+    const server = await startServer();
+    const registry = client(server.url, { watchWaitMs: 50 });
+    const events: string[] = [];
+    registry.on('stale', () => events.push('stale'));
+    registry.on('error', () => events.push('error'));
+    const lists = collector<string[]>();
+    registry.watch('users', (list) => lists.push(ids(list)));
+    await lists.next(() => true);
+    // Let a few 50 ms long-polls answer 404 before the service appears.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await server.registry.register(instance('u1'));
+    await lists.next((l) => l.length === 1);
+    expect(lists.values).toEqual([[], ['u1']]);
+    expect(events).toEqual([]);
+  });
+
   it('listeners of one service share one poll loop; a late listener gets the current list', async () => {
     const server = await startServer();
     await server.registry.register(instance('u1'));

@@ -82,11 +82,13 @@ export class LongPollWatch {
     let index: number | undefined;
     let staleSince: number | undefined;
     let failures = 0;
+    let known = false; // got a list once: from then on a 404 means the registry lost the service
     while (!signal.aborted) {
       try {
         const result = await poll(index, signal);
         if (signal.aborted) return;
         failures = 0;
+        known = true;
         index = result.index;
         if (staleSince !== undefined) {
           const staleFor = clock.now() - staleSince;
@@ -106,10 +108,11 @@ export class LongPollWatch {
                 service: this.#options.service,
                 cause: error,
               });
-        if (typed instanceof ServiceNotFoundError && this.#last === undefined) {
+        if (typed instanceof ServiceNotFoundError && !known) {
           // A service the registry never knew: that is an answer (no instances), not an outage.
-          this.#deliver(Object.freeze([]));
+          if (this.#last === undefined) this.#deliver(Object.freeze([]));
           index = 0; // next: wait for it to appear
+          failures = 0; // the long-poll paces these; keep the pause short
         } else {
           // After any failure, ask for the current list first: a restarted registry may sit at the
           // same index number with other contents.
