@@ -166,6 +166,11 @@ export class Backend {
     this.#faults.healthy = healthy;
   }
 
+  /** Forgets the requests received so far (`requests` back to 0). */
+  clearLog(): void {
+    this.log.length = 0;
+  }
+
   /** Clears every fault; requests held by `hang()` get their normal answer now. */
   reset(): void {
     this.#faults.clear();

@@ -19,10 +19,8 @@ afterEach(async () => {
   await kit?.close();
   kit = undefined;
   backends.reset();
-  for (const backend of backends) {
-    await backend.up();
-    backend.log.length = 0;
-  }
+  backends.clearLogs();
+  for (const backend of backends) await backend.up();
   server.resetHandlers();
 });
 afterAll(async () => {

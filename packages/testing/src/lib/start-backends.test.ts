@@ -29,6 +29,8 @@ describe('startBackends', () => {
         await res.body.dump();
       }
       expect(backends.counts()).toEqual({ 'users-1': 2, 'users-2': 2, 'users-3': 2 });
+      backends.clearLogs();
+      expect(backends.counts()).toEqual({ 'users-1': 0, 'users-2': 0, 'users-3': 0 });
     } finally {
       await backends.close();
     }

@@ -37,6 +37,8 @@ export type Backends = readonly Backend[] & {
   counts(): Record<string, number>;
   /** Clears the faults of every backend. */
   reset(): void;
+  /** Forgets the requests every backend received. */
+  clearLogs(): void;
   /** Closes every server and destroys every socket. */
   close(): Promise<void>;
 };
@@ -86,6 +88,9 @@ export async function startBackends(n: number, options: StartBackendsOptions = {
       counts: () => Object.fromEntries(list.map((backend) => [backend.id, backend.requests])),
       reset: () => {
         for (const backend of list) backend.reset();
+      },
+      clearLogs: () => {
+        for (const backend of list) backend.clearLog();
       },
       close: async () => {
         await Promise.all(list.map((backend) => backend.kill()));
