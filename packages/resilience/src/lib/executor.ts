@@ -207,32 +207,28 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
         } else {
           instanceId = instance.id;
           const hedged = call !== undefined && hedgeAfterMs !== undefined && attempt < o.maxAttempts;
-          const round = { attempt, instanceId: instance.id as string | undefined };
+          // Only a hedged round needs a record of its attempts: the plain path allocates nothing.
+          const round = hedged ? { attempt, instanceId: instance.id as string | undefined } : undefined;
           try {
             let value: T;
-            if (hedged) {
+            if (round !== undefined) {
               tried ??= [];
               const deps = { runner: this.#runner, source, fn, call: call!, tried, clock: this.clock };
               value = await runHedged({ ...deps, onHedge: this.#onHedge }, instance, round, hedgeAfterMs!);
             } else {
               const scope = call && this.#runner.scope(instance, attempt, call);
-              value = await this.#runner.run(
-                source,
-                instance,
-                fn,
-                scope ?? plainContext(attempt),
-                scope,
-                startedAt,
-              );
+              const ctx = scope ?? plainContext(attempt);
+              value = await this.#runner.run(source, instance, fn, ctx, scope, startedAt);
             }
             this.#counters.successes++;
             return value;
           } catch (caught) {
             error = caught;
           }
-          attempt = round.attempt;
-          instanceId = round.instanceId;
-          if (!hedged) {
+          if (round !== undefined) {
+            attempt = round.attempt;
+            instanceId = round.instanceId;
+          } else {
             tried ??= [];
             tried.push(instance.id);
           }
