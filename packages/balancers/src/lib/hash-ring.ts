@@ -31,8 +31,9 @@ const MAX_POINTS = 1 << 24;
 export class HashRing<T extends RingMember = ServiceInstance> {
   readonly members: readonly T[];
   readonly virtualNodes: number;
-  readonly #points: Uint32Array;
-  readonly #owners: Int32Array;
+  /** Sorted points with their owners, interleaved: [point, owner, point, owner, …]. */
+  readonly #pairs: Uint32Array;
+  readonly #size: number;
   /** #buckets[b] = first point whose top bits are ≥ b. */
   readonly #buckets: Uint32Array;
   readonly #shift: number;
@@ -51,7 +52,7 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     let total = 0;
     for (const count of counts) total += count;
     const points = new Uint32Array(total);
-    const owners = new Int32Array(total);
+    const owners = new Uint32Array(total);
     let at = 0;
     this.members.forEach((member, owner) => {
       // One string hash per member; its points are cheap integer hashes seeded by it.
@@ -61,27 +62,27 @@ export class HashRing<T extends RingMember = ServiceInstance> {
         owners[at] = owner;
       }
     });
-    sortPoints(points, owners);
-    this.#points = points;
-    this.#owners = owners;
+    const pairs = sortPoints(points, owners);
+    this.#pairs = pairs;
+    this.#size = total;
     const bits = Math.min(16, Math.max(1, Math.ceil(Math.log2(total + 1))));
     this.#shift = 32 - bits;
     this.#buckets = new Uint32Array((1 << bits) + 1);
     for (let b = 0, i = 0; b <= 1 << bits; b++) {
-      while (i < total && points[i]! >>> this.#shift < b) i++;
+      while (i < total && pairs[2 * i]! >>> this.#shift < b) i++;
       this.#buckets[b] = i;
     }
   }
 
   /** How many points the ring holds. */
   get pointCount(): number {
-    return this.#points.length;
+    return this.#size;
   }
 
   /** The member that owns `key`, or undefined for an empty ring. */
   get(key: string): T | undefined {
-    if (this.#points.length === 0) return undefined;
-    return this.members[this.#owners[this.locateKey(key)]!];
+    if (this.#size === 0) return undefined;
+    return this.members[this.#pairs[2 * this.locateKey(key) + 1]!];
   }
 
   /**
@@ -96,9 +97,9 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     const result: T[] = [];
     if (wanted === 0) return result;
     const seen = new Uint8Array(this.members.length);
-    const total = this.#points.length;
+    const total = this.#size;
     for (let k = 0, i = this.locateKey(key); k < total && result.length < wanted; k++) {
-      const owner = this.#owners[i]!;
+      const owner = this.#pairs[2 * i + 1]!;
       if (seen[owner] === 0) {
         seen[owner] = 1;
         result.push(this.members[owner]!);
@@ -111,12 +112,12 @@ export class HashRing<T extends RingMember = ServiceInstance> {
   /** The fraction of the 32-bit hash space each member owns, by id; the values sum to 1. */
   ownership(): Map<string, number> {
     const owned = new Float64Array(this.members.length);
-    const points = this.#points;
-    const total = points.length;
+    const pairs = this.#pairs;
+    const total = this.#size;
     for (let i = 0; i < total; i++) {
       // Point i owns the hashes after the previous point, up to and including itself.
-      const arc = i === 0 ? 2 ** 32 - points[total - 1]! + points[0]! : points[i]! - points[i - 1]!;
-      owned[this.#owners[i]!]! += arc;
+      const arc = i === 0 ? 2 ** 32 - pairs[2 * (total - 1)]! + pairs[0]! : pairs[2 * i]! - pairs[2 * i - 2]!;
+      owned[pairs[2 * i + 1]!]! += arc;
     }
     return new Map(this.members.map((member, owner) => [member.id, owned[owner]! / 2 ** 32] as const));
   }
@@ -126,21 +127,21 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     hashInto(key, 0);
     // Read back from the typed array: the hash stays a raw uint32 and nothing is boxed.
     const hash = hashSlot[0]!;
-    const points = this.#points;
+    const pairs = this.#pairs;
     const bucket = hash >>> this.#shift;
     let lo = this.#buckets[bucket]!;
     let hi = this.#buckets[bucket + 1]!;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (points[mid]! < hash) lo = mid + 1;
+      if (pairs[2 * mid]! < hash) lo = mid + 1;
       else hi = mid;
     }
-    return lo === points.length ? 0 : lo;
+    return lo === this.#size ? 0 : lo;
   }
 
   /** Index in `members` of the owner of the point at `position`. */
   ownerAt(position: number): number {
-    return this.#owners[position]!;
+    return this.#pairs[2 * position + 1]!;
   }
 }
 

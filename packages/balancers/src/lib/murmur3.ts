@@ -3,7 +3,7 @@
  * `murmurhash3js-revisited`'s `x86.hash32(utf8(key), seed)` (the tests hold it to that). It is
  * written out with `Math.imul` because the ring and Maglev hash on every pick, and the
  * library's per-call byte validation and 16-bit multiplications cost about twice as much.
- * ASCII keys are read straight from the string; others are encoded once into a reused buffer.
+ * ASCII keys are read straight from the string; others are encoded into a reused buffer.
  */
 
 const encoder = new TextEncoder();
@@ -29,32 +29,37 @@ export function murmur3(key: string, seed = 0): number {
 /** murmur3(key, seed), left in `hashSlot[0]`: for pick paths, which must not allocate. */
 export function hashInto(key: string, seed: number): void {
   const n = key.length;
-  for (let i = 0; i < n; i++) {
-    if (key.charCodeAt(i) > 0x7f) {
-      hashSlot[0] = murmur3Bytes(scratchFor(key), encodedLength, seed);
-      return;
-    }
-  }
   let h = seed | 0;
   let i = 0;
   const blocks = n & ~3;
   for (; i < blocks; i += 4) {
-    h = mixBlock(
-      h,
-      key.charCodeAt(i) |
-        (key.charCodeAt(i + 1) << 8) |
-        (key.charCodeAt(i + 2) << 16) |
-        (key.charCodeAt(i + 3) << 24),
-    );
+    const a = key.charCodeAt(i);
+    const b = key.charCodeAt(i + 1);
+    const c = key.charCodeAt(i + 2);
+    const d = key.charCodeAt(i + 3);
+    // ASCII is its own UTF-8; anything else is encoded and hashed as bytes.
+    if ((a | b | c | d) > 0x7f) {
+      hashEncoded(key, seed);
+      return;
+    }
+    h = mixBlock(h, a | (b << 8) | (c << 16) | (d << 24));
   }
   const tail = n & 3;
   if (tail !== 0) {
-    let k = key.charCodeAt(i);
-    if (tail > 1) k |= key.charCodeAt(i + 1) << 8;
-    if (tail > 2) k |= key.charCodeAt(i + 2) << 16;
-    h ^= mixK(k);
+    const a = key.charCodeAt(i);
+    const b = tail > 1 ? key.charCodeAt(i + 1) : 0;
+    const c = tail > 2 ? key.charCodeAt(i + 2) : 0;
+    if ((a | b | c) > 0x7f) {
+      hashEncoded(key, seed);
+      return;
+    }
+    h ^= mixK(a | (b << 8) | (c << 16));
   }
   hashSlot[0] = finish(h, n);
+}
+
+function hashEncoded(key: string, seed: number): void {
+  hashSlot[0] = murmur3Bytes(scratchFor(key), encodedLength, seed);
 }
 
 /** The 32-bit MurmurHash3 (x86) of `bytes[0, length)`. */
