@@ -363,7 +363,8 @@ describe('mockConsul: controls', () => {
     const consul = start();
     consul.failNext(2, { status: 503 });
     consul.failNext(1, { networkError: true });
-    expect((await get('/v1/health/service/users')).status).toBe(503);
+    const first = await get('/v1/health/service/users');
+    expect([first.status, first.text]).toEqual([503, 'injected 503']); // plain text, as Consul's errors
     expect((await get('/v1/catalog/services')).status).toBe(503);
     await expect(fetch(`${URL}/v1/health/service/users`)).rejects.toThrow(TypeError);
     expect((await get('/v1/health/service/users')).status).toBe(200);
@@ -405,6 +406,24 @@ describe('mockConsul: controls', () => {
     expect(() => mockConsul({ url: 'not a url' })).toThrow(/url/);
     const entries = (await get('/v1/health/service/users')).json() as Entry[];
     expect(entries.map((e) => e.Service.ID)).toEqual(['users-1', 'users-2']);
+  });
+
+  it('setServices replaces the whole catalog; removeInstance takes one instance out', async () => {
+    const consul = start();
+    consul.setServices({ carts: [{ id: 'c-1', host: '10.0.0.7', port: 7000, tags: ['eu'] }] });
+    expect((await get('/v1/catalog/services')).json()).toEqual({ carts: ['eu'] });
+    expect(consul.removeInstance('carts', 'c-1')).toBe(true);
+    expect(consul.removeInstance('carts', 'c-1')).toBe(false);
+    expect((await get('/v1/health/service/carts')).json()).toEqual([]);
+  });
+
+  it('close() answers blocked queries at once', async () => {
+    const consul = start({ clock: new ManualClock() });
+    const blocked = get(`/v1/health/service/users?index=${consul.index('users')}&wait=10m`);
+    await expect.poll(() => consul.blockedQueries).toBe(1);
+    consul.close();
+    expect((await blocked).status).toBe(200);
+    expect(consul.blockedQueries).toBe(0);
   });
 
   it('reset() brings back the initial services, clears faults and the log, with a newer index', async () => {

@@ -64,7 +64,7 @@ export interface MockConsul {
  * consul.setHealth('users-1', 'critical'); // gone from ?passing answers
  */
 export function mockConsul(options: MockConsulOptions): MockConsul {
-  const transport = new MockTransport(options.url);
+  const transport = new MockTransport(options.url, { plainErrors: true });
   const defaults = { node: options.node ?? 'node-1', datacenter: options.datacenter ?? 'dc1' };
   const clock = options.clock ?? systemClock;
   const initial = options.services ?? {};

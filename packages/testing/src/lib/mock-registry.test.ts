@@ -159,6 +159,21 @@ describe('mockRegistry through a real HttpRegistry', () => {
     expect(ids(await client.resolve('users'))).toEqual(['users-1', 'users-2']);
   });
 
+  it('close() answers a pending long-poll at once', async () => {
+    const { mock } = start();
+    const first = await fetch(`${URL}/services/users`);
+    const index = first.headers.get('X-Registry-Index');
+    await first.text();
+    const pending = fetch(`${URL}/services/users?index=${index}&waitMs=60000`);
+    // Logged and parked in the same tick: once it shows in the log, the long-poll is waiting.
+    await expect.poll(() => mock.requests().length).toBe(2);
+    await mock.close();
+    const answer = await pending;
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('X-Registry-Index')).toBe(index);
+    await answer.text();
+  });
+
   it('reset() restores the initial instances, empties services added since, clears faults and the log', async () => {
     const { mock, client } = start();
     mock.setInstances('users', [u(9)]);

@@ -57,7 +57,11 @@ export class MockTransport {
   readonly #queue: QueuedFault[] = [];
   readonly #log: MockRequest[] = [];
 
-  constructor(url: string) {
+  readonly #plainErrors: boolean;
+
+  /** @param plainErrors answer injected statuses with a text body (Consul's style) instead of JSON. */
+  constructor(url: string, options: { plainErrors?: boolean } = {}) {
+    this.#plainErrors = options.plainErrors ?? false;
     let parsed: URL;
     try {
       parsed = new URL(url);
@@ -119,7 +123,10 @@ export class MockTransport {
         }
         if (fault?.networkError) return HttpResponse.error();
         if (fault?.status !== undefined) {
-          return HttpResponse.json({ error: `injected ${fault.status}` }, { status: fault.status });
+          const message = `injected ${fault.status}`;
+          return this.#plainErrors
+            ? HttpResponse.text(message, { status: fault.status })
+            : HttpResponse.json({ error: message }, { status: fault.status });
         }
         const headers = request.headers;
         const answer = await handle({
