@@ -4,7 +4,8 @@ export {
   type CachingRegistryEvents,
   type CachingRegistryOptions,
 } from './lib/caching-registry.ts';
-export { HttpRegistry, type HttpRegistryEvents, type HttpRegistryOptions } from './lib/http-registry.ts';
+export { HttpRegistry } from './lib/http-registry.ts';
+export type { HttpRegistryEvents, HttpRegistryOptions } from './lib/http-registry-types.ts';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './lib/in-memory-registry.ts';
 export {
   type RegisterSelfOptions,

@@ -6,7 +6,8 @@ import {
   ValidationError,
 } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpRegistry, type HttpRegistryEvents } from './http-registry.ts';
+import { HttpRegistry } from './http-registry.ts';
+import type { HttpRegistryEvents } from './http-registry-types.ts';
 import { createRegistryServer, type RegistryServer } from './registry-server.ts';
 
 const instance = (id: string, port = 8080): ServiceInstance => ({
@@ -270,6 +271,20 @@ describe('HttpRegistry failures are typed', () => {
     const pending = registry.resolve('users', { signal: controller.signal });
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
+  });
+
+  it('heartbeat/deregister with a bad service name or an empty id → ValidationError, nothing sent', async () => {
+    const counter = countingFetch();
+    const registry = client('http://registry.test', { fetch: counter.fetch });
+    await expect(registry.heartbeat('a/b', 'u1')).rejects.toMatchObject({
+      name: 'ValidationError',
+      field: 'service',
+    });
+    await expect(registry.deregister('users', '')).rejects.toMatchObject({
+      name: 'ValidationError',
+      field: 'id',
+    });
+    expect(counter.count).toBe(0);
   });
 
   it('a bad URL is a ValidationError', () => {

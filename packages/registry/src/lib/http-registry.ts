@@ -5,14 +5,14 @@ import {
   type RegistryWriter,
   type ResolveOptions,
   type ServiceInstance,
-  type SwitchyardError,
   systemClock,
   TypedEmitter,
-  type ValidationError,
+  ValidationError,
   validateInstance,
   validateServiceName,
 } from '@switchyard/core';
-import { type BackoffOptions, jitteredBackoff } from './backoff.ts';
+import { jitteredBackoff } from './backoff.ts';
+import type { HttpRegistryEvents, HttpRegistryOptions } from './http-registry-types.ts';
 import { LongPollWatch } from './long-poll-watch.ts';
 import { expectStatus, parseIndex, parseInstanceList, parseNameList } from './parse-answer.ts';
 import {
@@ -23,38 +23,6 @@ import {
   validateBaseUrl,
 } from './registry-transport.ts';
 import { validateTtl } from './ttl.ts';
-
-export interface HttpRegistryOptions {
-  /** Base URL of the registry server, e.g. `http://127.0.0.1:8500`. */
-  readonly url: string;
-  /** Default: the global `fetch`, looked up per request (so msw can intercept it). */
-  readonly fetch?: FetchLike;
-  /** How long one long-poll may wait on the server. Default 30 s. */
-  readonly watchWaitMs?: number;
-  /** Per-request timeout for everything but the long-poll. Default 10 s. */
-  readonly timeoutMs?: number;
-  /** Retry pacing of the watch loop after errors. */
-  readonly backoff?: BackoffOptions;
-  /** For backoff sleeps and staleness durations. */
-  readonly clock?: Clock;
-}
-
-/** Events of the HTTP registry; the client turns `stale`/`recovered` into `registryStale`/… */
-export interface HttpRegistryEvents {
-  [event: string]: unknown;
-  /** A watch request failed; the watch keeps its last list and retries. */
-  error: { readonly service: string; readonly error: SwitchyardError };
-  /** A watch lost contact: its listener keeps the last list until `recovered`. */
-  stale: { readonly service: string; readonly error: SwitchyardError };
-  recovered: { readonly service: string; readonly staleForMs: number };
-  /** An entry of an answer failed validation and was dropped; the rest were used. */
-  invalidInstance: {
-    readonly service: string;
-    readonly index: number;
-    readonly entry: unknown;
-    readonly error: ValidationError;
-  };
-}
 
 // Time the server may take beyond `waitMs` before a long-poll counts as lost.
 const LONG_POLL_MARGIN_MS = 5_000;
@@ -136,7 +104,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
 
   /** Removes an instance. Rejects with ServiceNotFoundError when the registry does not have it. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const path = `/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}`;
+    const path = instancePath(service, id);
     const answer = await this.#send({
       method: 'DELETE',
       path,
@@ -149,7 +117,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
 
   /** Renews the TTL. ServiceNotFoundError means the registry forgot the instance: register again. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
-    const path = `/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}/heartbeat`;
+    const path = `${instancePath(service, id)}/heartbeat`;
     const answer = await this.#send({ method: 'PUT', path, signal: options.signal, service, instanceId: id });
     expectStatus(answer, 204, service, id);
   }
@@ -196,4 +164,14 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       timeoutMs: call.timeoutMs ?? this.#timeoutMs,
     });
   }
+}
+
+function instancePath(service: string, id: string): string {
+  validateServiceName(service);
+  if (typeof id !== 'string' || id.length === 0) {
+    throw new ValidationError('id', `expected a non-empty instance id, got ${JSON.stringify(id)}`, {
+      service,
+    });
+  }
+  return `/services/${encodeURIComponent(service)}/instances/${encodeURIComponent(id)}`;
 }
