@@ -96,6 +96,14 @@ describe('ServiceDiscoveryClient over real backends', () => {
           services: { users: { timeoutMs: -1 } },
         }),
     ).toThrow(/services\.users\.timeoutMs/);
+    // options owned by the executor and the health package are checked when the client is built
+    const bad = (services: Record<string, object>) => () =>
+      new ServiceDiscoveryClient({ registry: new StaticRegistry({}), services });
+    expect(bad({ users: { retry: { maxAttempts: 0 } } })).toThrow(ValidationError);
+    expect(bad({ users: { outlierDetection: { maxEjectionPercent: 150 } } })).toThrow(
+      /services\.users\.outlierDetection\.maxEjectionPercent/,
+    );
+    expect(bad({ users: { healthCheck: { type: 'udp' } } })).toThrow(ValidationError);
     expect(backends.counts()['users-1']).toBe(0);
   });
 

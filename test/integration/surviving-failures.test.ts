@@ -120,6 +120,25 @@ describe('surviving failures through the client', () => {
       .toContain('restored users-2');
   });
 
+  it('still routes to the only instance while it is ejected, rather than to nothing', async () => {
+    backends = await startBackends(1, { service: 'users' });
+    backends[0]!.failWith(500, 3);
+    client = new ServiceDiscoveryClient({
+      registry: new StaticRegistry({ users: backends.instances() }),
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 60_000 },
+    });
+    const ejected: string[] = [];
+    client.on('ejected', (e) => ejected.push(e.instanceId));
+    const statuses: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const res = await client.request('users', { path: '/' });
+      statuses.push(res.statusCode);
+      await res.body.dump();
+    }
+    expect(ejected).toEqual(['users-1']);
+    expect(statuses).toEqual([500, 500, 500, 200, 200]);
+  });
+
   it('stops a retry storm with the retry budget when every instance fails', async () => {
     backends = await startBackends(3, { service: 'users' });
     for (const backend of backends) backend.failWith(503);

@@ -1,7 +1,12 @@
 import type { Balancer } from '@switchyard/balancers';
-import { type Clock, type Registry, ValidationError } from '@switchyard/core';
-import type { HealthCheckOptions, OutlierDetectorOptions } from '@switchyard/health';
-import type { ExecutorOptions } from '@switchyard/resilience';
+import { type Clock, type Registry, ValidationError, validateServiceName } from '@switchyard/core';
+import {
+  type HealthCheckOptions,
+  type OutlierDetectorOptions,
+  resolveHealthCheckOptions,
+  resolveOutlierOptions,
+} from '@switchyard/health';
+import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resilience';
 import type { Pool } from 'undici';
 
 /** What can be set for every service and overridden per service. */
@@ -72,7 +77,11 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
   positive(options.refreshMs, 'refreshMs');
   positive(options.maxOrigins, 'maxOrigins');
   checkService(options, '');
-  for (const [name, own] of Object.entries(options.services ?? {})) checkService(own, `services.${name}.`);
+  for (const [name, own] of Object.entries(options.services ?? {})) {
+    validateServiceName(name, `services.${name}`);
+    checkService(own, `services.${name}.`);
+    checkService(serviceOptionsFor(options, name), `services.${name}.`);
+  }
 }
 
 function checkService(options: ServiceOptions, prefix: string): void {
@@ -85,9 +94,32 @@ function checkService(options: ServiceOptions, prefix: string): void {
       `expected a number in 0..100, got ${String(panic)}`,
     );
   }
+  // The packages that own these options check them; failing here beats failing on first call.
+  prefixed(prefix, () => {
+    resolveExecutorOptions({
+      service: 'options',
+      retry: options.retry,
+      timeoutMs: options.timeoutMs,
+      deadlineMs: options.deadlineMs,
+      circuitBreaker: options.circuitBreaker,
+      bulkhead: options.bulkhead,
+      retryBudget: options.retryBudget,
+    });
+    if (options.outlierDetection) resolveOutlierOptions(options.outlierDetection);
+    if (options.healthCheck) resolveHealthCheckOptions(options.healthCheck);
+  });
   const balancer = options.balancer as Partial<Balancer> | undefined;
   if (balancer !== undefined && typeof balancer?.build !== 'function') {
     throw new ValidationError(`${prefix}balancer`, 'expected a Balancer, e.g. roundRobin()');
+  }
+}
+
+function prefixed(prefix: string, check: () => void): void {
+  try {
+    check();
+  } catch (error) {
+    if (!(error instanceof ValidationError) || prefix === '') throw error;
+    throw new ValidationError(`${prefix}${error.field}`, error.message.replace(/^invalid [^:]+: /, ''));
   }
 }
 

@@ -122,6 +122,8 @@ export class ServiceView implements InstanceSource {
         }),
         health.events.on('healthy', (event) => {
           deps.events.emit('healthy', { ...event, service });
+          // An active check that passes ends a passive ejection early (Envoy's uneject rule).
+          this.#outliers?.restore(event.instanceId);
           this.#publish();
         }),
       );
@@ -179,6 +181,10 @@ export class ServiceView implements InstanceSource {
     this.#outerExcluded = excluded;
     context.hashKey = hashKey;
     context.excluded = this.#excluded;
+    const instance = this.#picker.pick(context);
+    if (instance !== undefined || !this.#outliers?.ejectedCount) return instance;
+    // Everything left is ejected: better an ejected instance than none (Envoy's panic spirit).
+    context.excluded = excluded;
     return this.#picker.pick(context);
   }
 
