@@ -1,4 +1,3 @@
-export { AttemptRunner } from './lib/attempt-runner.ts';
 export {
   type BackoffOptions,
   type BackoffSequence,
@@ -37,6 +36,8 @@ export type {
   InstanceSource,
   RetryOptions,
 } from './lib/executor-types.ts';
+export { HttpStatusError } from './lib/http-status-error.ts';
+export { IDEMPOTENT_METHODS, isIdempotentMethod } from './lib/idempotency.ts';
 export { type BreakerListener, InstanceBreakers } from './lib/instance-breakers.ts';
 export { RetryBudget, type RetryBudgetOptions } from './lib/retry-budget.ts';
 export { type TimerEntry, TimerQueue, type TimerTarget } from './lib/timer-queue.ts';

@@ -81,3 +81,30 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({})).toBeUndefined();
   });
 });
+
+describe('HttpStatusError and idempotent methods', () => {
+  it('classifies HttpStatusError by its status and Retry-After', async () => {
+    const { HttpStatusError } = await import('./http-status-error.ts');
+    expect(classifyError(new HttpStatusError(503, {}, { service: 'users', instanceId: 'u1' }))).toEqual({
+      retryable: true,
+      reachedInstance: true,
+    });
+    expect(classifyError(new HttpStatusError(429, { 'retry-after': '4' })).retryAfterMs).toBe(4000);
+    expect(classifyError(new HttpStatusError(400)).retryable).toBe(false);
+    expect(new HttpStatusError(503, {}, { service: 'users', instanceId: 'u1' }).message).toBe(
+      'users: HTTP 503 from instance u1',
+    );
+  });
+
+  it('a nested call’s budget refusal is final even though its cause was retryable', async () => {
+    const { RetryBudgetExceededError } = await import('@switchyard/core');
+    const nested = new RetryBudgetExceededError('inner', { cause: netError('ECONNREFUSED') });
+    expect(classifyError(nested).retryable).toBe(false);
+  });
+
+  it('knows which methods are idempotent, in any case', async () => {
+    const { isIdempotentMethod } = await import('./idempotency.ts');
+    expect(['GET', 'head', 'Options', 'PUT', 'DELETE'].every(isIdempotentMethod)).toBe(true);
+    expect(['POST', 'PATCH', 'CONNECT'].some(isIdempotentMethod)).toBe(false);
+  });
+});

@@ -45,7 +45,6 @@ export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 5
 const NEVER_REACHED: FailureClass = Object.freeze({ retryable: true, reachedInstance: false });
 const MAYBE_REACHED: FailureClass = Object.freeze({ retryable: true, reachedInstance: true });
 const FINAL: FailureClass = Object.freeze({ retryable: false, reachedInstance: true });
-const FINAL_UNSENT: FailureClass = Object.freeze({ retryable: false, reachedInstance: false });
 
 /**
  * The default failure classification (undici's retry handler and Envoy's `retry_on` as models).
@@ -59,7 +58,10 @@ export function classifyError(error: unknown): FailureClass {
   if (error instanceof SwitchyardError) {
     if (error instanceof CircuitOpenError || error instanceof NoAvailableInstanceError) return NEVER_REACHED;
     if (error instanceof TimeoutError) return error.scope === 'attempt' ? MAYBE_REACHED : FINAL;
-    return error.cause === undefined ? FINAL_UNSENT : FINAL;
+    // An HttpStatusError is judged by its status; any other Switchyard error (a nested call's
+    // budget or bulkhead refusal, a validation error) is final: retrying would not change it.
+    const status = statusOf(error);
+    return status === undefined ? FINAL : classifyStatus(status, error);
   }
   if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) return NEVER_REACHED;
   if (isAbortError(error)) return FINAL;
