@@ -67,6 +67,20 @@ describe('leastConnections', () => {
     expect(fleet(5).map((instance) => load.of(instance).inflight)).toEqual([20, 20, 20, 20, 20]);
   });
 
+  it('carries in-flight counts into the picker of the next snapshot', () => {
+    const strategy = leastConnections();
+    const load = new LoadStats();
+    const first = strategy.build(createSnapshot('s', fleet(2), 1), { load });
+    for (let i = 0; i < 6; i++) load.of(first.pick()!).onStart(); // 3 each on i0 and i1
+    const second = strategy.build(createSnapshot('s', fleet(3), 2), { load, previous: first });
+    // The newcomer i2 is idle: it takes the next three before anyone else gets a fourth.
+    for (let i = 0; i < 3; i++) {
+      const instance = second.pick()!;
+      expect(instance.id).toBe('i2');
+      load.of(instance).onStart();
+    }
+  });
+
   it('skips excluded instances even when they are the least loaded', () => {
     const load = new LoadStats();
     const picker = leastConnections().build(createSnapshot('s', fleet(3), 1), { load });
