@@ -1,5 +1,6 @@
-export { Backend, type BackendHandler, type BackendOptions, type LoggedRequest } from './lib/backend.ts';
+export { Backend } from './lib/backend.ts';
 export { BackendFaults, type FaultAction } from './lib/backend-faults.ts';
+export type { BackendHandler, BackendOptions, LoggedRequest } from './lib/backend-handler.ts';
 export type { ConsulHealthStatus, ConsulInstanceInput } from './lib/consul-records.ts';
 export type { ConsulHealthEntry } from './lib/consul-render.ts';
 export { createTestClient, type TestClient, type TestClientOptions } from './lib/create-test-client.ts';

@@ -3,32 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net';
 import { type ServiceInstance, sleep, validateInstance } from '@switchyard/core';
 import { BackendFaults } from './backend-faults.ts';
-import { readBody, sendJson } from './http-io.ts';
-
-/** One request as a backend received it (bodies are read in full before they are logged). */
-export interface LoggedRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: string;
-  /** `Date.now()` when the body was complete. */
-  readonly at: number;
-}
-
-/** Answers a request in place of the default echo. `body` is the request body, already read. */
-export type BackendHandler = (
-  req: IncomingMessage,
-  res: ServerResponse,
-  backend: Backend,
-  body: string,
-) => void | Promise<void>;
-
-export interface BackendOptions {
-  readonly instance: ServiceInstance;
-  readonly handler?: BackendHandler | undefined;
-  /** Bodies above this answer 413 (default 1 MiB). */
-  readonly maxBodyBytes?: number | undefined;
-}
+import type { BackendHandler, BackendOptions, LoggedRequest } from './backend-handler.ts';
+import { readBody, sendJson, sendTruncated } from './http-io.ts';
 
 /**
  * A real `node:http` server on loopback with scripted faults, standing in for one instance of
@@ -207,13 +183,7 @@ export class Backend {
       return;
     }
     if (action.kind === 'resetMidBody') {
-      const payload = JSON.stringify({ instance: this.id, method, path, padding: 'x'.repeat(256) });
-      res.writeHead(200, {
-        'content-type': 'application/json',
-        'content-length': Buffer.byteLength(payload),
-      });
-      res.write(payload.slice(0, payload.length >> 1), () => req.socket.destroy());
-      return;
+      return sendTruncated(res, { instance: this.id, method, path, padding: 'x'.repeat(256) });
     }
     await this.#answer(req, res, body, method, path);
   }

@@ -19,3 +19,13 @@ export async function readBody(req: IncomingMessage, limit: number): Promise<str
   }
   return tooLarge ? undefined : Buffer.concat(chunks).toString('utf8');
 }
+
+/**
+ * Sends the status line, headers and half of `value`'s JSON (with the full content-length),
+ * then destroys the socket: the client sees a response cut off mid-body.
+ */
+export function sendTruncated(res: ServerResponse, value: unknown): void {
+  const payload = JSON.stringify(value);
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) });
+  res.write(payload.slice(0, payload.length >> 1), () => res.socket?.destroy());
+}

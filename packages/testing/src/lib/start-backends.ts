@@ -5,7 +5,8 @@ import {
   ValidationError,
   validateServiceName,
 } from '@switchyard/core';
-import { Backend, type BackendHandler } from './backend.ts';
+import { Backend } from './backend.ts';
+import type { BackendHandler } from './backend-handler.ts';
 
 /** The instance fields a test may set on top of id, service, host and port. */
 export type InstanceExtras = Partial<Omit<ServiceInstance, 'id' | 'service' | 'host' | 'port'>>;
