@@ -71,6 +71,20 @@ describe('createRegistryServer', () => {
     expect(server.registry.services()).toEqual([]);
   });
 
+  it('drops a registration whose heartbeats stop, on the real clock', async () => {
+    const server = await start();
+    expect(
+      (await send(server.url, 'POST', '/register', [JSON.stringify({ ...good, ttlMs: 100 })])).status,
+    ).toBe(201);
+    const gone = new Promise<void>((resolve) => {
+      server.registry.watch('users', (list) => {
+        if (list.length === 0) resolve();
+      });
+    });
+    await gone; // the sweep timer fired without any read
+    expect((await send(server.url, 'PUT', '/services/users/instances/u1/heartbeat')).status).toBe(404);
+  });
+
   it('close() ends a pending long-poll and does not close a registry it was given', async () => {
     const registry = new InMemoryRegistry();
     await registry.register(good);
