@@ -10,13 +10,8 @@ export {
 export { Keyring } from './lib/keyring.ts';
 export { memberToInstance } from './lib/member-instance.ts';
 export { type MemberClaim, type MemberRecord, type MemberState, overrides } from './lib/member-state.ts';
-export {
-  type DroppedPacket,
-  type Member,
-  type MemberEvent,
-  Membership,
-  type MembershipEvents,
-} from './lib/membership.ts';
+export { Membership } from './lib/membership.ts';
+export type { DroppedPacket, Member, MemberEvent, MembershipEvents } from './lib/membership-events.ts';
 export {
   type InvalidMemberEvent,
   MembershipRegistry,

@@ -1,7 +1,8 @@
 import { ValidationError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MembershipJoinError } from './errors.ts';
-import type { Membership, MembershipEvents } from './membership.ts';
+import type { Membership } from './membership.ts';
+import type { MembershipEvents } from './membership-events.ts';
 import { SimulatedCluster } from './simulated-cluster.ts';
 import { formatAddress } from './transport.ts';
 

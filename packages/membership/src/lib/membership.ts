@@ -1,55 +1,20 @@
 import { neverAbortedSignal, sleep, type TimerHandle, TypedEmitter } from '@switchyard/core';
 import { Awareness } from './awareness.ts';
 import { BroadcastQueue } from './broadcast-queue.ts';
-import {
-  type CodecOptions,
-  decodePacket,
-  encodeMessage,
-  encodePacket,
-  type Message,
-  packetOverhead,
-} from './codec.ts';
-import {
-  type DropReason,
-  MembershipClosedError,
-  MembershipDecodeError,
-  MembershipJoinError,
-} from './errors.ts';
-import { freezeRecord, isLive, type MemberClaim, type MemberRecord } from './member-state.ts';
+import { type CodecOptions, encodeMessage, type Message } from './codec.ts';
+import { MembershipClosedError, MembershipDecodeError, MembershipJoinError } from './errors.ts';
+import { MemberLifecycle } from './member-lifecycle.ts';
+import { freezeRecord, isLive } from './member-state.ts';
 import { MemberTable } from './member-table.ts';
+import type { Member, MembershipEvents } from './membership-events.ts';
 import { createNetTransport } from './net-transport.ts';
 import { type MembershipOptions, type ResolvedOptions, resolveOptions, validateMetadata } from './options.ts';
+import { PacketChannel } from './packet-channel.ts';
 import { ProbeOrder } from './probe-order.ts';
 import { Prober } from './prober.ts';
+import { decodeState, encodeState, type PushPull, stateToClaims } from './state-sync.ts';
 import { type MembershipStats, StatsCounter } from './stats.ts';
-import { minSuspicionTimeout, Suspicion } from './suspicion.ts';
 import { type Address, parseAddress, sameAddress, type Transport } from './transport.ts';
-
-/** A member as the node reports it: a frozen record. */
-export type Member = MemberRecord;
-
-/** Payload of every member event: the member now, and as it was before the change. */
-export interface MemberEvent {
-  readonly member: Member;
-  readonly previous: Member | undefined;
-}
-
-/** A packet or frame the node refused. */
-export interface DroppedPacket {
-  readonly reason: DropReason;
-  readonly from: Address;
-  readonly error: MembershipDecodeError;
-}
-
-export type MembershipEvents = {
-  joined: MemberEvent;
-  updated: MemberEvent;
-  suspect: MemberEvent;
-  failed: MemberEvent;
-  left: MemberEvent;
-  recovered: MemberEvent;
-  dropped: DroppedPacket;
-};
 
 /**
  * A SWIM cluster member with Lifeguard's refinements, in the manner of HashiCorp memberlist:
@@ -68,18 +33,17 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly #o: ResolvedOptions;
   readonly #transport: Transport;
   readonly #codec: CodecOptions;
+  readonly #channel: PacketChannel;
   readonly #table: MemberTable;
   readonly #broadcasts: BroadcastQueue;
   readonly #awareness: Awareness;
   readonly #prober: Prober;
   readonly #probeOrder: ProbeOrder;
   readonly #stats = new StatsCounter();
-  readonly #suspicions = new Map<string, Suspicion>();
-  readonly #reapTimers = new Map<string, TimerHandle>();
+  readonly #lifecycle: MemberLifecycle;
   readonly #loops = new Map<'probe' | 'gossip' | 'push-pull', TimerHandle>();
   #seq = 0;
   #probing = false;
-  #leaving = false;
   #closed = false;
 
   /** Validates `options`, binds UDP and TCP (or takes `options.transport`) and starts the protocol. */
@@ -113,12 +77,28 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#broadcasts = new BroadcastQueue(o.retransmitMult, () => this.#table.liveCount);
     this.#awareness = new Awareness(o.lifeguard ? o.awarenessMaxMultiplier : 0);
     this.#probeOrder = new ProbeOrder(o.random);
+    this.#channel = new PacketChannel(
+      transport,
+      this.#codec,
+      this.#broadcasts,
+      this.#stats,
+      o.maxPacketBytes,
+      (e, f) => this.#dropped(e, f),
+    );
+    this.#lifecycle = new MemberLifecycle(
+      this.#table,
+      this.#broadcasts,
+      this.#awareness,
+      this.#probeOrder,
+      o,
+      (event, member, previous) => this.emit(event, { member, previous }),
+    );
     this.#prober = new Prober(
       {
         clock: o.clock,
         awareness: this.#awareness,
         nextSeq: () => this.#nextSeq(),
-        send: (to, message) => this.#send(to, message),
+        send: (to, message) => this.#channel.send(to, message),
         indirectPeers: (targetId, k) =>
           this.#randomMembers(k, (m) => m.state === 'alive' && m.id !== targetId && m.id !== o.name),
       },
@@ -178,8 +158,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
    */
   async leave(options: { signal?: AbortSignal } = {}): Promise<void> {
     this.#assertOpen('leave');
-    if (this.#leaving) return;
-    this.#leaving = true;
+    if (this.#lifecycle.leaving) return;
+    this.#lifecycle.leaving = true;
     this.#cancelLoop('probe');
     this.#cancelLoop('push-pull');
     const local = this.#table.local;
@@ -189,7 +169,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#broadcasts.enqueue(left.id, bytes);
     // Leaving is rare and must not look like a failure anywhere: tell everyone directly too.
     for (const member of this.#table.live()) {
-      if (member.id !== left.id) this.#sendParts(member, [bytes]);
+      if (member.id !== left.id) this.#channel.sendParts(member, [bytes]);
     }
     await sleep(this.#o.gossipIntervalMs, options.signal ?? neverAbortedSignal, this.#o.clock);
   }
@@ -211,7 +191,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   /** Replaces this node's metadata and gossips it with a new incarnation. */
   updateMetadata(metadata: Readonly<Record<string, string>>): Member {
     this.#assertOpen('updateMetadata');
-    if (this.#leaving) throw new MembershipClosedError('updateMetadata after leave');
+    if (this.#lifecycle.leaving) throw new MembershipClosedError('updateMetadata after leave');
     const previous = this.#table.local;
     const next = freezeRecord({
       ...previous,
@@ -238,11 +218,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (this.#closed) return;
     this.#closed = true;
     for (const name of [...this.#loops.keys()]) this.#cancelLoop(name);
-    for (const suspicion of this.#suspicions.values()) suspicion.cancel();
-    this.#suspicions.clear();
-    for (const timer of this.#reapTimers.values()) this.#o.clock.clearTimeout(timer);
-    this.#reapTimers.clear();
+    this.#lifecycle.close();
     this.#prober.close();
+    this.#channel.closed = true;
     this.#broadcasts.clear();
     await this.#transport.close();
   }
@@ -262,8 +240,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#probing = true;
     void this.#prober.probe(target).then((result) => {
       this.#probing = false;
-      if (this.#closed || this.#leaving || result !== 'failed') return;
-      this.#handleClaim({ type: 'suspect', id: target.id, incarnation: target.incarnation, from: localId });
+      if (this.#closed || this.#lifecycle.leaving || result !== 'failed') return;
+      this.#lifecycle.apply({
+        type: 'suspect',
+        id: target.id,
+        incarnation: target.incarnation,
+        from: localId,
+      });
     });
   }
 
@@ -275,11 +258,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#o.gossipNodes,
       (m) => m.id !== this.#o.name && m.state !== 'left',
     );
-    for (const peer of peers) {
-      const parts = this.#broadcasts.take(this.#budget(0));
-      if (parts.length === 0) break;
-      this.#sendParts(peer, parts);
-    }
+    for (const peer of peers) if (!this.#channel.gossip(peer)) break;
   }
 
   #pushPullTick(): void {
@@ -291,29 +270,15 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   // ── messages in ───────────────────────────────────────────────────────────────────────────
 
   #onPacket(data: Uint8Array, from: Address): void {
-    if (this.#closed) return;
-    this.#stats.packetsReceived++;
-    this.#stats.bytesReceived += data.length;
-    let messages: Message[];
-    try {
-      if (data.length > this.#o.maxPacketBytes) {
-        throw new MembershipDecodeError('oversize', `packet of ${data.length} bytes`);
-      }
-      messages = decodePacket(data, this.#codec);
-    } catch (error) {
-      if (!(error instanceof MembershipDecodeError)) throw error;
-      this.#dropped(error, from);
-      return;
-    }
-    this.#stats.messagesReceived += messages.length;
-    for (const message of messages) this.#dispatch(message, from);
+    const messages = this.#channel.receive(data, from);
+    if (messages) for (const message of messages) this.#dispatch(message, from);
   }
 
   #dispatch(message: Message, from: Address): void {
     switch (message.type) {
       case 'ping':
         // An ack for a ping meant for another name (an old node at a reused address) would lie.
-        if (message.target === this.#o.name) this.#send(from, { type: 'ack', seq: message.seq });
+        if (message.target === this.#o.name) this.#channel.send(from, { type: 'ack', seq: message.seq });
         break;
       case 'ping-req':
         this.#prober.handlePingReq(message, from);
@@ -328,7 +293,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#dropped(new MembershipDecodeError('malformed', 'push-pull in a datagram'), from);
         break;
       default:
-        this.#handleClaim(message);
+        this.#lifecycle.apply(message);
     }
   }
 
@@ -336,16 +301,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     if (this.#closed) return undefined;
     this.#stats.streamsAccepted++;
     this.#stats.bytesReceived += data.length;
-    let state: Extract<Message, { type: 'push-pull' }>;
+    let state: PushPull;
     try {
-      state = this.#decodeState(data);
+      state = decodeState(data, this.#codec);
     } catch (error) {
       if (error instanceof MembershipDecodeError) this.#dropped(error, from);
       return undefined;
     }
     const answer = this.#encodeState(false);
     this.#stats.bytesSent += answer.length;
-    this.#mergeState(state);
+    this.#merge(state);
     return answer;
   }
 
@@ -356,7 +321,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const answer = await this.#transport.request(to, request, { signal, timeoutMs: this.#o.streamTimeoutMs });
     this.#stats.bytesReceived += answer.length;
     try {
-      this.#mergeState(this.#decodeState(answer));
+      this.#merge(decodeState(answer, this.#codec));
     } catch (error) {
       if (error instanceof MembershipDecodeError) this.#dropped(error, to);
       throw error;
@@ -364,141 +329,14 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   }
 
   #encodeState(join: boolean): Uint8Array {
-    const members = this.#table.all();
-    return encodePacket(
-      [encodeMessage({ type: 'push-pull', join, from: this.#o.name, members })],
-      this.#codec,
-    );
+    return encodeState(this.#o.name, this.#table.all(), join, this.#codec);
   }
 
-  #decodeState(data: Uint8Array): Extract<Message, { type: 'push-pull' }> {
-    const messages = decodePacket(data, this.#codec);
-    const [first] = messages;
-    if (messages.length !== 1 || first?.type !== 'push-pull') {
-      throw new MembershipDecodeError('malformed', 'a stream must carry exactly one push-pull');
-    }
-    return first;
-  }
-
-  /** Folds a peer's full state into ours. Its dead are only suspected here: we check for ourselves. */
-  #mergeState(state: Extract<Message, { type: 'push-pull' }>): void {
-    for (const record of state.members) {
-      if (this.#closed) return;
-      const { id, incarnation } = record;
-      if (record.state === 'alive') this.#handleClaim({ type: 'alive', record });
-      else if (record.state === 'left') this.#handleClaim({ type: 'left', id, incarnation });
-      else this.#handleClaim({ type: 'suspect', id, incarnation, from: state.from });
-    }
-  }
-
-  // ── state changes ─────────────────────────────────────────────────────────────────────────
-
-  #handleClaim(claim: MemberClaim): void {
-    if (this.#closed) return;
-    const id = claim.type === 'alive' ? claim.record.id : claim.id;
-    if (id === this.#o.name) {
-      this.#aboutSelf(claim);
-      return;
-    }
-    const before = this.#table.get(id);
-    const change = this.#table.apply(claim);
-    if (!change) {
-      // Another member suspects too: a Lifeguard confirmation, which shortens the timeout.
-      if (
-        claim.type === 'suspect' &&
-        before?.state === 'suspect' &&
-        before.incarnation === claim.incarnation
-      ) {
-        if (this.#suspicions.get(id)?.confirm(claim.from)) this.#broadcasts.enqueue(id, encodeMessage(claim));
-      }
-      return;
-    }
-    const after = change.after;
-    this.#suspicions.get(id)?.cancel();
-    this.#suspicions.delete(id);
-    if (after.state === 'alive' || after.state === 'suspect') {
-      this.#cancelReap(id);
-      this.#probeOrder.add(id);
-      if (after.state === 'suspect' && claim.type === 'suspect') this.#startSuspicion(after, claim.from);
-    } else {
-      this.#probeOrder.remove(id);
-      this.#scheduleReap(id);
-    }
-    this.#broadcasts.enqueue(id, encodeMessage(claim));
-    if (change.event) this.emit(change.event, { member: after, previous: before });
-  }
-
-  /** News about ourselves: anything that says we are less than alive is refuted. */
-  #aboutSelf(claim: MemberClaim): void {
-    if (this.#leaving) return;
-    const local = this.#table.local;
-    const incarnation = claim.type === 'alive' ? claim.record.incarnation : claim.incarnation;
-    if (claim.type === 'alive' ? incarnation <= local.incarnation : incarnation < local.incarnation) return;
-    // Having to refute hints that we are the slow one (Lifeguard).
-    if (claim.type === 'suspect' || claim.type === 'dead') this.#awareness.apply(1);
-    const next = freezeRecord({ ...local, incarnation: incarnation + 1, state: 'alive' });
-    this.#table.setLocal(next);
-    this.#broadcasts.enqueue(next.id, encodeMessage({ type: 'alive', record: next }));
-  }
-
-  #startSuspicion(member: Member, from: string): void {
-    const n = this.#table.liveCount;
-    let k = this.#o.lifeguard ? this.#o.suspicionMult - 2 : 0;
-    if (n - 2 < k) k = 0;
-    const min = minSuspicionTimeout(this.#o.suspicionMult, n, this.#o.probeIntervalMs);
-    const max = this.#o.suspicionMaxTimeoutMult * min;
-    const suspicion = new Suspicion(from, k, min, max, this.#o.clock, () => {
-      this.#suspicions.delete(member.id);
-      const current = this.#table.get(member.id);
-      if (current?.state === 'suspect' && current.incarnation === member.incarnation) {
-        this.#handleClaim({
-          type: 'dead',
-          id: member.id,
-          incarnation: member.incarnation,
-          from: this.#o.name,
-        });
-      }
-    });
-    this.#suspicions.set(member.id, suspicion);
-  }
-
-  #scheduleReap(id: string): void {
-    this.#cancelReap(id);
-    const timer = this.#o.clock.setTimeout(() => {
-      this.#reapTimers.delete(id);
-      const record = this.#table.get(id);
-      if (record && !isLive(record.state)) this.#table.remove(id);
-    }, this.#o.reapDelayMs);
-    timer.unref?.();
-    this.#reapTimers.set(id, timer);
-  }
-
-  #cancelReap(id: string): void {
-    const timer = this.#reapTimers.get(id);
-    if (timer !== undefined) this.#o.clock.clearTimeout(timer);
-    this.#reapTimers.delete(id);
+  #merge(state: PushPull): void {
+    for (const claim of stateToClaims(state)) this.#lifecycle.apply(claim);
   }
 
   // ── messages out ──────────────────────────────────────────────────────────────────────────
-
-  /** Sends `message` with as much queued gossip as fits in one packet. */
-  #send(to: Address, message: Message): void {
-    const primary = encodeMessage(message);
-    this.#sendParts(to, [primary, ...this.#broadcasts.take(this.#budget(primary.length + 1), 253)]);
-  }
-
-  #sendParts(to: Address, parts: Uint8Array[]): void {
-    if (this.#closed) return;
-    const packet = encodePacket(parts, this.#codec);
-    this.#stats.packetsSent++;
-    this.#stats.messagesSent += parts.length;
-    this.#stats.bytesSent += packet.length;
-    if (!this.#transport.sendPacket(to, packet)) this.#stats.drop('send-failed');
-  }
-
-  #budget(used: number): number {
-    return this.#o.maxPacketBytes - packetOverhead(this.#codec) - used;
-  }
 
   #dropped(error: MembershipDecodeError, from: Address): void {
     this.#stats.drop(error.reason);
