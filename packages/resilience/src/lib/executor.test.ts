@@ -9,7 +9,7 @@ import {
   SwitchyardError,
   ValidationError,
 } from '@switchyard/core';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createExecutor } from './executor.ts';
 import type { AttemptContext, ExecutorOptions } from './executor-types.ts';
 import { FakeSource, instances, netError, statusError } from './fake-source.test-support.ts';
@@ -198,6 +198,38 @@ describe('executor: breakers, bulkhead, budget', () => {
     expect(source.picks).toEqual(Array(6).fill('users-2'));
   });
 
+  it('breaker events: open after N, half-open after the delay, close on a good probe', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const source = new FakeSource(instances(2));
+      const executor = fast({ circuitBreaker: { consecutiveFailures: 2, halfOpenAfterMs: 5_000 } });
+      const log: string[] = [];
+      for (const name of ['breakerOpen', 'breakerHalfOpen', 'breakerClose'] as const) {
+        executor.events.on(name, (event) => log.push(`${name}:${event.instanceId}`));
+      }
+      let users1Down = true;
+      const fn = async (instance: ServiceInstance) => {
+        if (instance.id === 'users-1' && users1Down) throw netError('ECONNREFUSED');
+        return instance.id;
+      };
+      for (let i = 0; i < 4; i++) await executor.execute(source, fn);
+      expect(log).toEqual(['breakerOpen:users-1']);
+      vi.setSystemTime(Date.now() + 4_999);
+      await executor.execute(source, fn);
+      await executor.execute(source, fn);
+      expect(source.picks.slice(-2)).toEqual(['users-2', 'users-2']);
+      vi.setSystemTime(Date.now() + 1);
+      users1Down = false;
+      const results = [await executor.execute(source, fn), await executor.execute(source, fn)];
+      expect(results).toContain('users-1'); // the probe went to users-1 and succeeded
+      expect(log).toEqual(['breakerOpen:users-1', 'breakerHalfOpen:users-1', 'breakerClose:users-1']);
+      expect(executor.isOpen('users-1')).toBe(false);
+      expect(executor.stats().breakersOpen).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('a picked instance with an open breaker fails as CircuitOpenError and the call moves on', async () => {
     const single = new FakeSource(instances(1));
     const executor = fast({ retry: { maxAttempts: 1 }, circuitBreaker: { consecutiveFailures: 1 } });
@@ -251,6 +283,24 @@ describe('executor: breakers, bulkhead, budget', () => {
     await expect(Promise.all(running)).resolves.toEqual(['done', 'done', 'done']);
     expect(executor.stats()).toMatchObject({ calls: 4, rejections: 1, successes: 3, failures: 1 });
     expect(rejected).toHaveLength(1);
+  });
+
+  it('a call queued in the bulkhead leaves at once when its caller aborts', async () => {
+    const source = new FakeSource(instances(1));
+    const executor = fast({ bulkhead: { maxConcurrent: 1, maxQueue: 1 } });
+    let release!: () => void;
+    const running = executor.execute(source, () => new Promise<string>((r) => (release = () => r('first'))));
+    const controller = new AbortController();
+    let queuedRan = false;
+    const queued = executor.execute(source, async () => (queuedRan = true), { signal: controller.signal });
+    await flush();
+    const reason = new Error('caller gave up');
+    controller.abort(reason);
+    await expect(queued).rejects.toBe(reason);
+    release();
+    await expect(running).resolves.toBe('first');
+    await flush();
+    expect(queuedRan).toBe(false);
   });
 
   it('retry budget stops a storm: attempts ≤ calls × (1 + ratio) + floor when everything fails', async () => {

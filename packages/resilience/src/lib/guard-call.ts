@@ -19,7 +19,11 @@ export async function guardCall<T>(
   service = '',
 ): Promise<T> {
   try {
-    return await (bulkhead ? bulkhead.execute(run, signal) : run());
+    if (bulkhead === undefined) return await run();
+    // A call that has to queue must still leave at once when its caller aborts.
+    const queued = signal !== undefined && bulkhead.executionSlots === 0;
+    const work = bulkhead.execute(run, signal);
+    return await (queued ? untilAborted(work, signal) : work);
   } catch (error) {
     if (error instanceof CockatielBulkheadRejectedError) {
       onRejected('bulkhead');
@@ -35,4 +39,15 @@ export async function guardCall<T>(
     }
     throw error;
   }
+}
+
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      work.catch(() => undefined); // cockatiel drops it with TaskCancelledError when dequeued
+      reject(abortReason(signal));
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }
