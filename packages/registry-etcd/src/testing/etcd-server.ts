@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +41,44 @@ export async function freePort(): Promise<number> {
   return address.port;
 }
 
+/** Server certificate for `https://` client URLs (peers stay on plain http on loopback). */
+export interface EtcdTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+  /** CA that signed the certificate, for the helper's own health checks. */
+  readonly ca: Buffer;
+}
+
 interface MemberSpec {
   readonly name: string;
   readonly clientPort: number;
   readonly peerPort: number;
   readonly dataDir: string;
+  readonly tls?: EtcdTls | undefined;
+}
+
+/** A small JSON request over node:http(s), so health checks can trust a test CA. */
+function requestJson(url: string, method: 'GET' | 'POST', ca?: Buffer): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
+    const req = send(url, { method, timeout: 1000, ...(ca ? { ca } : {}) }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => {
+        text += chunk;
+      });
+      res.on('end', () => {
+        try {
+          resolve(JSON.parse(text));
+        } catch (error) {
+          reject(error);
+        }
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end(method === 'POST' ? '{}' : undefined);
+  });
 }
 
 /** One etcd member process that can be stopped and started again on the same ports and data. */
@@ -57,7 +92,7 @@ export class EtcdMember {
     readonly initialCluster: string,
   ) {
     this.name = spec.name;
-    this.url = `http://127.0.0.1:${spec.clientPort}`;
+    this.url = `${spec.tls ? 'https' : 'http'}://127.0.0.1:${spec.clientPort}`;
   }
 
   get running(): boolean {
@@ -84,6 +119,9 @@ export class EtcdMember {
       '--log-level=error',
       '--logger=zap',
       ...(supportsNoFsync ? ['--unsafe-no-fsync'] : []),
+      ...(this.spec.tls
+        ? [`--cert-file=${this.spec.tls.certFile}`, `--key-file=${this.spec.tls.keyFile}`]
+        : []),
     ];
     const child = spawn('etcd', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.on('data', (chunk: Buffer) => {
@@ -107,8 +145,7 @@ export class EtcdMember {
 
   async healthy(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.url}/health`, { signal: AbortSignal.timeout(1000) });
-      const body = (await response.json()) as { health?: string };
+      const body = (await requestJson(`${this.url}/health`, 'GET', this.spec.tls?.ca)) as { health?: string };
       return body.health === 'true';
     } catch {
       return false;
@@ -118,12 +155,10 @@ export class EtcdMember {
   /** Whether this member is the Raft leader (from its own status endpoint). */
   async isLeader(): Promise<boolean> {
     try {
-      const response = await fetch(`${this.url}/v3/maintenance/status`, {
-        method: 'POST',
-        body: '{}',
-        signal: AbortSignal.timeout(1000),
-      });
-      const body = (await response.json()) as { header?: { member_id?: string }; leader?: string };
+      const body = (await requestJson(`${this.url}/v3/maintenance/status`, 'POST', this.spec.tls?.ca)) as {
+        header?: { member_id?: string };
+        leader?: string;
+      };
       return body.leader !== undefined && body.leader === body.header?.member_id;
     } catch {
       return false;
@@ -187,7 +222,7 @@ export class EtcdCluster {
  * const registry = new EtcdRegistry({ hosts: etcd.hosts });
  * // … finally: await registry.close(); await etcd.close();
  */
-export async function startEtcd(size = 1): Promise<EtcdCluster> {
+export async function startEtcd(size = 1, options: { tls?: EtcdTls } = {}): Promise<EtcdCluster> {
   const root = await mkdtemp(join(tmpdir(), 'switchyard-etcd-'));
   const specs: MemberSpec[] = [];
   for (let i = 0; i < size; i++) {
@@ -196,6 +231,7 @@ export async function startEtcd(size = 1): Promise<EtcdCluster> {
       clientPort: await freePort(),
       peerPort: await freePort(),
       dataDir: join(root, `m${i}`),
+      tls: options.tls,
     });
   }
   const initialCluster = specs.map((spec) => `${spec.name}=http://127.0.0.1:${spec.peerPort}`).join(',');
