@@ -355,6 +355,7 @@ describe('mockConsul: catalog and agent endpoints', () => {
     ).toBe(200);
     expect((await get('/v1/catalog/services?token=s3cret')).status).toBe(200);
     expect((await put('/v1/agent/service/register', { Name: 'x' })).status).toBe(403);
+    expect((await get('/v1/status/leader')).text).toBe('"127.0.0.1:8300"');
   });
 });
 
