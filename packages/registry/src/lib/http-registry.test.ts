@@ -1,4 +1,5 @@
 import {
+  ManualClock,
   RegistryProtocolError,
   RegistryUnavailableError,
   type ServiceInstance,
@@ -271,6 +272,28 @@ describe('HttpRegistry failures are typed', () => {
     const pending = registry.resolve('users', { signal: controller.signal });
     controller.abort(reason);
     await expect(pending).rejects.toBe(reason);
+  });
+
+  it('a server that answers long-polls at once without a change cannot make the watch spin', async () => {
+    const clock = new ManualClock();
+    let requests = 0;
+    const body = JSON.stringify([instance('u1')]);
+    const registry = client('http://registry.test', {
+      clock,
+      fetch: async () => {
+        requests++;
+        return new Response(body, { status: 200, headers: { 'x-registry-index': '7' } });
+      },
+    });
+    const seen: string[][] = [];
+    registry.watch('users', (list) => seen.push(ids(list)));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The resolve, then one long-poll that came back unchanged; the next waits for the clock.
+    expect(requests).toBe(2);
+    clock.advance(10_000);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(requests).toBe(3);
+    expect(seen).toEqual([['u1']]);
   });
 
   it('heartbeat/deregister with a bad service name or an empty id → ValidationError, nothing sent', async () => {

@@ -1,6 +1,5 @@
 import {
   type Clock,
-  isAbortError,
   type ServiceInstance,
   ServiceNotFoundError,
   SwitchyardError,
@@ -89,6 +88,7 @@ export class LongPollWatch {
         if (signal.aborted) return;
         failures = 0;
         known = true;
+        const unchanged = index !== undefined && result.index === index;
         index = result.index;
         if (staleSince !== undefined) {
           const staleFor = clock.now() - staleSince;
@@ -98,9 +98,11 @@ export class LongPollWatch {
         if (this.#last === undefined || !sameInstances(this.#last, result.instances)) {
           this.#deliver(result.instances);
         }
-        continue;
+        // An answer without a change is a long-poll that timed out, or a server that does not
+        // hold polls at all: pause briefly so the latter cannot turn this into a busy loop.
+        if (!unchanged) continue;
       } catch (error) {
-        if (signal.aborted || isAbortError(error)) return;
+        if (signal.aborted) return;
         const typed =
           error instanceof SwitchyardError
             ? error
