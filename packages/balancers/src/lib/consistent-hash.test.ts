@@ -15,6 +15,13 @@ describe('consistentHash', () => {
     expect(() => picker.pick()).toThrow(ValidationError);
     expect(() => picker.pick({})).toThrow(/invalid hashKey/);
     expect(() => picker.pick({ hashKey: '' })).toThrow(/hashKey/);
+    try {
+      picker.pick({});
+    } catch (error) {
+      expect((error as ValidationError).field).toBe('hashKey');
+      expect((error as ValidationError).service).toBe('s');
+    }
+    expect.assertions(6);
   });
 
   it('sends a key to the instance its ring owns, the same across rebuilds', () => {

@@ -22,8 +22,10 @@ class ConsistentHashPicker implements Picker {
   readonly #factor: number;
   readonly #share: Float64Array;
   readonly #marks: VisitMarks;
+  readonly #service: string;
 
-  constructor(ring: HashRing, load: InstanceLoad | undefined, factor: number) {
+  constructor(service: string, ring: HashRing, load: InstanceLoad | undefined, factor: number) {
+    this.#service = service;
     this.#ring = ring;
     this.#load = load;
     this.#factor = factor;
@@ -35,7 +37,7 @@ class ConsistentHashPicker implements Picker {
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const ring = this.#ring;
-    const position = ring.locateKey(requireHashKey(context?.hashKey, 'consistentHash'));
+    const position = ring.locateKey(requireHashKey(context?.hashKey, 'consistentHash', this.#service));
     const members = ring.members;
     const owner = ring.ownerAt(position);
     const excluded = context?.excluded;
@@ -106,6 +108,7 @@ export function consistentHash(options: ConsistentHashOptions = {}): Balancer {
       if (instances.length === 0) return emptyPicker;
       const ring = new HashRing(instances, { virtualNodes });
       return new ConsistentHashPicker(
+        snapshot.service,
         ring,
         factor === undefined ? undefined : instanceLoad(instances, load),
         factor ?? 1,

@@ -13,15 +13,17 @@ export interface MaglevOptions {
 class MaglevPicker implements Picker {
   readonly #table: MaglevTable;
   readonly #marks: VisitMarks;
+  readonly #service: string;
 
-  constructor(table: MaglevTable) {
+  constructor(service: string, table: MaglevTable) {
+    this.#service = service;
     this.#table = table;
     this.#marks = new VisitMarks(table.members.length);
   }
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const table = this.#table;
-    hashInto(requireHashKey(context?.hashKey, 'maglev'), 0);
+    hashInto(requireHashKey(context?.hashKey, 'maglev', this.#service), 0);
     const slot = hashSlot[0]! % table.size;
     const members = table.members;
     const owner = table.ownerAt(slot);
@@ -71,7 +73,7 @@ export function maglev(options: MaglevOptions = {}): Balancer {
       if (instances.length === 0) return emptyPicker;
       // A table smaller than the fleet would leave instances out: grow it (Maglev wants ≥ 100×).
       const size = instances.length > tableSize ? nextPrime(instances.length * 100) : tableSize;
-      return new MaglevPicker(new MaglevTable(instances, size));
+      return new MaglevPicker(snapshot.service, new MaglevTable(instances, size));
     },
   });
 }
