@@ -86,14 +86,16 @@ export class AttemptRunner {
       return value;
     } catch (caught) {
       error = caught;
-      this.#counters.attemptFailures++;
+      if (scope?.superseded !== true) this.#counters.attemptFailures++;
       throw caught;
     } finally {
       scope?.end();
       const now = this.#hooks.clock.now();
       const latencyMs = now - start;
-      load.onEnd(now, latencyMs, ok);
-      if (this.#onAttemptEnd !== undefined) this.#report(instance, ok, error, latencyMs);
+      // A hedge's loser was cancelled, not failed: it must not count against its instance.
+      const superseded = scope?.superseded === true;
+      load.onEnd(now, latencyMs, ok || superseded);
+      if (this.#onAttemptEnd !== undefined && !superseded) this.#report(instance, ok, error, latencyMs);
     }
   }
 

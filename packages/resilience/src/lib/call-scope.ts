@@ -101,6 +101,8 @@ export class AttemptScope implements AttemptContext, TimerTarget {
   readonly attempt: number;
   readonly instanceId: string;
   timer: TimerEntry | undefined;
+  /** Aborted because another attempt of the call answered first: not the instance's failure. */
+  superseded = false;
   readonly #call: CallScope;
   readonly #hooks: ScopeHooks;
   #controller: AbortController | undefined;

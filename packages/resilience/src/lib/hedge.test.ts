@@ -46,7 +46,8 @@ describe('hedging', () => {
     await expect(result).resolves.toBe('users-2');
     expect(aborted).toEqual(['users-1']);
     expect(executor.stats()).toMatchObject({ hedges: 1, attempts: 2, successes: 1, failures: 0 });
-    expect(source.load.of('users-1').inflight).toBe(0);
+    expect(source.load.of('users-1')).toMatchObject({ inflight: 0, failed: 0 }); // cancelled, not failed
+    expect(executor.stats().attemptFailures).toBe(0);
   });
 
   it('no hedge when the first answer comes in time', async () => {

@@ -56,7 +56,11 @@ export function runHedged<T>(
           if (settled) return;
           finish();
           const lost = new DOMException('another attempt answered first', 'AbortError');
-          for (const other of scopes) if (other !== scope) other.abort(lost);
+          for (const other of scopes) {
+            if (other === scope) continue;
+            other.superseded = true;
+            other.abort(lost);
+          }
           resolve(value);
         },
         (error: unknown) => {
