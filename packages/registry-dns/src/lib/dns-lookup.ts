@@ -2,6 +2,7 @@ import { Resolver } from 'node:dns/promises';
 import { abortReason, partitionInstances, type ServiceInstance } from '@switchyard/core';
 import { dnsCode, toDnsError } from './dns-error.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
+import { srvTtlMs } from './srv-ttl.ts';
 
 /**
  * SRV weight 0 means "pick only when nothing else is there" (RFC 2782); an instance weight must
@@ -19,7 +20,7 @@ export interface RejectedRecord {
 export interface DnsAnswer {
   readonly instances: readonly ServiceInstance[];
   readonly rejected: readonly RejectedRecord[];
-  /** Lowest address-record TTL in ms; undefined when DNS gave none (node:dns hides SRV TTLs). */
+  /** Lowest TTL in ms of the records used (SRV and addresses); undefined when none was learnt. */
   readonly ttlMs: number | undefined;
 }
 
@@ -75,10 +76,15 @@ async function lookupSrv(
   name: string,
   options: ResolvedDnsOptions,
 ): Promise<DnsAnswer> {
-  const records = await resolver.resolveSrv(name);
+  const server = resolver.getServers()[0];
+  // node:dns hides SRV TTLs: ask for them alongside (best effort, undefined on any failure).
+  const [records, srvTtl] = await Promise.all([
+    resolver.resolveSrv(name),
+    server === undefined ? undefined : srvTtlMs(server, name, options.timeoutMs),
+  ]);
   const priorities = [...new Set(records.map((record) => record.priority))].sort((a, b) => a - b);
   const rejected: RejectedRecord[] = [];
-  let ttlMs: number | undefined;
+  let ttlMs = srvTtl;
   for (const priority of priorities) {
     const group = records.filter((record) => record.priority === priority);
     const resolved = await Promise.all(
@@ -113,7 +119,7 @@ async function lookupSrv(
       return { instances, rejected, ttlMs: ttlMs === Number.POSITIVE_INFINITY ? undefined : ttlMs };
     }
   }
-  return { instances: [], rejected, ttlMs: undefined };
+  return { instances: [], rejected, ttlMs: srvTtl };
 }
 
 /** A and AAAA records of `name`, with TTLs. Fails only when neither family answers. */

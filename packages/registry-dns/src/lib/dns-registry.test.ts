@@ -11,6 +11,7 @@ import type { DnsRegistryEvents } from './dns-events.ts';
 import { ZERO_SRV_WEIGHT } from './dns-lookup.ts';
 import type { DnsRegistryOptions } from './dns-options.ts';
 import { DnsRegistry } from './dns-registry.ts';
+import { srvTtlMs } from './srv-ttl.ts';
 
 const run = requireBinary('dnsmasq', hasDnsmasq);
 
@@ -85,6 +86,13 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
       'z.sy.test:0 (priority 10)',
     ]);
     expect(dropped.find((e) => e.record.startsWith('z.'))?.reason).toMatch(/port 0/);
+  });
+
+  it('reads SRV TTLs, which node:dns hides, straight from the server', async () => {
+    expect(await srvTtlMs(dns.address, srvName('users'), 1_000)).toBe(5_000);
+    // Tried: a name without SRV records, then a port where no server listens.
+    expect(await srvTtlMs(dns.address, srvName('nobody'), 1_000)).toBeUndefined();
+    expect(await srvTtlMs('127.0.0.1:9', srvName('users'), 300)).toBeUndefined();
   });
 
   it('SRV: falls to the next priority when no record of the lowest one is usable', async () => {
