@@ -178,6 +178,16 @@ describe('Membership on a simulated network', () => {
     await attacker.close();
   });
 
+  it('gossips the advertised address, and refuses to join again after leaving', async () => {
+    sim = await SimulatedCluster.start({ size: 1, seed: 12, node });
+    const nat = await sim.add('behind-nat', { advertiseHost: '203.0.113.9' });
+    await sim.settle(nat.join([formatAddress(sim.nodes[0]!.address)]));
+    expect(sim.nodes[0]!.member('behind-nat')?.host).toBe('203.0.113.9');
+    await sim.settle(nat.leave());
+    await expect(nat.join([formatAddress(sim.nodes[0]!.address)])).rejects.toThrow(/after leave/);
+    expect(() => nat.updateMetadata({})).toThrow(/after leave/);
+  });
+
   it('close() stops every timer it started', async () => {
     sim = await SimulatedCluster.start({ size: 3, seed: 10, node });
     await sim.runUntil(() => sim!.converged(), 20 * PERIOD);

@@ -70,7 +70,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#o = o;
     this.#transport = transport;
     this.#codec = { label: o.clusterLabel, keyring: o.keyring };
-    const { host, port } = transport.address;
+    const { port } = transport.address;
+    const host = o.advertiseHost ?? transport.address.host;
     this.#table = new MemberTable(
       freezeRecord({ id: o.name, host, port, incarnation: 0, state: 'alive', metadata: o.metadata }),
     );
@@ -134,6 +135,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
    */
   async join(seeds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#assertOpen('join');
+    if (this.#lifecycle.leaving) throw new MembershipClosedError('join after leave');
     const addresses = seeds.map((seed, index) => ({ seed, address: parseAddress(seed, `seeds[${index}]`) }));
     const others = addresses.filter(({ address }) => !sameAddress(address, this.address));
     const results = await Promise.allSettled(

@@ -31,6 +31,10 @@ describe('resolveOptions', () => {
     [{ name: 'a', gossipNodes: 0 }, 'gossipNodes'],
     [{ name: 'a', maxPacketBytes: 100 }, 'maxPacketBytes'],
     [{ name: 'a', clusterLabel: 'x'.repeat(256) }, 'clusterLabel'],
+    [{ name: 'a', bindHost: '0.0.0.0' }, 'advertiseHost'],
+    [{ name: 'a', bindHost: '::', advertiseHost: '::' }, 'advertiseHost'],
+    [{ name: 'a', advertiseHost: 'bad host' }, 'advertiseHost'],
+    [{ name: 'a', maxPacketBytes: 1000 }, 'maxPacketBytes'],
   ] as [MembershipOptions, string][])('rejects %o with a ValidationError on %s', (options, field) => {
     try {
       resolveOptions(options);
@@ -40,6 +44,17 @@ describe('resolveOptions', () => {
       expect((error as ValidationError).field).toBe(field);
     }
   });
+});
+
+it('accepts a wildcard bind with an advertised address, and sizes packets for the largest alive', () => {
+  expect(resolveOptions({ name: 'a', bindHost: '0.0.0.0', advertiseHost: '10.0.0.7' }).advertiseHost).toBe(
+    '10.0.0.7',
+  );
+  // A long label and encryption raise the floor: every alive message must fit in one packet.
+  expect(() => resolveOptions({ name: 'a', clusterLabel: 'x'.repeat(255), maxPacketBytes: 1200 })).toThrow(
+    /maxPacketBytes/,
+  );
+  expect(resolveOptions({ name: 'a', clusterLabel: 'x'.repeat(255) }).maxPacketBytes).toBe(1400);
 });
 
 describe('validateMetadata', () => {

@@ -1,5 +1,5 @@
 import { type Clock, systemClock, ValidationError } from '@switchyard/core';
-import type { Keyring } from './keyring.ts';
+import { ENCRYPTION_OVERHEAD, type Keyring } from './keyring.ts';
 import type { Transport } from './transport.ts';
 
 /** Options of `Membership.create`. Times are in milliseconds. */
@@ -9,6 +9,8 @@ export interface MembershipOptions {
   readonly bindHost?: string;
   /** 0 (default) picks a free port, the same for UDP and TCP. */
   readonly bindPort?: number;
+  /** The address other members use to reach this one (default `bindHost`; required for a wildcard bind). */
+  readonly advertiseHost?: string;
   /** Small string map gossiped with the member (at most 512 bytes encoded). */
   readonly metadata?: Readonly<Record<string, string>>;
   /** Packets from clusters with another label are dropped (default ''). */
@@ -56,6 +58,7 @@ export interface ResolvedOptions {
   readonly name: string;
   readonly bindHost: string;
   readonly bindPort: number;
+  readonly advertiseHost: string | undefined;
   readonly metadata: Readonly<Record<string, string>>;
   readonly clusterLabel: string;
   readonly keyring: Keyring | undefined;
@@ -82,6 +85,10 @@ export interface ResolvedOptions {
 /** Largest encoded metadata, as memberlist's MetaMaxSize: it must fit in one packet with room to spare. */
 export const MAX_METADATA_BYTES = 512;
 const NAME = /^[^\s/]{1,255}$/;
+const HOST = /^[^\s/?#@]{1,253}$/;
+const WILDCARDS = new Set(['0.0.0.0', '::', '[::]']);
+/** An alive message with the longest id, host and metadata: type, length, id, incarnation, host, port, metadata. */
+const MAX_ALIVE_BYTES = 3 + 256 + 4 + 256 + 2 + MAX_METADATA_BYTES;
 
 /** Validates every option up front; a ValidationError names the first bad one. */
 export function resolveOptions(options: MembershipOptions): ResolvedOptions {
@@ -104,13 +111,38 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
   if (probeTimeoutMs >= probeIntervalMs) {
     throw new ValidationError('probeTimeoutMs', `must be below probeIntervalMs (${probeIntervalMs})`);
   }
-  const maxPacketBytes = positive(options, 'maxPacketBytes', 1400);
-  if (maxPacketBytes < 576 || maxPacketBytes > 65_507) {
-    throw new ValidationError('maxPacketBytes', `expected 576..65507, got ${maxPacketBytes}`);
+  // The largest possible alive message must fit in one packet, or it could never be gossiped.
+  const minPacket =
+    MAX_ALIVE_BYTES + 4 + Buffer.byteLength(label) + (options.keyring ? ENCRYPTION_OVERHEAD : 0);
+  const maxPacketBytes = positive(options, 'maxPacketBytes', Math.max(1400, minPacket));
+  if (!Number.isInteger(maxPacketBytes) || maxPacketBytes < minPacket || maxPacketBytes > 65_507) {
+    throw new ValidationError(
+      'maxPacketBytes',
+      `expected an integer in ${minPacket}..65507, got ${maxPacketBytes}`,
+    );
+  }
+  const bindHost = options.bindHost ?? '127.0.0.1';
+  if (typeof bindHost !== 'string' || bindHost.length === 0 || Buffer.byteLength(bindHost) > 255) {
+    throw new ValidationError('bindHost', `expected a host name or address, got ${JSON.stringify(bindHost)}`);
+  }
+  const advertiseHost = options.advertiseHost;
+  if (advertiseHost !== undefined && (typeof advertiseHost !== 'string' || !HOST.test(advertiseHost))) {
+    throw new ValidationError(
+      'advertiseHost',
+      `expected a host name or address, got ${JSON.stringify(advertiseHost)}`,
+    );
+  }
+  const advertised = advertiseHost ?? bindHost;
+  if (WILDCARDS.has(advertised)) {
+    throw new ValidationError(
+      'advertiseHost',
+      `"${advertised}" cannot be reached by others; set advertiseHost`,
+    );
   }
   return {
     name,
-    bindHost: options.bindHost ?? '127.0.0.1',
+    bindHost,
+    advertiseHost,
     bindPort: integer(options, 'bindPort', 0, 0, 65535),
     metadata: validateMetadata(options.metadata ?? {}),
     clusterLabel: label,
