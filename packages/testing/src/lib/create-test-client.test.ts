@@ -129,6 +129,40 @@ describe('createTestClient with real backends', () => {
     for (let i = 0; i < 4; i++) expect((await get(client)).instance).not.toBe('users-1');
   });
 
+  it('setHealth(false) takes an instance out through the client’s active health checks, true brings it back', async () => {
+    const { client } = start({
+      healthCheck: {
+        type: 'http',
+        path: '/health',
+        intervalMs: 30,
+        healthyThreshold: 1,
+        unhealthyThreshold: 1,
+      },
+      // Three instances, one unhealthy: stay out of Envoy's panic mode.
+      panicThresholdPercent: 10,
+    });
+    await get(client);
+    const verdict = (event: 'unhealthy' | 'healthy') =>
+      new Promise<void>((resolve) => {
+        const off = client.on(event, ({ instanceId }) => {
+          if (instanceId === 'users-1') {
+            off();
+            resolve();
+          }
+        });
+      });
+    const down = verdict('unhealthy');
+    backends[0]!.setHealth(false);
+    await down;
+    for (let i = 0; i < 6; i++) expect((await get(client)).instance).not.toBe('users-1');
+    const up = verdict('healthy');
+    backends[0]!.setHealth(true);
+    await up;
+    const seen = new Set<string>();
+    for (let i = 0; i < 6; i++) seen.add((await get(client)).instance);
+    expect(seen.has('users-1')).toBe(true);
+  });
+
   it('a POST answered 503 is not sent again: NotRetriedError with the 503 as its cause', async () => {
     const { client } = start();
     for (const backend of backends) backend.failWith(503);
