@@ -261,7 +261,8 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
 
   it('rejects bad registrations and options before any request', async () => {
     const r = registry();
-    // Tried: port 0, then a NaN TTL, then options with a relative URL and an unknown read mode.
+    // Tried: port 0, a NaN TTL, ids with a slash or a space, then options with a relative URL
+    // and an unknown read mode.
     await expect(r.register({ id: 'x', service: 'users', host: 'h', port: 0 })).rejects.toMatchObject({
       field: 'port',
     });
@@ -270,6 +271,8 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     ).rejects.toMatchObject({
       field: 'ttlMs',
     });
+    await expect(r.deregister('users', '../x')).rejects.toMatchObject({ field: 'id' });
+    await expect(r.heartbeat('users', 'with space')).rejects.toMatchObject({ field: 'id' });
     expect(() => new ConsulRegistry({ url: 'consul:8500' })).toThrow(ValidationError);
     expect(() => new ConsulRegistry({ url: URL_, consistency: 'eventual' as 'stale' })).toThrow(
       /consistency/,

@@ -112,6 +112,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   /** Removes the instance from the local agent. An unknown id is a no-op. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
+    validateId(id);
     this.#assertOpen();
     const answer = await this.#put(
       `/v1/agent/service/deregister/${encodeURIComponent(id)}`,
@@ -125,6 +126,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   /** Passes the TTL check; rejects with ServiceNotFoundError when the agent no longer knows it. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
+    validateId(id);
     this.#assertOpen();
     const answer = await this.#put(
       `/v1/agent/check/pass/${encodeURIComponent(`service:${id}`)}`,
@@ -157,5 +159,17 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
 
   #assertOpen(): void {
     if (this.#closed) throw new ValidationError('registry', 'this ConsulRegistry is closed');
+  }
+}
+
+// The same alphabet core's validateInstance allows for ids: they end up in keys and URL paths.
+const INSTANCE_ID = /^[^\s/]{1,256}$/;
+
+function validateId(id: unknown): void {
+  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
+    throw new ValidationError(
+      'id',
+      `expected a non-empty id without spaces or '/', got ${JSON.stringify(id)}`,
+    );
   }
 }

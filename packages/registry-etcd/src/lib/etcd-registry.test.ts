@@ -145,9 +145,12 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
 
   it('rejects bad registrations before touching etcd', async () => {
     const r = registry();
-    // Tried: port 70000, then a negative TTL, then heartbeat for an id never registered here.
+    // Tried: port 70000, a negative TTL, ids with a slash or empty, then heartbeat for an id
+    // never registered here.
     await expect(r.register(instance('x', { port: 70_000 }))).rejects.toMatchObject({ field: 'port' });
     await expect(r.register(instance('x'), { ttlMs: -5 })).rejects.toMatchObject({ field: 'ttlMs' });
+    await expect(r.deregister('users', 'a/b')).rejects.toMatchObject({ field: 'id' });
+    await expect(r.heartbeat('users', '')).rejects.toMatchObject({ field: 'id' });
     await expect(r.heartbeat('users', 'nobody')).rejects.toBeInstanceOf(ServiceNotFoundError);
   });
 

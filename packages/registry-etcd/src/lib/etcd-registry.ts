@@ -124,6 +124,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   /** Removes the instance (revoking its lease when this registry owns it). Unknown ids are a no-op. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
+    validateId(id);
     this.#assertOpen();
     const key = this.keyOf(service, id);
     const registration = this.#registrations.get(key);
@@ -135,6 +136,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   /** Renews the lease at once; rejects with ServiceNotFoundError when this registry holds no live registration. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
+    validateId(id);
     this.#assertOpen();
     const registration = this.#registrations.get(this.keyOf(service, id));
     if (!registration) throw new ServiceNotFoundError(service, { instanceId: id });
@@ -164,5 +166,17 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
 
   #assertOpen(): void {
     if (this.#closed) throw new ValidationError('registry', 'this EtcdRegistry is closed');
+  }
+}
+
+// The same alphabet core's validateInstance allows for ids: they end up in keys and URL paths.
+const INSTANCE_ID = /^[^\s/]{1,256}$/;
+
+function validateId(id: unknown): void {
+  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
+    throw new ValidationError(
+      'id',
+      `expected a non-empty id without spaces or '/', got ${JSON.stringify(id)}`,
+    );
   }
 }
