@@ -20,7 +20,9 @@ export class CallScope implements TimerTarget {
   deadline: TimerEntry | undefined;
   readonly #hooks: ScopeHooks;
   readonly #callerSignal: AbortSignal | undefined;
-  readonly #attempts: AttemptScope[] = [];
+  // Usually one attempt at a time; a hedged round adds a second. No array per call.
+  #attempt: AttemptScope | undefined;
+  #others: AttemptScope[] | undefined;
   #sleepTimer: TimerHandle | undefined;
   #wake: ((error: unknown) => void) | undefined;
 
@@ -46,19 +48,29 @@ export class CallScope implements TimerTarget {
     if (this.aborted) return;
     this.aborted = true;
     this.reason = reason;
-    for (const attempt of [...this.#attempts]) attempt.abort(reason);
+    this.#attempt?.abort(reason);
+    if (this.#others) for (const attempt of [...this.#others]) attempt.abort(reason);
     this.#wake?.(reason);
   }
 
   /** Starts tracking an attempt: it is aborted with the call. */
   track(attempt: AttemptScope): void {
-    this.#attempts.push(attempt);
+    if (this.#attempt === undefined) {
+      this.#attempt = attempt;
+    } else {
+      this.#others ??= [];
+      this.#others.push(attempt);
+    }
     if (this.aborted) attempt.abort(this.reason);
   }
 
   untrack(attempt: AttemptScope): void {
-    const index = this.#attempts.indexOf(attempt);
-    if (index >= 0) this.#attempts.splice(index, 1);
+    if (this.#attempt === attempt) {
+      this.#attempt = undefined;
+      return;
+    }
+    const index = this.#others?.indexOf(attempt) ?? -1;
+    if (index >= 0) this.#others!.splice(index, 1);
   }
 
   /** Waits `ms` on the clock; rejects with the abort reason as soon as the call aborts. */

@@ -94,7 +94,9 @@ export class TimerQueue {
   }
 
   #compact(): void {
-    if (this.#head === this.#queue.length) {
+    // Emptying a short queue is left for later: shrinking and regrowing the array on every
+    // call would cost more than the few dead entries it frees.
+    if (this.#head === this.#queue.length && this.#head >= 256) {
       this.#queue.length = 0;
       this.#head = 0;
     } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
