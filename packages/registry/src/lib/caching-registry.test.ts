@@ -114,6 +114,52 @@ describe('CachingRegistry', () => {
     await cache.close();
   });
 
+  it('a watch through the cache: the inner outage is reported once as registryStale, then recovered', async () => {
+    let server = await createRegistryServer();
+    servers.push(server);
+    const port = server.port;
+    await server.registry.register(inst('a'));
+    const inner = new HttpRegistry({ url: server.url, backoff: { initialMs: 20, maxMs: 100 } });
+    const cache = new CachingRegistry(inner, { ttlMs: 60_000 });
+    const events: string[] = [];
+    let onEvent = () => {};
+    cache.on('registryStale', () => {
+      events.push('stale');
+      onEvent();
+    });
+    cache.on('registryRecovered', () => {
+      events.push('recovered');
+      onEvent();
+    });
+    const until = (n: number) =>
+      new Promise<void>((resolve) => {
+        onEvent = () => events.length >= n && resolve();
+        onEvent();
+      });
+    const lists: string[][] = [];
+    let onList = () => {};
+    cache.watch('users', (list) => {
+      lists.push(ids(list));
+      onList();
+    });
+    await new Promise<void>((resolve) => {
+      onList = () => lists.length > 0 && resolve();
+      onList();
+    });
+    await server.close();
+    await until(1);
+    // Resolve during the outage is served by the cache (filled by the watch) and says nothing new.
+    expect(ids(await cache.resolve('users'))).toEqual(['a']);
+    server = await createRegistryServer({ port });
+    servers.push(server);
+    await server.registry.register(inst('b'));
+    await until(2);
+    expect(events).toEqual(['stale', 'recovered']);
+    expect(lists[0]).toEqual(['a']);
+    expect(lists).not.toContainEqual([]);
+    await cache.close();
+  });
+
   it('never replaces a good list with an empty one because of an error; a genuine [] does', async () => {
     const clock = new ManualClock();
     const { state, registry } = scripted();

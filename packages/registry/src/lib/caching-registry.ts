@@ -7,13 +7,14 @@ import {
   type ResolveOptions,
   type ServiceInstance,
   type SwitchyardError,
-  sameInstances,
   systemClock,
   TypedEmitter,
   ValidationError,
   validateServiceName,
 } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
+import { onInnerOutage } from './inner-outage.ts';
+import { pollWatch } from './poll-watch.ts';
 import { raceAbort } from './race-abort.ts';
 import { validateTtl } from './ttl.ts';
 
@@ -65,6 +66,8 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
   readonly #cache: LRUCache<string, Entry>;
   readonly #pending = new Map<string, Promise<readonly ServiceInstance[]>>();
   readonly #unwatch = new Set<() => void>();
+  /** Services served from a last good list right now (by resolve or by the inner watch). */
+  readonly #stale = new Set<string>();
 
   constructor(inner: Registry, options: CachingRegistryOptions) {
     super();
@@ -82,6 +85,15 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
     this.#maxStalenessMs = validateTtl(options.maxStalenessMs, 'maxStalenessMs') ?? Number.POSITIVE_INFINITY;
     this.#clock = options.clock ?? systemClock;
     this.#cache = new LRUCache({ max: maxServices });
+    // Surface the inner watch's outage reports (HttpRegistry's stale/recovered) as ours.
+    const off = onInnerOutage(inner, {
+      stale: (service, error) => {
+        const entry = this.#cache.get(service);
+        this.#markStale(service, error, entry ? this.#clock.now() - entry.fetchedAt : 0);
+      },
+      recovered: (service, staleForMs) => this.#markRecovered(service, staleForMs),
+    });
+    if (off) this.#unwatch.add(off);
   }
 
   /** The cached list when fresh; otherwise one (shared) inner resolve, falling back to the last good list. */
@@ -115,7 +127,12 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
           this.#store(service, instances);
           listener(instances);
         })
-      : this.#poll(service, listener);
+      : pollWatch({
+          resolve: () => this.resolve(service),
+          listener,
+          clock: this.#clock,
+          intervalMs: this.#ttlMs,
+        });
     this.#unwatch.add(unwatch);
     return () => {
       this.#unwatch.delete(unwatch);
@@ -143,10 +160,8 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
       if (!entry || !outage) throw error;
       const now = this.#clock.now();
       entry.retryAt = now + this.#ttlMs;
-      if (entry.staleSince === undefined) {
-        entry.staleSince = now;
-        this.emit('registryStale', { service, error, ageMs: now - entry.fetchedAt });
-      }
+      entry.staleSince ??= now;
+      this.#markStale(service, error, now - entry.fetchedAt);
       if (now - entry.fetchedAt > this.#maxStalenessMs) throw error;
       return entry.instances;
     }
@@ -164,33 +179,18 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
 
   #store(service: string, instances: readonly ServiceInstance[]): void {
     const now = this.#clock.now();
-    const entry = this.#cache.get(service);
-    if (entry?.staleSince !== undefined) {
-      this.emit('registryRecovered', { service, staleForMs: now - entry.staleSince });
-    }
+    const staleSince = this.#cache.get(service)?.staleSince;
+    if (staleSince !== undefined) this.#markRecovered(service, now - staleSince);
     this.#cache.set(service, { instances, fetchedAt: now, staleSince: undefined, retryAt: 0 });
   }
 
-  #poll(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
-    let stopped = false;
-    let last: readonly ServiceInstance[] | undefined;
-    let timer: ReturnType<Clock['setTimeout']> | undefined;
-    const tick = async () => {
-      try {
-        const instances = await this.resolve(service);
-        if (!stopped && (last === undefined || !sameInstances(last, instances))) {
-          last = instances;
-          listener(instances);
-        }
-      } catch {
-        // keep the last list; registryStale already reported the outage
-      }
-      if (!stopped) timer = this.#clock.setTimeout(() => void tick(), this.#ttlMs);
-    };
-    void tick();
-    return () => {
-      stopped = true;
-      if (timer) this.#clock.clearTimeout(timer);
-    };
+  #markStale(service: string, error: SwitchyardError, ageMs: number): void {
+    if (this.#stale.has(service)) return;
+    this.#stale.add(service);
+    this.emit('registryStale', { service, error, ageMs });
+  }
+
+  #markRecovered(service: string, staleForMs: number): void {
+    if (this.#stale.delete(service)) this.emit('registryRecovered', { service, staleForMs });
   }
 }

@@ -1,0 +1,36 @@
+import { type Registry, SwitchyardError, TypedEmitter } from '@switchyard/core';
+
+/** What an inner registry's outage events look like; checked at run time (any emitter may say `stale`). */
+type OutageEvents = {
+  stale: { readonly service?: unknown; readonly error?: unknown } | undefined;
+  recovered: { readonly service?: unknown; readonly staleForMs?: unknown } | undefined;
+};
+
+export interface OutageHandlers {
+  stale(service: string, error: SwitchyardError): void;
+  recovered(service: string, staleForMs: number): void;
+}
+
+/**
+ * Subscribes to the `stale` / `recovered` events of a registry that emits them (HttpRegistry
+ * does, for its watches). Returns the unsubscribe function, or undefined when the registry
+ * emits no events.
+ */
+export function onInnerOutage(inner: Registry, handlers: OutageHandlers): (() => void) | undefined {
+  if (!(inner instanceof TypedEmitter)) return undefined;
+  const emitter = inner as TypedEmitter<OutageEvents>;
+  const offStale = emitter.on('stale', (event) => {
+    if (typeof event?.service === 'string' && event.error instanceof SwitchyardError) {
+      handlers.stale(event.service, event.error);
+    }
+  });
+  const offRecovered = emitter.on('recovered', (event) => {
+    if (typeof event?.service === 'string') {
+      handlers.recovered(event.service, typeof event.staleForMs === 'number' ? event.staleForMs : 0);
+    }
+  });
+  return () => {
+    offStale();
+    offRecovered();
+  };
+}
