@@ -67,12 +67,15 @@ describe('startBackends', () => {
   });
 
   it('rejects bad arguments with a ValidationError naming them', async () => {
-    // Tried: zero, fractional and NaN counts, an invalid service name, a negative weight.
+    // Tried: zero, fractional and NaN counts, an invalid service name, a negative weight,
+    // a port out of range, a negative body limit.
     await expect(startBackends(0)).rejects.toMatchObject({ name: 'ValidationError', field: 'n' });
     await expect(startBackends(1.5)).rejects.toThrow(ValidationError);
     await expect(startBackends(Number.NaN)).rejects.toThrow(ValidationError);
     await expect(startBackends(1, { service: 'no spaces' })).rejects.toMatchObject({ field: 'service' });
     await expect(startBackends(2, { instance: { weight: -1 } })).rejects.toMatchObject({ field: 'weight' });
+    await expect(startBackends(2, { ports: [0, 70_000] })).rejects.toMatchObject({ field: 'ports[1]' });
+    await expect(startBackends(1, { maxBodyBytes: -5 })).rejects.toMatchObject({ field: 'maxBodyBytes' });
   });
 
   it('an aborted signal stops the start and closes what was started', async () => {

@@ -59,6 +59,15 @@ export async function startBackends(n: number, options: StartBackendsOptions = {
     throw new ValidationError('n', `expected the number of backends as an integer >= 1, got ${String(n)}`);
   }
   const service = validateServiceName(options.service ?? 'test');
+  options.ports?.forEach((port, i) => {
+    if (!Number.isInteger(port) || port < 0 || port > 65535) {
+      throw new ValidationError(`ports[${i}]`, `expected an integer in 0..65535, got ${String(port)}`);
+    }
+  });
+  const { maxBodyBytes } = options;
+  if (maxBodyBytes !== undefined && !(Number.isInteger(maxBodyBytes) && maxBodyBytes >= 0)) {
+    throw new ValidationError('maxBodyBytes', `expected an integer >= 0, got ${String(maxBodyBytes)}`);
+  }
   const host = options.host ?? '127.0.0.1';
   const signal = options.signal ?? neverAbortedSignal;
   const started: Backend[] = [];
