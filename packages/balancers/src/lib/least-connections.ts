@@ -22,7 +22,11 @@ class LeastConnectionsPicker implements Picker {
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const excluded = context?.excluded;
-    const count = excluded ? this.#collectAllowed(excluded) : this.#collect();
+    const count = excluded
+      ? this.#collectAllowed(excluded)
+      : this.#uniform
+        ? this.#collectUniform()
+        : this.#collect();
     const ties = this.#ties;
     if (count <= 1) return count === 0 ? undefined : this.#instances[ties[0]!];
     return this.#instances[this.#uniform ? ties[randomIndex(count)]! : this.#drawByWeight(count)];
@@ -42,6 +46,25 @@ class LeastConnectionsPicker implements Picker {
         ties[0] = i;
         count = 1;
       } else if (score === best) {
+        ties[count++] = i;
+      }
+    }
+    return count;
+  }
+
+  /** As #collect when all weights are equal: raw in-flight counts, integer compares only. */
+  #collectUniform(): number {
+    const stats = this.#load.stats;
+    const ties = this.#ties;
+    let best = 0x7fff_ffff;
+    let count = 0;
+    for (let i = 0; i < stats.length; i++) {
+      const inflight = stats[i]!.inflight;
+      if (inflight < best) {
+        best = inflight;
+        ties[0] = i;
+        count = 1;
+      } else if (inflight === best) {
         ties[count++] = i;
       }
     }
