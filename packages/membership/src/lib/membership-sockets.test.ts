@@ -124,8 +124,9 @@ describe('Membership over real UDP/TCP on 127.0.0.1', () => {
   );
 
   it('a paused node that comes back refutes the suspicion', { timeout: 60_000 }, async () => {
-    // Suspicion lasts ≥ 40 periods here, much longer than the pause (until the first suspicion).
-    const options = { suspicionMult: 40 };
+    // Suspicion lasts ≥ 100 periods here, far longer than the pause (until the first suspicion)
+    // plus the refutation's way back, even on a slow machine.
+    const options = { suspicionMult: 100 };
     const members = await cluster(4, options);
     const { transport, setPaused } = await pausableTransport();
     const sleeper = await start('sleeper', { ...options, transport });

@@ -12,7 +12,7 @@ import { type MembershipOptions, type ResolvedOptions, resolveOptions, validateM
 import { PacketChannel } from './packet-channel.ts';
 import { ProbeOrder } from './probe-order.ts';
 import { Prober } from './prober.ts';
-import { decodeState, encodeState, type PushPull, stateToClaims } from './state-sync.ts';
+import { StateSync } from './state-sync.ts';
 import { type MembershipStats, StatsCounter } from './stats.ts';
 import { type Address, parseAddress, sameAddress, type Transport } from './transport.ts';
 
@@ -34,6 +34,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   readonly #transport: Transport;
   readonly #codec: CodecOptions;
   readonly #channel: PacketChannel;
+  readonly #sync: StateSync;
   readonly #table: MemberTable;
   readonly #broadcasts: BroadcastQueue;
   readonly #awareness: Awareness;
@@ -94,6 +95,16 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       o,
       (event, member, previous) => this.emit(event, { member, previous }),
     );
+    this.#sync = new StateSync({
+      localId: o.name,
+      transport,
+      codec: this.#codec,
+      stats: this.#stats,
+      streamTimeoutMs: o.streamTimeoutMs,
+      records: () => this.#table.all(),
+      apply: (claim) => this.#lifecycle.apply(claim),
+      onDrop: (error, from) => this.#dropped(error, from),
+    });
     this.#prober = new Prober(
       {
         clock: o.clock,
@@ -112,7 +123,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     );
     transport.listen(
       (data, from) => this.#onPacket(data, from),
-      (data, from) => this.#onStream(data, from),
+      async (data, from) => (this.#closed ? undefined : this.#sync.serve(data, from)),
     );
     this.#broadcasts.enqueue(o.name, encodeMessage({ type: 'alive', record: this.#table.local }));
     // Start each loop at a random offset so that nodes started together do not probe in lockstep.
@@ -139,7 +150,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const addresses = seeds.map((seed, index) => ({ seed, address: parseAddress(seed, `seeds[${index}]`) }));
     const others = addresses.filter(({ address }) => !sameAddress(address, this.address));
     const results = await Promise.allSettled(
-      others.map(({ address }) => this.#pushPull(address, true, options.signal ?? neverAbortedSignal)),
+      others.map(({ address }) => this.#sync.exchange(address, true, options.signal ?? neverAbortedSignal)),
     );
     options.signal?.throwIfAborted();
     const reached = results.filter((result) => result.status === 'fulfilled').length;
@@ -266,7 +277,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   #pushPullTick(): void {
     this.#schedule('push-pull', this.#o.pushPullIntervalMs, () => this.#pushPullTick());
     const [peer] = this.#randomMembers(1, (m) => m.id !== this.#o.name && isLive(m.state));
-    if (peer) this.#pushPull(peer, false, neverAbortedSignal).catch(() => {});
+    if (peer) this.#sync.exchange(peer, false, neverAbortedSignal).catch(() => {});
   }
 
   // ── messages in ───────────────────────────────────────────────────────────────────────────
@@ -297,45 +308,6 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       default:
         this.#lifecycle.apply(message);
     }
-  }
-
-  async #onStream(data: Uint8Array, from: Address): Promise<Uint8Array | undefined> {
-    if (this.#closed) return undefined;
-    this.#stats.streamsAccepted++;
-    this.#stats.bytesReceived += data.length;
-    let state: PushPull;
-    try {
-      state = decodeState(data, this.#codec);
-    } catch (error) {
-      if (error instanceof MembershipDecodeError) this.#dropped(error, from);
-      return undefined;
-    }
-    const answer = this.#encodeState(false);
-    this.#stats.bytesSent += answer.length;
-    this.#merge(state);
-    return answer;
-  }
-
-  async #pushPull(to: Address, join: boolean, signal: AbortSignal): Promise<void> {
-    const request = this.#encodeState(join);
-    this.#stats.streamsOpened++;
-    this.#stats.bytesSent += request.length;
-    const answer = await this.#transport.request(to, request, { signal, timeoutMs: this.#o.streamTimeoutMs });
-    this.#stats.bytesReceived += answer.length;
-    try {
-      this.#merge(decodeState(answer, this.#codec));
-    } catch (error) {
-      if (error instanceof MembershipDecodeError) this.#dropped(error, to);
-      throw error;
-    }
-  }
-
-  #encodeState(join: boolean): Uint8Array {
-    return encodeState(this.#o.name, this.#table.all(), join, this.#codec);
-  }
-
-  #merge(state: PushPull): void {
-    for (const claim of stateToClaims(state)) this.#lifecycle.apply(claim);
   }
 
   // ── messages out ──────────────────────────────────────────────────────────────────────────

@@ -1,6 +1,8 @@
 import { type CodecOptions, decodePacket, encodeMessage, encodePacket, type Message } from './codec.ts';
 import { MembershipDecodeError } from './errors.ts';
 import type { MemberClaim, MemberRecord } from './member-state.ts';
+import type { StatsCounter } from './stats.ts';
+import type { Address, Transport } from './transport.ts';
 
 /** A full membership state, as exchanged by push-pull over TCP. */
 export type PushPull = Extract<Message, { type: 'push-pull' }>;
@@ -36,4 +38,73 @@ export function stateToClaims(state: PushPull): MemberClaim[] {
     if (record.state === 'left') return { type: 'left', id, incarnation };
     return { type: 'suspect', id, incarnation, from: state.from };
   });
+}
+
+export interface StateSyncOptions {
+  readonly localId: string;
+  readonly transport: Transport;
+  readonly codec: CodecOptions;
+  readonly stats: StatsCounter;
+  readonly streamTimeoutMs: number;
+  /** Everything this node knows, to send. */
+  readonly records: () => readonly MemberRecord[];
+  /** Applies one claim from a peer's state. */
+  readonly apply: (claim: MemberClaim) => void;
+  readonly onDrop: (error: MembershipDecodeError, from: Address) => void;
+}
+
+/**
+ * Push-pull over TCP: both ends send their full state and merge the other's. Used to join
+ * through a seed and, periodically, as anti-entropy with a random member.
+ *
+ * @example
+ * await sync.exchange(seedAddress, true, signal); // join
+ */
+export class StateSync {
+  readonly #o: StateSyncOptions;
+
+  constructor(options: StateSyncOptions) {
+    this.#o = options;
+  }
+
+  /** Sends our state to `to` and merges the answer; rejects when the peer cannot be reached. */
+  async exchange(to: Address, join: boolean, signal: AbortSignal): Promise<void> {
+    const { transport, codec, stats } = this.#o;
+    const request = encodeState(this.#o.localId, this.#o.records(), join, codec);
+    stats.streamsOpened++;
+    stats.bytesSent += request.length;
+    const answer = await transport.request(to, request, { signal, timeoutMs: this.#o.streamTimeoutMs });
+    stats.bytesReceived += answer.length;
+    let state: PushPull;
+    try {
+      state = decodeState(answer, codec);
+    } catch (error) {
+      if (error instanceof MembershipDecodeError) this.#o.onDrop(error, to);
+      throw error;
+    }
+    this.#merge(state);
+  }
+
+  /** Answers a peer's push-pull with our state (taken before merging theirs). */
+  async serve(data: Uint8Array, from: Address): Promise<Uint8Array | undefined> {
+    const { codec, stats } = this.#o;
+    stats.streamsAccepted++;
+    stats.bytesReceived += data.length;
+    let state: PushPull;
+    try {
+      state = decodeState(data, codec);
+    } catch (error) {
+      if (!(error instanceof MembershipDecodeError)) throw error;
+      this.#o.onDrop(error, from);
+      return undefined;
+    }
+    const answer = encodeState(this.#o.localId, this.#o.records(), false, codec);
+    stats.bytesSent += answer.length;
+    this.#merge(state);
+    return answer;
+  }
+
+  #merge(state: PushPull): void {
+    for (const claim of stateToClaims(state)) this.#o.apply(claim);
+  }
 }
