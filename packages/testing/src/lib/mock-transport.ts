@@ -103,7 +103,9 @@ export class MockTransport {
   /** msw handlers that log each request, apply its scripted fault, then let `handle` answer. */
   handlers(handle: (request: MockRequestInfo) => Promise<MockAnswer>): RequestHandler[] {
     return [
-      http.all(`${this.baseUrl}/*`, async ({ request }) => {
+      // A RegExp without capture groups: msw's string patterns percent-decode the path and
+      // throw on malformed escapes, which the protocol handlers must see and answer with a 400.
+      http.all(new RegExp(`^${escapeRegExp(this.baseUrl)}/.*$`), async ({ request }) => {
         const url = new URL(request.url);
         const path = url.pathname.slice(this.#basePath.length) || '/';
         const bodyText = request.method === 'GET' || request.method === 'HEAD' ? '' : await request.text();
@@ -162,4 +164,8 @@ function matches(filter: string | RegExp | undefined, path: string): boolean {
   return typeof filter === 'string'
     ? path === filter || path.startsWith(`${filter.replace(/\/$/, '')}/`)
     : filter.test(path);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
