@@ -333,6 +333,42 @@ describe('executor: breakers, bulkhead, budget', () => {
   });
 });
 
+describe('executor: stats', () => {
+  it('counts calls, attempts, retries, failures, timeouts and not-retried calls', async () => {
+    const clock = new ManualClock();
+    const executor = createExecutor({
+      service: 'users',
+      clock,
+      timeoutMs: 100,
+      retry: { backoff: { initialMs: 0, maxMs: 0 } },
+    });
+    const source = new FakeSource(instances(3));
+    await executor.execute(source, scripted(netError('ECONNREFUSED')).fn); // 2 attempts, 1 retry
+    await executor.execute(source, scripted().fn); // 1 attempt
+    await executor.execute(source, scripted(netError('ECONNRESET')).fn).catch(() => undefined); // not retried
+    const hung = executor.execute(source, () => new Promise<string>(() => undefined), { idempotent: true });
+    for (let i = 0; i < 3; i++) {
+      await flush();
+      clock.advance(100);
+    }
+    await expect(hung).rejects.toMatchObject({ name: 'TimeoutError' });
+    expect(executor.stats()).toEqual({
+      calls: 4,
+      successes: 2,
+      failures: 2,
+      attempts: 2 + 1 + 1 + 3,
+      attemptFailures: 1 + 1 + 3,
+      retries: 1 + 2,
+      hedges: 0,
+      timeouts: 3,
+      rejections: 0,
+      budgetExhausted: 0,
+      notRetried: 1,
+      breakersOpen: 0,
+    });
+  });
+});
+
 describe('executor: caller abort, close, bad input', () => {
   it('the caller’s signal aborts the attempt at once, with its reason, and nothing is retried', async () => {
     const source = new FakeSource(instances(3));

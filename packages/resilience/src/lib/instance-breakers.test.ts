@@ -76,6 +76,28 @@ describe('InstanceBreakers', () => {
     expect(breakers.isOpen('u1')).toBe(false);
   });
 
+  it('halfOpenProbes lets that many callers at a half-open instance, no more', async () => {
+    const options = resolveBreakerOptions(
+      { consecutiveFailures: 1, halfOpenAfterMs: 100, halfOpenProbes: 2 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    await fail(breakers, 'u1', 1);
+    advance(100);
+    const gates: Array<() => void> = [];
+    const slowOk = () => new Promise<string>((r) => gates.push(() => r('ok')));
+    const first = breakers.execute('u1', 2, slowOk);
+    expect(breakers.isOpen('u1')).toBe(false); // one probe in flight, room for a second
+    const second = breakers.execute('u1', 3, slowOk);
+    expect(breakers.isOpen('u1')).toBe(true); // two in flight: full
+    gates[0]!();
+    await expect(first).resolves.toBe('ok');
+    await flushMicrotasks();
+    gates[1]?.();
+    await expect(second).resolves.toBe('ok');
+    expect(breakers.isOpen('u1')).toBe(false);
+  });
+
   it('does not count failures that say nothing about the instance (a 404)', async () => {
     const options = resolveBreakerOptions({ consecutiveFailures: 2 }, 'circuitBreaker');
     const breakers = new InstanceBreakers('users', options, isFailure);
@@ -139,3 +161,7 @@ describe('InstanceBreakers', () => {
     expect(() => resolveBreakerOptions({ halfOpenProbes: 0 }, 'cb')).toThrow(/halfOpenProbes/);
   });
 });
+
+async function flushMicrotasks(): Promise<void> {
+  for (let i = 0; i < 10; i++) await Promise.resolve();
+}
