@@ -85,11 +85,11 @@ export function mockRegistry(options: MockRegistryOptions): MockRegistry {
     if (store.has(service)) for (const live of store.resolveSync(service)) known.add(live.id);
     if (clean.length === 0 && !store.has(service)) {
       store.registerSync(validateInstance({ ...PLACEHOLDER, service }), undefined);
-      known.add(PLACEHOLDER.id);
     }
     // New ones first, then removals: a watcher never sees an empty list in between.
     for (const instance of clean) store.registerSync(instance, undefined);
     const keep = new Set(clean.map((instance) => instance.id));
+    if (clean.length > 0) known.add(PLACEHOLDER.id); // not needed any more, if it was there
     for (const id of known) if (!keep.has(id)) remove(service, id);
     ids.set(service, keep);
   };
