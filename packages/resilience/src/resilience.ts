@@ -36,7 +36,6 @@ export type {
   InstanceSource,
   RetryOptions,
 } from './lib/executor-types.ts';
-export { HttpStatusError } from './lib/http-status-error.ts';
 export { IDEMPOTENT_METHODS, isIdempotentMethod } from './lib/idempotency.ts';
 export { type BreakerListener, InstanceBreakers } from './lib/instance-breakers.ts';
 export { RetryBudget, type RetryBudgetOptions } from './lib/retry-budget.ts';

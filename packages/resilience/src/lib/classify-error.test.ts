@@ -82,18 +82,20 @@ describe('parseRetryAfter', () => {
   });
 });
 
-describe('HttpStatusError and idempotent methods', () => {
-  it('classifies HttpStatusError by its status and Retry-After', async () => {
-    const { HttpStatusError } = await import('./http-status-error.ts');
-    expect(classifyError(new HttpStatusError(503, {}, { service: 'users', instanceId: 'u1' }))).toEqual({
-      retryable: true,
-      reachedInstance: true,
-    });
-    expect(classifyError(new HttpStatusError(429, { 'retry-after': '4' })).retryAfterMs).toBe(4000);
-    expect(classifyError(new HttpStatusError(400)).retryable).toBe(false);
-    expect(new HttpStatusError(503, {}, { service: 'users', instanceId: 'u1' }).message).toBe(
-      'users: HTTP 503 from instance u1',
-    );
+describe('status-carrying Switchyard errors and idempotent methods', () => {
+  it('classifies a Switchyard error that carries a status (the client’s HttpStatusError) by that status', async () => {
+    const { SwitchyardError } = await import('@switchyard/core');
+    class StatusError extends SwitchyardError {
+      constructor(
+        readonly statusCode: number,
+        readonly headers: Record<string, string> = {},
+      ) {
+        super(`HTTP ${statusCode}`, { service: 'users', instanceId: 'u1' });
+      }
+    }
+    expect(classifyError(new StatusError(503))).toEqual({ retryable: true, reachedInstance: true });
+    expect(classifyError(new StatusError(429, { 'retry-after': '4' })).retryAfterMs).toBe(4000);
+    expect(classifyError(new StatusError(400)).retryable).toBe(false);
   });
 
   it('a nested call’s budget refusal is final even though its cause was retryable', async () => {

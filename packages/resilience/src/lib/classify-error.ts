@@ -58,8 +58,8 @@ export function classifyError(error: unknown): FailureClass {
   if (error instanceof SwitchyardError) {
     if (error instanceof CircuitOpenError || error instanceof NoAvailableInstanceError) return NEVER_REACHED;
     if (error instanceof TimeoutError) return error.scope === 'attempt' ? MAYBE_REACHED : FINAL;
-    // An HttpStatusError is judged by its status; any other Switchyard error (a nested call's
-    // budget or bulkhead refusal, a validation error) is final: retrying would not change it.
+    // A Switchyard error with a status (the client's HttpStatusError) is judged by it; any other
+    // (a nested call's budget or bulkhead refusal, a validation error) is final.
     const status = statusOf(error);
     return status === undefined ? FINAL : classifyStatus(status, error);
   }
