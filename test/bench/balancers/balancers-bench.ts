@@ -94,6 +94,9 @@ function pickOp(picker: Picker, keyed: boolean): (i: number) => unknown {
 const f = (value: number, digits = 0) => value.toFixed(digits);
 const ratio = (peer: number, ours: number) => `${(peer / ours).toFixed(1)}×`;
 
+/** Pick ns/op by strategy name, at 100 instances: for the targets. */
+const pickAt100 = new Map<string, number>();
+
 function pickCosts(): string {
   const sizes = [10, 100, 1000];
   const rows = strategies.map((strategy) => [
@@ -101,11 +104,16 @@ function pickCosts(): string {
     ...sizes.map((n) => {
       const picker = pickerFor(strategy, n);
       const ops = n === 1000 && /least|bounded/.test(strategy.name) ? 100_000 : 500_000;
-      return f(nsPerOp(pickOp(picker, strategy.keyed ?? false), ops), 1);
+      const ns = nsPerOp(pickOp(picker, strategy.keyed ?? false), ops);
+      if (n === 100) pickAt100.set(strategy.name, ns);
+      return f(ns, 1);
     }),
   ]);
   return table(['strategy: pick ns/op (median of 5)', ...sizes.map((n) => `${n} inst.`)], rows);
 }
+
+/** Strategy names whose picks allocated, at 100 instances. */
+const allocating = new Set<string>();
 
 async function allocations(): Promise<string> {
   const rows: string[][] = [];
@@ -114,12 +122,9 @@ async function allocations(): Promise<string> {
       pickOp(pickerFor(strategy, 100), strategy.keyed ?? false),
       1e6,
     );
-    rows.push([
-      strategy.name,
-      f(bytesPerOp, 3),
-      String(scavenges),
-      scavenges === 0 && bytesPerOp < 0.5 ? 'none' : 'ALLOCATES',
-    ]);
+    const none = scavenges === 0 && bytesPerOp < 0.5;
+    if (!none) allocating.add(strategy.name);
+    rows.push([strategy.name, f(bytesPerOp, 3), String(scavenges), none ? 'none' : 'ALLOCATES']);
   }
   const ring = new HashRing(fleet(100));
   const { bytesPerOp, scavenges } = await allocation((i) => ring.get(keys[i % KEY_COUNT]!), 1e6);
@@ -415,6 +420,13 @@ export async function main(): Promise<void> {
           check(bounded100.maxOverMean <= 1.25),
         ],
         ['maglev max/mean ≤ 1.05 at 100', f(maglev100.maxOverMean, 3), check(maglev100.maxOverMean <= 1.05)],
+        ...['roundRobin', 'weightedRoundRobin (w 1–3)', 'powerOfTwoChoices', 'leastConnections'].map(
+          (name) => [
+            `${name} pick ≤ 100 ns at 100, no allocation`,
+            `${f(pickAt100.get(name)!, 1)} ns, ${allocating.has(name) ? 'allocates' : 'none'}`,
+            check(pickAt100.get(name)! <= 100 && !allocating.has(name)),
+          ],
+        ),
         ...ringRemap.map((c, i) => [
           `ring remap within 10% of 1/(n+1), n=${i === 0 ? 10 : 100}`,
           `${f(c.moved * 100, 2)}% vs ${f(c.ideal * 100, 2)}%, ${f(c.toNew * 100, 1)}% to newcomer`,

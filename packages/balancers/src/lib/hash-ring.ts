@@ -17,7 +17,7 @@ const MAX_POINTS = 1 << 24;
 
 /**
  * A consistent-hash ring: each member owns round(virtualNodes × weight) MurmurHash3 points, kept
- * in a sorted Uint32Array with a parallel array of owners; a key belongs to the first point at or
+ * sorted in one Uint32Array, each point beside its owner; a key belongs to the first point at or
  * after its hash. A bucket index over the top bits of the hash narrows each binary search to a
  * few points, so a lookup costs one hash and a handful of reads, and allocates nothing.
  * Immutable: build a new ring for new members (same members → same answers, always).
