@@ -14,6 +14,8 @@ import { EtcdRegistry } from './etcd-registry.ts';
 
 const run = requireBinary('etcd', hasEtcd);
 
+const ids = (list: readonly ServiceInstance[]) => list.map((i) => i.id).sort();
+
 function instance(id: string, extra: Partial<ServiceInstance> = {}): ServiceInstance {
   return { id, service: extra.service ?? 'users', host: '10.0.0.1', port: 8080, ...extra };
 }
@@ -123,6 +125,33 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     await waitFor('b dropped', () => last.length === 1);
     expect(last[0]?.id).toBe('a');
     expect(invalid).toEqual([`/services/${service}/b`]);
+  });
+
+  it('watch: stays right under churn (1,152 keys written in transactions, then deleted at once)', async () => {
+    const service = fresh();
+    let last: readonly ServiceInstance[] = [];
+    registry().watch(service, (list) => {
+      last = list;
+    });
+    await put(service, 'keep', instance('keep', { service }));
+    await waitFor('first key', () => last.length === 1);
+    for (let batch = 0; batch < 9; batch++) {
+      const puts = Array.from({ length: 128 }, (_, i) => {
+        const id = `churn-${batch}-${i}`;
+        return admin.put(`/services/${service}/${id}`).value(JSON.stringify(instance(id, { service })));
+      });
+      await admin
+        .if(`/services/${service}/keep`, 'Version', '>', 0)
+        .then(...puts)
+        .commit();
+    }
+    await waitFor('all keys', () => last.length === 1_153);
+    await admin.delete().prefix(`/services/${service}/churn-`); // 1,152 deletes in one revision
+    await put(service, 'late', instance('late', { service }));
+    await waitFor('only the survivors', () => last.length === 2);
+    expect(ids(last)).toEqual(['keep', 'late']);
+    await put(service, 'churn-0-0', instance('churn-0-0', { service })); // a deleted id comes back
+    await waitFor('re-created id', () => last.length === 3);
   });
 
   it('register, heartbeat, deregister: the key lives on a lease and goes with it', async () => {

@@ -8,9 +8,12 @@ import {
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
+import { notify } from './notify.ts';
 import { retryDelay } from './retry-delay.ts';
 
 type Listener = (instances: readonly ServiceInstance[]) => void;
+
+const MAX_TOMBSTONES = 1024;
 
 /** The last applied state of one key: its mod revision, and the instance (none when deleted or invalid). */
 interface KeyState {
@@ -36,6 +39,7 @@ export class ServiceWatch {
   readonly #listeners = new Set<Listener>();
   readonly #keys = new Map<string, KeyState>();
   #revision = 0n;
+  #live = 0;
   #watcher: Watcher | undefined;
   #current: readonly ServiceInstance[] | undefined;
   #timer: TimerHandle | undefined;
@@ -162,9 +166,23 @@ export class ServiceWatch {
     this.#keys.set(key, { revision, instance: undefined });
   }
 
+  /**
+   * Tombstones guard against a replayed older put of a deleted key. Resuming from the applied
+   * revision means etcd never replays anything at or below it, so once there are many, those
+   * below the applied revision can go: memory stays bounded under churn (new ids per deploy).
+   */
+  #pruneTombstones(): void {
+    if (this.#keys.size - this.#live < MAX_TOMBSTONES) return;
+    for (const [key, state] of this.#keys) {
+      if (!state.instance && state.revision < this.#revision) this.#keys.delete(key);
+    }
+  }
+
   #publish(): void {
     const next: ServiceInstance[] = [];
     for (const state of this.#keys.values()) if (state.instance) next.push(state.instance);
+    this.#live = next.length;
+    this.#pruneTombstones();
     if (this.#current && sameInstances(this.#current, next)) return;
     const current = Object.freeze(next);
     this.#current = current;
@@ -181,16 +199,5 @@ export class ServiceWatch {
     if (!this.#stale || this.#closed) return;
     this.#stale = false;
     this.context.events.emit('recovered', { service: this.service });
-  }
-}
-
-function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
-  try {
-    listener(instances);
-  } catch (error) {
-    // A failing listener must not stop the watch; surface its error like EventTarget does.
-    queueMicrotask(() => {
-      throw error;
-    });
   }
 }
