@@ -96,8 +96,14 @@ function integerAtLeast(value: unknown, min: number, field: string): void {
   }
 }
 
+// setTimeout fires at once beyond 2^31 - 1 ms: a longer timeout would silently become 1 ms.
+export const MAX_TIMER_MS = 2_147_483_647;
+
 function finiteAtLeast(value: unknown, min: number, field: string): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min) {
-    throw new ValidationError(field, `expected a finite number ≥ ${min}, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > MAX_TIMER_MS) {
+    throw new ValidationError(
+      field,
+      `expected a number from ${min} to ${MAX_TIMER_MS} ms, got ${String(value)}`,
+    );
   }
 }

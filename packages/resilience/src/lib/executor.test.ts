@@ -423,6 +423,7 @@ describe('executor: caller abort, close, bad input', () => {
       /retry\.maxAttempts/,
     );
     expect(() => createExecutor({ service: 'users', timeoutMs: Number.NaN })).toThrow(/timeoutMs/);
+    expect(() => createExecutor({ service: 'users', deadlineMs: 2 ** 31 })).toThrow(/deadlineMs/); // would fire at once
     expect(() => createExecutor({ service: 'users', bulkhead: { maxConcurrent: 0 } })).toThrow(
       /bulkhead\.maxConcurrent/,
     );

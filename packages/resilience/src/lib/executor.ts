@@ -16,7 +16,7 @@ import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
 import { type AttemptScope, CallScope, type ScopeHooks } from './call-scope.ts';
-import { type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
+import { MAX_TIMER_MS, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorCounters } from './executor-stats.ts';
 import type {
   AttemptContext,
@@ -107,7 +107,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
       );
     }
     const hedge = options?.hedgeAfterMs;
-    if (hedge !== undefined && !(Number.isFinite(hedge) && hedge >= 0)) {
+    if (hedge !== undefined && !(typeof hedge === 'number' && hedge >= 0 && hedge <= MAX_TIMER_MS)) {
       return Promise.reject(
         new ValidationError('hedgeAfterMs', `expected a finite number ≥ 0, got ${hedge}`),
       );
