@@ -1,5 +1,8 @@
-import { type ServiceInstance, weightOf } from '@switchyard/core';
+import { type ServiceInstance, ValidationError, weightOf } from '@switchyard/core';
 import { murmur3 } from './murmur3.ts';
+
+/** The largest prime table Switchyard builds (Envoy's limit is 5,000,011). */
+export const MAX_TABLE_SIZE = 16_777_259;
 
 const OFFSET_SEED = 0x9e37_79b9;
 const SKIP_SEED = 0x85eb_ca6b;
@@ -16,6 +19,13 @@ export class MaglevTable {
   readonly #owners: Int32Array;
 
   constructor(members: readonly ServiceInstance[], size: number) {
+    // A composite size lets a permutation cycle short of the whole table: the fill would never end.
+    if (!Number.isInteger(size) || size < 3 || size > MAX_TABLE_SIZE || !isPrime(size)) {
+      throw new ValidationError(
+        'tableSize',
+        `expected a prime in 3..${MAX_TABLE_SIZE} (e.g. 65537), got ${String(size)}`,
+      );
+    }
     this.members = members;
     this.size = size;
     const n = members.length;
@@ -33,7 +43,7 @@ export class MaglevTable {
       if (weight[i]! > heaviest) heaviest = weight[i]!;
     }
     for (let i = 0; i < n; i++) weight[i] = weight[i]! / heaviest;
-    let filled = 0;
+    let filled = n === 0 ? size : 0; // no members: every entry stays -1
     for (let round = 1; filled < size; round++) {
       for (let i = 0; i < n && filled < size; i++) {
         if (round * weight[i]! < target[i]!) continue;
@@ -59,4 +69,11 @@ export class MaglevTable {
     for (let slot = 0; slot < this.size; slot++) counts[this.#owners[slot]!]!++;
     return counts;
   }
+}
+
+export function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
 }

@@ -1,7 +1,7 @@
 import { createSnapshot, LoadStats, type ServiceInstance, ValidationError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { isPrime, maglev } from './maglev.ts';
-import { MaglevTable } from './maglev-table.ts';
+import { maglev } from './maglev.ts';
+import { isPrime, MaglevTable } from './maglev-table.ts';
 
 const fleet = (n: number, weight = (_i: number) => 1): ServiceInstance[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -21,6 +21,13 @@ describe('MaglevTable', () => {
       expect(counts.reduce((a, b) => a + b, 0)).toBe(65_537);
       expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(1);
     }
+  });
+
+  it('rejects a composite size (its fill could never finish) and handles no members', () => {
+    // tried: 65536 (even) and 1001 (7 × 11 × 13)
+    expect(() => new MaglevTable(sorted(fleet(3)), 65_536)).toThrow(/tableSize/);
+    expect(() => new MaglevTable(sorted(fleet(3)), 1_001)).toThrow(ValidationError);
+    expect(new MaglevTable([], 7).ownerAt(3)).toBe(-1);
   });
 
   it('honours weights', () => {

@@ -1,7 +1,7 @@
 import { type InstanceSnapshot, type ServiceInstance, ValidationError } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { requireHashKey } from './hash-key.ts';
-import { MaglevTable } from './maglev-table.ts';
+import { isPrime, MAX_TABLE_SIZE, MaglevTable } from './maglev-table.ts';
 import { hashInto, hashSlot } from './murmur3.ts';
 import { VisitMarks } from './visit-marks.ts';
 
@@ -59,10 +59,10 @@ class MaglevPicker implements Picker {
  */
 export function maglev(options: MaglevOptions = {}): Balancer {
   const tableSize = options.tableSize ?? 65_537;
-  if (!Number.isInteger(tableSize) || tableSize < 3 || tableSize > 16_777_259 || !isPrime(tableSize)) {
+  if (!Number.isInteger(tableSize) || tableSize < 3 || tableSize > MAX_TABLE_SIZE || !isPrime(tableSize)) {
     throw new ValidationError(
       'tableSize',
-      `expected a prime in 3..16777259 (e.g. 65537), got ${String(tableSize)}`,
+      `expected a prime in 3..${MAX_TABLE_SIZE} (e.g. 65537), got ${String(tableSize)}`,
     );
   }
   return Object.freeze({
@@ -72,17 +72,13 @@ export function maglev(options: MaglevOptions = {}): Balancer {
       const instances = snapshot.instances;
       if (instances.length === 0) return emptyPicker;
       // A table smaller than the fleet would leave instances out: grow it (Maglev wants ≥ 100×).
-      const size = instances.length > tableSize ? nextPrime(instances.length * 100) : tableSize;
+      const size =
+        instances.length > tableSize
+          ? nextPrime(Math.min(instances.length * 100, MAX_TABLE_SIZE))
+          : tableSize;
       return new MaglevPicker(snapshot.service, new MaglevTable(instances, size));
     },
   });
-}
-
-export function isPrime(n: number): boolean {
-  if (n < 2) return false;
-  if (n % 2 === 0) return n === 2;
-  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
-  return true;
 }
 
 function nextPrime(n: number): number {
