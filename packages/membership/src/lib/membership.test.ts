@@ -124,8 +124,9 @@ describe('Membership on a simulated network', () => {
     const error = await sim.settle(loner.join([deadSeed])).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(MembershipJoinError);
     expect((error as MembershipJoinError).causes.has(deadSeed)).toBe(true);
-    // Tried: a seed without a port.
+    // Tried: a seed without a port, and seeds that are not an array.
     await expect(loner.join(['localhost'])).rejects.toThrow(ValidationError);
+    await expect(loner.join('127.0.0.1:7946' as never)).rejects.toThrow(/seeds/);
     // Its own address is not a seed to reach: nothing to join, nothing failed.
     expect(await loner.join([formatAddress(loner.address)])).toBe(0);
   });

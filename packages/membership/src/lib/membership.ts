@@ -1,4 +1,4 @@
-import { neverAbortedSignal, sleep, type TimerHandle, TypedEmitter } from '@switchyard/core';
+import { neverAbortedSignal, sleep, type TimerHandle, TypedEmitter, ValidationError } from '@switchyard/core';
 import { Awareness } from './awareness.ts';
 import { BroadcastQueue } from './broadcast-queue.ts';
 import { type CodecOptions, encodeMessage, type Message } from './codec.ts';
@@ -147,8 +147,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
   async join(seeds: readonly string[], options: { signal?: AbortSignal } = {}): Promise<number> {
     this.#assertOpen('join');
     if (this.#lifecycle.leaving) throw new MembershipClosedError('join after leave');
+    if (!Array.isArray(seeds)) throw new ValidationError('seeds', 'expected an array of "host:port" strings');
     const addresses = seeds.map((seed, index) => ({ seed, address: parseAddress(seed, `seeds[${index}]`) }));
-    const others = addresses.filter(({ address }) => !sameAddress(address, this.address));
+    const local = this.#table.local;
+    const others = addresses.filter(
+      ({ address }) => !sameAddress(address, this.address) && !sameAddress(address, local),
+    );
     const results = await Promise.allSettled(
       others.map(({ address }) => this.#sync.exchange(address, true, options.signal ?? neverAbortedSignal)),
     );
