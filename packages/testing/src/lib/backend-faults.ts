@@ -3,7 +3,7 @@ import { ValidationError } from '@switchyard/core';
 /** What a backend does with one received request. */
 export type FaultAction =
   | { readonly kind: 'answer' }
-  | { readonly kind: 'fail'; readonly status: number }
+  | { readonly kind: 'fail'; readonly status: number; readonly headers: Readonly<Record<string, string>> }
   | { readonly kind: 'hang' }
   | { readonly kind: 'resetMidBody' }
   | { readonly kind: 'drop' };
@@ -23,6 +23,8 @@ export class BackendFaults {
   /** What `GET /health` reports. */
   healthy = true;
   #failStatus = 500;
+  #failHeaders: Readonly<Record<string, string>> = {};
+  #fail: FaultAction | undefined;
   #failLeft = 0;
   #hangLeft = 0;
   #resetLeft = 0;
@@ -35,12 +37,22 @@ export class BackendFaults {
     this.slowMs = ms;
   }
 
-  failWith(status: number, count: number): void {
+  failWith(status: number, count: number, headers: Readonly<Record<string, string>> = {}): void {
     if (!Number.isInteger(status) || status < 100 || status > 599) {
       throw new ValidationError('failWith.status', `expected an HTTP status 100..599, got ${String(status)}`);
     }
+    const left = checkCount('failWith.count', count);
+    if (
+      headers === null ||
+      typeof headers !== 'object' ||
+      Object.values(headers).some((v) => typeof v !== 'string')
+    ) {
+      throw new ValidationError('failWith.headers', 'expected an object of header strings');
+    }
     this.#failStatus = status;
-    this.#failLeft = checkCount('failWith.count', count);
+    this.#failHeaders = Object.freeze({ ...headers });
+    this.#fail = undefined;
+    this.#failLeft = left;
   }
 
   hang(count: number): void {
@@ -71,7 +83,9 @@ export class BackendFaults {
     }
     if (this.#failLeft > 0) {
       this.#failLeft--;
-      return { kind: 'fail', status: this.#failStatus };
+      // One frozen action per failWith() call: failing requests allocate nothing more.
+      this.#fail ??= Object.freeze({ kind: 'fail', status: this.#failStatus, headers: this.#failHeaders });
+      return this.#fail;
     }
     return ANSWER;
   }

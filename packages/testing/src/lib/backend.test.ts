@@ -85,6 +85,18 @@ describe('Backend', () => {
     expect(a!.requests).toBe(3);
   });
 
+  it('failWith() can add headers, e.g. Retry-After on a 429', async () => {
+    const [a] = await start();
+    a!.failWith(429, 1, { headers: { 'retry-after': '2' } });
+    const res = await send(`${a!.url}/x`);
+    expect([res.statusCode, res.headers['retry-after']]).toEqual([429, '2']);
+    await res.body.dump();
+    // Tried: a header value that is not a string.
+    expect(() => a!.failWith(503, 1, { headers: { 'retry-after': 2 as unknown as string } })).toThrow(
+      /failWith\.headers/,
+    );
+  });
+
   it('failWith() without a count fails until reset()', async () => {
     const [a] = await start();
     a!.failWith(500);

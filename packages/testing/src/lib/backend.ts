@@ -1,10 +1,10 @@
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
-import { type ServiceInstance, sleep, validateInstance } from '@switchyard/core';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { originOf, type ServiceInstance, sleep, validateInstance } from '@switchyard/core';
 import { BackendFaults } from './backend-faults.ts';
 import type { BackendHandler, BackendOptions, LoggedRequest } from './backend-handler.ts';
-import { readBody, sendJson, sendTruncated } from './http-io.ts';
+import { readBody, sendJson, sendTruncated, trackSockets } from './http-io.ts';
 
 /**
  * A real `node:http` server on loopback with scripted faults, standing in for one instance of
@@ -26,49 +26,24 @@ export class Backend {
   readonly #handler: BackendHandler | undefined;
   readonly #maxBodyBytes: number;
   readonly #faults = new BackendFaults();
-  readonly #sockets = new Set<Socket>();
+  readonly #sockets: ReadonlySet<Socket>;
   readonly #held = new Set<() => void>();
   #killed = false;
 
-  /** Use `startBackends`; this wraps a server that already listens. */
-  private constructor(server: Server, options: BackendOptions) {
+  /** Wraps a server that already listens on `options.instance`'s port; `startBackends` makes them. */
+  constructor(server: Server, options: BackendOptions) {
     this.#server = server;
+    this.#sockets = trackSockets(server);
     this.instance = validateInstance(options.instance);
     this.id = this.instance.id;
     this.port = this.instance.port;
-    this.url = `http://${this.instance.host}:${this.port}`;
+    this.url = originOf(this.instance);
     this.#handler = options.handler;
     this.#maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
-    server.on('connection', (socket: Socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-    });
     server.on('request', (req: IncomingMessage, res: ServerResponse) => {
       // A client that vanishes mid-body makes reading throw: that request is simply gone.
       this.#onRequest(req, res).catch(() => res.destroy());
     });
-  }
-
-  /** Starts a backend listening on `host:port` (port 0 = any free port). */
-  static async listen(
-    options: Omit<BackendOptions, 'instance'> & {
-      readonly host: string;
-      readonly port: number;
-      readonly instance: (port: number) => ServiceInstance;
-    },
-  ): Promise<Backend> {
-    const server = createServer();
-    server.keepAliveTimeout = 5_000;
-    server.listen({ host: options.host, port: options.port });
-    await once(server, 'listening');
-    const { port } = server.address() as AddressInfo;
-    try {
-      return new Backend(server, { ...options, instance: options.instance(port) });
-    } catch (error) {
-      // A bad instance (weight, zone…) must not leave a server listening behind.
-      server.close();
-      throw error;
-    }
   }
 
   /** Requests received so far, `/health` excluded. */
@@ -110,9 +85,16 @@ export class Backend {
     this.#faults.slow(ms);
   }
 
-  /** The next `count` requests answer `status` with a JSON body naming this backend. */
-  failWith(status: number, count = Number.POSITIVE_INFINITY): void {
-    this.#faults.failWith(status, count);
+  /**
+   * The next `count` requests answer `status` with a JSON body naming this backend, plus
+   * `headers` (e.g. `{ 'retry-after': '1' }` with a 429 or 503).
+   */
+  failWith(
+    status: number,
+    count = Number.POSITIVE_INFINITY,
+    options: { headers?: Record<string, string> } = {},
+  ): void {
+    this.#faults.failWith(status, count, options.headers);
   }
 
   /** The next `count` requests are read in full and never answered (until `reset()` or `down()`). */
@@ -176,7 +158,12 @@ export class Backend {
     if (this.#faults.slowMs > 0) await sleep(this.#faults.slowMs);
     if (res.destroyed) return;
     if (action.kind === 'fail') {
-      return sendJson(res, action.status, { error: `injected ${action.status}`, instance: this.id });
+      return sendJson(
+        res,
+        action.status,
+        { error: `injected ${action.status}`, instance: this.id },
+        action.headers,
+      );
     }
     if (action.kind === 'drop') {
       req.socket.destroy();

@@ -1,3 +1,6 @@
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   abortReason,
   neverAbortedSignal,
@@ -6,7 +9,7 @@ import {
   validateServiceName,
 } from '@switchyard/core';
 import { Backend } from './backend.ts';
-import type { BackendHandler } from './backend-handler.ts';
+import type { BackendHandler, BackendOptions } from './backend-handler.ts';
 
 /** The instance fields a test may set on top of id, service, host and port. */
 export type InstanceExtras = Partial<Omit<ServiceInstance, 'id' | 'service' | 'host' | 'port'>>;
@@ -76,7 +79,7 @@ export async function startBackends(n: number, options: StartBackendsOptions = {
       if (signal.aborted) throw abortReason(signal);
       const extras = typeof options.instance === 'function' ? options.instance(i) : options.instance;
       started.push(
-        await Backend.listen({
+        await listenBackend({
           host,
           port: options.ports?.[i] ?? 0,
           handler: options.handler,
@@ -107,4 +110,26 @@ export async function startBackends(n: number, options: StartBackendsOptions = {
       },
     }),
   );
+}
+
+/** Starts one backend on `host:port` (port 0 = any free port). */
+async function listenBackend(
+  options: Omit<BackendOptions, 'instance'> & {
+    readonly host: string;
+    readonly port: number;
+    readonly instance: (port: number) => ServiceInstance;
+  },
+): Promise<Backend> {
+  const server = createServer();
+  server.keepAliveTimeout = 5_000;
+  server.listen({ host: options.host, port: options.port });
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  try {
+    return new Backend(server, { ...options, instance: options.instance(port) });
+  } catch (error) {
+    // A bad instance (weight, zone…) must not leave a server listening behind.
+    server.close();
+    throw error;
+  }
 }
