@@ -89,6 +89,19 @@ describe('weightedRoundRobin', () => {
     expect(heavy.pick({ excluded: (instance) => instance.id === 'i0' })?.id).toBe('i1');
   });
 
+  it('skips excluded instances with fractional weights too (the live algorithm)', () => {
+    const picker = build([0.5, 1.5, 1]);
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 400; i++) {
+      const id = picker.pick({ excluded: (instance) => instance.id === 'i1' })!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    // Among i0 (0.5) and i2 (1): one third and two thirds.
+    expect(counts.has('i1')).toBe(false);
+    expect(Math.abs(counts.get('i0')! - 400 / 3)).toBeLessThanOrEqual(1);
+    expect(picker.pick({ excluded: () => true })).toBeUndefined();
+  });
+
   it('works with one instance and gives nothing for an empty snapshot', () => {
     expect(picks(build([7]), 3)).toEqual(['i0', 'i0', 'i0']);
     expect(build([]).pick()).toBeUndefined();
