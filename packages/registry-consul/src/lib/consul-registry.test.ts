@@ -136,6 +136,24 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     expect(events[4]?.reason).toMatch(/port/);
   });
 
+  it('watch reports a bad entry once, however many answers still carry it', async () => {
+    consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
+    const r = registry({ waitMs: 10_000 });
+    const dropped: (string | undefined)[] = [];
+    r.on('invalidEntry', (event) => dropped.push(event.id));
+    let last: readonly ServiceInstance[] = [];
+    r.watch('users', (list) => {
+      last = list;
+    });
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    consul.removeInstance('users', 'u1');
+    await waitFor('u1 removed', () => last.length === 2);
+    consul.removeInstance('users', 'u2');
+    await waitFor('u2 removed', () => last.length === 1);
+    expect(dropped).toEqual(['p0']);
+    expect(ids(last)).toEqual(['u3']);
+  });
+
   it('rejects answers that are not a JSON array with RegistryProtocolError', async () => {
     // Tried: an HTML error page with 200, then a JSON object instead of an array.
     server.use(http.get(`${URL_}/v1/health/service/users`, () => HttpResponse.text('<html>oops</html>')));

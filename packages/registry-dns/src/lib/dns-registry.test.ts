@@ -38,6 +38,16 @@ function hostsNow(): Record<string, readonly string[]> {
 
 const srvName = (service: string) => `_${service}._tcp.sy.test`;
 
+const initialSrv = [
+  { name: srvName('users'), target: 'a.sy.test', port: 8080, priority: 10, weight: 5 },
+  { name: srvName('users'), target: 'b.sy.test', port: 8081, priority: 10, weight: 0 },
+  { name: srvName('users'), target: 'z.sy.test', port: 0, priority: 10, weight: 5 },
+  { name: srvName('users'), target: 'ghost.sy.test', port: 8082, priority: 10, weight: 5 },
+  { name: srvName('users'), target: 'c.sy.test', port: 9000, priority: 20, weight: 5 },
+  { name: srvName('pay'), target: 'ghost.sy.test', port: 7000, priority: 1, weight: 1 },
+  { name: srvName('pay'), target: 'c.sy.test', port: 7001, priority: 2, weight: 3 },
+];
+
 describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
   let dns: DnsServer;
   const registry = (options: Partial<DnsRegistryOptions> = {}) =>
@@ -54,15 +64,7 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     dns = await startDnsServer(
       {
         hosts: hostsNow(),
-        srv: [
-          { name: srvName('users'), target: 'a.sy.test', port: 8080, priority: 10, weight: 5 },
-          { name: srvName('users'), target: 'b.sy.test', port: 8081, priority: 10, weight: 0 },
-          { name: srvName('users'), target: 'z.sy.test', port: 0, priority: 10, weight: 5 },
-          { name: srvName('users'), target: 'ghost.sy.test', port: 8082, priority: 10, weight: 5 },
-          { name: srvName('users'), target: 'c.sy.test', port: 9000, priority: 20, weight: 5 },
-          { name: srvName('pay'), target: 'ghost.sy.test', port: 7000, priority: 1, weight: 1 },
-          { name: srvName('pay'), target: 'c.sy.test', port: 7001, priority: 2, weight: 3 },
-        ],
+        srv: initialSrv,
       },
       { ttlSeconds: 5 },
     );
@@ -189,6 +191,26 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     clock.advance(2_000);
     await waitFor('removal seen', () => seen.length === 3);
     expect(ids(seen[2]!)).toEqual(['10.1.0.1:7001']);
+    await r.close();
+    await dns.setSrv(initialSrv);
+  });
+
+  it('watch reports each dropped record once, not on every refresh', async () => {
+    const clock = new ManualClock();
+    const r = registry({ clock });
+    const dropped: string[] = [];
+    r.on('invalidEntry', (event) => dropped.push(event.record));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    await waitFor('first list', () => seen.length === 1);
+    expect(dropped.sort()).toEqual(['ghost.sy.test:8082 (priority 10)', 'z.sy.test:0 (priority 10)']);
+    for (let i = 0; i < 3; i++) {
+      await waitFor('refresh scheduled', () => clock.pendingTimers === 1);
+      clock.advance(5_000);
+    }
+    await waitFor('refresh scheduled', () => clock.pendingTimers === 1);
+    expect(dropped).toHaveLength(2);
+    expect(seen).toHaveLength(1);
     await r.close();
   });
 
