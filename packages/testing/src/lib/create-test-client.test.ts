@@ -58,7 +58,7 @@ describe('createTestClient with real backends', () => {
 
   it('a lasting registry outage surfaces as RegistryUnavailableError', async () => {
     const { client, registry } = start({ registryRetries: 1 });
-    registry.failNext(10, { status: 503 });
+    registry.failNext(Number.POSITIVE_INFINITY, { status: 503 }); // down until reset()
     await expect(get(client)).rejects.toBeInstanceOf(RegistryUnavailableError);
   });
 

@@ -72,10 +72,10 @@ export class MockTransport {
     this.#basePath = parsed.pathname.replace(/\/+$/, '');
   }
 
-  /** Queues `fault` for the next `n` matching requests, after any faults queued before. */
+  /** Queues `fault` for the next `n` matching requests (Infinity: until cleared), after any queued before. */
   failNext(n: number, fault: MockFault): void {
-    if (!Number.isInteger(n) || n < 1) {
-      throw new ValidationError('failNext.n', `expected an integer >= 1, got ${String(n)}`);
+    if (n !== Number.POSITIVE_INFINITY && (!Number.isInteger(n) || n < 1)) {
+      throw new ValidationError('failNext.n', `expected an integer >= 1 or Infinity, got ${String(n)}`);
     }
     const { status, networkError, delayMs } = fault ?? {};
     if (status === undefined && !networkError && delayMs === undefined) {
