@@ -1,4 +1,4 @@
-import { abortReason, type Clock, type TimerHandle } from '@switchyard/core';
+import { abortReason, type Clock, neverAbortedSignal, type TimerHandle } from '@switchyard/core';
 import type { AttemptContext } from './executor-types.ts';
 import type { TimerEntry, TimerTarget } from './timer-queue.ts';
 
@@ -171,4 +171,17 @@ export class AttemptScope implements AttemptContext, TimerTarget {
     this.#reject = undefined;
     this.#call.untrack(this);
   }
+}
+
+// Attempts that nothing can abort share one frozen context per attempt number: no allocation.
+const plainContexts: AttemptContext[] = [];
+
+/** The context of an attempt that nothing can abort: shared, frozen, never-aborted signal. */
+export function plainContext(attempt: number): AttemptContext {
+  let ctx = plainContexts[attempt];
+  if (ctx === undefined) {
+    ctx = Object.freeze({ signal: neverAbortedSignal, attempt });
+    plainContexts[attempt] = ctx;
+  }
+  return ctx;
 }

@@ -2,7 +2,7 @@ import { type Clock, systemClock, ValidationError, validateServiceName } from '@
 import { DEFAULT_BACKOFF, jitterMode, type ResolvedBackoff } from './backoff.ts';
 import { type ResolvedBreakerOptions, resolveBreakerOptions } from './breaker-policy.ts';
 import { classifyError, type FailureClass } from './classify-error.ts';
-import type { ExecutorOptions, RetryOptions } from './executor-types.ts';
+import type { ExecuteOptions, ExecutorOptions, InstanceSource, RetryOptions } from './executor-types.ts';
 import type { RetryBudgetOptions } from './retry-budget.ts';
 
 /** Executor options with every default applied and every value checked. */
@@ -106,4 +106,24 @@ function finiteAtLeast(value: unknown, min: number, field: string): void {
       `expected a number from ${min} to ${MAX_TIMER_MS} ms, got ${String(value)}`,
     );
   }
+}
+
+/** The ValidationError a call's arguments deserve, or undefined when they are fine. */
+export function checkCall(
+  source: InstanceSource,
+  fn: unknown,
+  options?: ExecuteOptions,
+): ValidationError | undefined {
+  if (typeof fn !== 'function') return new ValidationError('fn', `expected a function, got ${typeof fn}`);
+  if (typeof source?.pick !== 'function') {
+    return new ValidationError('source', 'expected an InstanceSource with pick() and load');
+  }
+  const hedge = options?.hedgeAfterMs;
+  if (hedge !== undefined && !(typeof hedge === 'number' && hedge >= 0 && hedge <= MAX_TIMER_MS)) {
+    return new ValidationError(
+      'hedgeAfterMs',
+      `expected a number from 0 to ${MAX_TIMER_MS} ms, got ${hedge}`,
+    );
+  }
+  return undefined;
 }

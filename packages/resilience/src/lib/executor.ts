@@ -3,21 +3,19 @@ import {
   type Clock,
   NoAvailableInstanceError,
   NotRetriedError,
-  neverAbortedSignal,
   RetryBudgetExceededError,
   type ServiceInstance,
   SwitchyardError,
-  TimeoutError,
-  TypedEmitter,
-  ValidationError,
+  type TypedEmitter,
 } from '@switchyard/core';
 import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
 import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
-import { type AttemptScope, CallScope, type ScopeHooks } from './call-scope.ts';
-import { MAX_TIMER_MS, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
-import { ExecutorCounters } from './executor-stats.ts';
+import { CallScope, plainContext } from './call-scope.ts';
+import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
+import { ExecutorReporter } from './executor-reporter.ts';
+import type { ExecutorCounters } from './executor-stats.ts';
 import type {
   AttemptContext,
   ExecuteOptions,
@@ -29,23 +27,12 @@ import type {
 } from './executor-types.ts';
 import { guardCall } from './guard-call.ts';
 import { runHedged } from './hedge.ts';
-import { type BreakerListener, InstanceBreakers } from './instance-breakers.ts';
+import { InstanceBreakers } from './instance-breakers.ts';
 import { RetryBudget } from './retry-budget.ts';
 import { RetryGate } from './retry-gate.ts';
 import { TimerQueue } from './timer-queue.ts';
 
 type UserFn<T> = (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>;
-
-// Attempts that nothing can abort share one frozen context per attempt number: no allocation.
-const plainContexts: AttemptContext[] = [];
-function plainContext(attempt: number): AttemptContext {
-  let ctx = plainContexts[attempt];
-  if (ctx === undefined) {
-    ctx = Object.freeze({ signal: neverAbortedSignal, attempt });
-    plainContexts[attempt] = ctx;
-  }
-  return ctx;
-}
 
 /**
  * Creates the executor of one service: retry with backoff and failover to other instances,
@@ -61,11 +48,12 @@ export function createExecutor(options: ExecutorOptions): Executor {
   return new ResilientExecutor(resolveExecutorOptions(options));
 }
 
-class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
-  readonly events = new TypedEmitter<ExecutorEvents>();
+class ResilientExecutor implements Executor {
+  readonly events: TypedEmitter<ExecutorEvents>;
   readonly clock: Clock;
   readonly #o: ResolvedExecutorOptions;
-  readonly #counters = new ExecutorCounters();
+  readonly #report: ExecutorReporter;
+  readonly #counters: ExecutorCounters;
   readonly #breakers: InstanceBreakers | undefined;
   readonly #serviceBreaker: CircuitBreakerPolicy | undefined;
   readonly #bulkhead: BulkheadPolicy | undefined;
@@ -80,38 +68,33 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
   constructor(o: ResolvedExecutorOptions) {
     this.#o = o;
     this.clock = o.clock;
+    this.#budget = o.retryBudget && new RetryBudget(o.retryBudget, o.clock);
+    this.#report = new ExecutorReporter(o.service, o.clock, o, this.#budget);
+    this.#counters = this.#report.counters;
+    this.events = this.#report.events;
     const isFailure = (error: unknown) => o.classify(error).retryable;
-    const breakers = o.circuitBreaker && new InstanceBreakers(o.service, o.circuitBreaker, isFailure, this);
+    const breakers =
+      o.circuitBreaker && new InstanceBreakers(o.service, o.circuitBreaker, isFailure, this.#report);
     this.#breakers = breakers;
     this.#serviceBreaker =
       o.serviceBreaker && createBreakerPolicy(o.serviceBreaker, (error) => isFailure(causeOf(error)));
     this.#bulkhead = o.bulkhead && bulkhead(o.bulkhead.maxConcurrent, o.bulkhead.maxQueue);
-    this.#budget = o.retryBudget && new RetryBudget(o.retryBudget, o.clock);
     this.#attemptTimeouts = o.timeoutMs === undefined ? undefined : new TimerQueue(o.clock, o.timeoutMs);
     this.#deadlines = o.deadlineMs === undefined ? undefined : new TimerQueue(o.clock, o.deadlineMs);
     this.#gate = new RetryGate(o, this.#counters, this.#budget, this.events);
-    this.#runner = new AttemptRunner(this.#counters, breakers, this.#attemptTimeouts, this, o.onAttemptEnd);
+    this.#runner = new AttemptRunner(
+      this.#counters,
+      breakers,
+      this.#attemptTimeouts,
+      this.#report,
+      o.onAttemptEnd,
+    );
   }
 
   execute<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
     if (this.#closed) return Promise.reject(this.#closedError());
-    if (typeof fn !== 'function' || typeof source?.pick !== 'function') {
-      return Promise.reject(
-        new ValidationError(
-          typeof fn !== 'function' ? 'fn' : 'source',
-          'expected a function / an InstanceSource',
-          {
-            service: this.#o.service,
-          },
-        ),
-      );
-    }
-    const hedge = options?.hedgeAfterMs;
-    if (hedge !== undefined && !(typeof hedge === 'number' && hedge >= 0 && hedge <= MAX_TIMER_MS)) {
-      return Promise.reject(
-        new ValidationError('hedgeAfterMs', `expected a finite number ≥ 0, got ${hedge}`),
-      );
-    }
+    const bad = checkCall(source, fn, options);
+    if (bad !== undefined) return Promise.reject(bad);
     this.#counters.calls++;
     if (this.#bulkhead === undefined && this.#serviceBreaker === undefined)
       return this.#run(source, fn, options);
@@ -140,40 +123,12 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
     this.#breakers?.clear();
   }
 
-  // ScopeHooks: a timer fired; count it, tell listeners, and name the error.
-  callTimedOut(): unknown {
-    return this.#timedOut('call', this.#o.deadlineMs ?? 0, undefined, 0);
-  }
-
-  attemptTimedOut(scope: AttemptScope): unknown {
-    return this.#timedOut('attempt', this.#o.timeoutMs ?? 0, scope.instanceId, scope.attempt);
-  }
-
-  // BreakerListener
-  onBreakerChange(change: 'open' | 'halfOpen' | 'close', instanceId: string, attempt: number): void {
-    const event =
-      change === 'open' ? 'breakerOpen' : change === 'halfOpen' ? 'breakerHalfOpen' : 'breakerClose';
-    if (this.events.hasListeners(event))
-      this.events.emit(event, { service: this.#o.service, instanceId, attempt });
-  }
-
   #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
     const run = () => this.#run(source, fn, options);
     const breaker = this.#serviceBreaker;
     const guarded = breaker ? () => breaker.execute(run) : run;
-    return guardCall(guarded, this.#bulkhead, options?.signal, this.#rejected, this.#o.service);
+    return guardCall(guarded, this.#bulkhead, options?.signal, this.#report.rejected, this.#o.service);
   }
-
-  // The bulkhead or the service breaker turned the call away before it started.
-  readonly #rejected = (kind: 'bulkhead' | 'breaker' | 'aborted'): void => {
-    this.#counters.failures++;
-    if (kind === 'bulkhead') {
-      this.#counters.rejections++;
-      if (this.events.hasListeners('bulkheadRejected')) {
-        this.events.emit('bulkheadRejected', { service: this.#o.service, attempt: 0 });
-      }
-    }
-  };
 
   async #run<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
     const o = this.#o;
@@ -186,7 +141,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
         this.#counters.failures++;
         throw abortReason(callerSignal);
       }
-      call = new CallScope(this, callerSignal);
+      call = new CallScope(this.#report, callerSignal);
       if (this.#deadlines) call.deadline = this.#deadlines.add(call);
     }
     // One timestamp serves the budget and the first attempt's latency: clock reads are not free.
@@ -214,7 +169,12 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
             if (round !== undefined) {
               tried ??= [];
               const deps = { runner: this.#runner, source, fn, call: call!, tried, clock: this.clock };
-              value = await runHedged({ ...deps, onHedge: this.#onHedge }, instance, round, hedgeAfterMs!);
+              value = await runHedged(
+                { ...deps, onHedge: this.#report.hedge },
+                instance,
+                round,
+                hedgeAfterMs!,
+              );
             } else {
               const scope = call && this.#runner.scope(instance, attempt, call);
               const ctx = scope ?? plainContext(attempt);
@@ -238,7 +198,7 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
         const delayMs = this.#gate.next({ error, attempt, instanceId, idempotent }, backoff);
         attempt++;
         startedAt = undefined;
-        call ??= new CallScope(this, undefined);
+        call ??= new CallScope(this.#report, undefined);
         this.#sleeping.add(call);
         try {
           await call.sleep(delayMs);
@@ -247,33 +207,11 @@ class ResilientExecutor implements Executor, ScopeHooks, BreakerListener {
         }
       }
     } catch (error) {
-      this.#counters.failures++;
-      if (this.events.hasListeners('giveUp')) {
-        this.events.emit('giveUp', { service: o.service, instanceId, attempt, error });
-      }
+      this.#report.gaveUp(instanceId, attempt, error);
       throw error;
     } finally {
       call?.dispose();
     }
-  }
-
-  // A hedge is a retry in advance: it needs budget like one.
-  readonly #onHedge = (instance: ServiceInstance, attempt: number): boolean => {
-    if (this.#budget && !this.#budget.tryWithdraw()) return false;
-    this.#counters.hedges++;
-    if (this.events.hasListeners('hedge')) {
-      this.events.emit('hedge', { service: this.#o.service, instanceId: instance.id, attempt });
-    }
-    return true;
-  };
-
-  #timedOut(scope: 'attempt' | 'call', timeoutMs: number, instanceId: string | undefined, attempt: number) {
-    this.#counters.timeouts++;
-    const service = this.#o.service;
-    if (this.events.hasListeners('timeout')) {
-      this.events.emit('timeout', { service, instanceId, attempt, scope, timeoutMs });
-    }
-    return new TimeoutError(service, timeoutMs, scope, { instanceId });
   }
 
   #closedError(): SwitchyardError {
