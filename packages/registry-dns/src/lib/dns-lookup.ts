@@ -1,5 +1,5 @@
 import { Resolver } from 'node:dns/promises';
-import { abortReason, partitionInstances, type ServiceInstance } from '@switchyard/core';
+import { abortReason, partitionInstances, type ServiceInstance, ValidationError } from '@switchyard/core';
 import { dnsCode, toDnsError } from './dns-error.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
 import { srvTtlMs } from './srv-ttl.ts';
@@ -49,6 +49,15 @@ export async function lookupService(
   const onAbort = () => resolver.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
   const name = options.nameFor(service);
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new ValidationError(
+      'nameFor',
+      `returned ${JSON.stringify(name)} for ${service}; expected a record name`,
+      {
+        service,
+      },
+    );
+  }
   try {
     if (options.mode === 'srv') {
       try {

@@ -28,13 +28,15 @@ describe('resolveDnsOptions', () => {
 
   it('names each bad option', () => {
     // Tried: no mode, an unknown mode, A mode without a port, port 0, an empty server list,
-    // a server with a space, min above max, zero timeout, fractional tries, a string nameFor.
+    // a server with a space, a host name as server, min above max, zero timeout, fractional tries, a string nameFor.
     expect(fieldOf({})).toBe('mode');
     expect(fieldOf({ mode: 'mx' })).toBe('mode');
     expect(fieldOf({ mode: 'a' })).toBe('port');
     expect(fieldOf({ mode: 'a', port: 0 })).toBe('port');
     expect(fieldOf({ mode: 'srv', servers: [] })).toBe('servers');
     expect(fieldOf({ mode: 'srv', servers: ['127.0.0.1', 'bad host'] })).toBe('servers[1]');
+    expect(fieldOf({ mode: 'srv', servers: ['dns.example.org:53'] })).toBe('servers[0]');
+    expect(fieldOf({ mode: 'srv', servers: ['127.0.0.1:5353', '[::1]:53', '::1'] })).toBeUndefined();
     expect(fieldOf({ mode: 'srv', minTtlMs: 5_000, maxTtlMs: 1_000 })).toBe('minTtlMs');
     expect(fieldOf({ mode: 'srv', timeoutMs: 0 })).toBe('timeoutMs');
     expect(fieldOf({ mode: 'srv', tries: 1.5 })).toBe('tries');

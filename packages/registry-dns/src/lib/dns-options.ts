@@ -1,3 +1,4 @@
+import { Resolver } from 'node:dns';
 import { type Clock, systemClock, ValidationError, validatePort } from '@switchyard/core';
 
 /** Options of {@link DnsRegistry}. */
@@ -54,7 +55,10 @@ export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptio
       throw new ValidationError('servers', 'expected a non-empty list such as ["127.0.0.1:5353"]');
     }
     options.servers.forEach((server, index) => {
-      if (typeof server !== 'string' || server.length === 0 || /\s/.test(server)) {
+      try {
+        // The resolver's own parser accepts exactly what lookups will (IPs, not host names).
+        new Resolver().setServers([server]);
+      } catch {
         throw new ValidationError(
           `servers[${index}]`,
           `expected "ip" or "ip:port", got ${JSON.stringify(server)}`,

@@ -129,6 +129,10 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     const dead = registry({ servers: ['127.0.0.1:9'] });
     await expect(dead.resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
     await expect(registry().resolve('bad name')).rejects.toBeInstanceOf(ValidationError);
+    // Tried: a nameFor that returns nothing.
+    await expect(registry({ nameFor: () => '' }).resolve('users')).rejects.toMatchObject({
+      field: 'nameFor',
+    });
   });
 
   it('an aborted resolve rejects with the abort reason', async () => {
