@@ -2,6 +2,7 @@ import { ValidationError } from '@switchyard/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HashRing, type RingMember } from './hash-ring.ts';
+import { murmur3, murmur3Int } from './murmur3.ts';
 
 const members = (n: number, from = 0): RingMember[] =>
   Array.from({ length: n }, (_, i) => ({ id: `node-${from + i}` }));
@@ -94,6 +95,33 @@ describe('HashRing', () => {
     expect(() => new HashRing([{ id: 'a' }, { id: 'a' }])).toThrow(/members\[1\]\.id.*duplicate/);
     expect(() => new HashRing([{ id: '' }])).toThrow(/members\[0\]\.id/);
     expect(() => new HashRing([{ id: 'a', weight: 0 }])).toThrow(/members\[0\]\.weight/);
+  });
+
+  it('finds the owner of the first point at or after the key’s hash, as a brute-force search does (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 6 }), { minLength: 1, maxLength: 6 }),
+        fc.array(fc.string(), { minLength: 1, maxLength: 30 }),
+        fc.integer({ min: 1, max: 40 }),
+        (ids, sample, virtualNodes) => {
+          const ring = new HashRing(
+            ids.map((id) => ({ id })),
+            { virtualNodes },
+          );
+          // The ring's definition, spelled out: member i owns murmur3Int(v, murmur3(id)) for v < vnodes.
+          const points = ids.flatMap((id, owner) =>
+            Array.from({ length: virtualNodes }, (_, v) => ({ point: murmur3Int(v, murmur3(id)), owner })),
+          );
+          points.sort((a, b) => a.point - b.point || a.owner - b.owner);
+          for (const key of sample) {
+            const hash = murmur3(key);
+            const first = points.find((p) => p.point >= hash) ?? points[0]!;
+            expect(ring.get(key)!.id).toBe(ids[first.owner]);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('keeps a key on its member when another member leaves (property)', () => {
