@@ -1,5 +1,4 @@
 export { Backend } from './lib/backend.ts';
-export { BackendFaults, type FaultAction } from './lib/backend-faults.ts';
 export type { BackendHandler, BackendOptions, LoggedRequest } from './lib/backend-handler.ts';
 export type { ConsulHealthStatus, ConsulInstanceInput } from './lib/consul-records.ts';
 export type { ConsulHealthEntry } from './lib/consul-render.ts';
