@@ -12,6 +12,10 @@ const SKIP_SEED = 0x85eb_ca6b;
  * instance walks its own permutation of the slots, `offset + j·skip (mod size)`, from two hashes
  * of its id; in turn, each claims its next free slot. Weighted: per round an instance takes a
  * turn only when its claimed slots lag its weight relative to the heaviest one.
+ *
+ * @example
+ * const table = new MaglevTable(snapshot.instances, 65_537);
+ * const instance = table.members[table.ownerAt(murmur3('user-42') % table.size)];
  */
 export class MaglevTable {
   readonly members: readonly ServiceInstance[];
