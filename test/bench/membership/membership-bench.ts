@@ -108,6 +108,54 @@ async function lossRun(size: number, lossRate: number, lifeguard: boolean, seed:
   }
 }
 
+interface DegradedRun {
+  /** Distinct suspicions of healthy members (they are all false). */
+  healthySuspicions: number;
+  healthyFailures: number;
+  /** The slow member is alive too: suspicions and failures of it are false as well. */
+  slowSuspicions: number;
+  slowFailures: number;
+  slowHealthMax: number;
+}
+
+/** One member's datagrams are delayed past the probe timeout: a node starved of CPU. */
+async function degradedRun(size: number, lifeguard: boolean, slowMs: number, seed: number, periods: number) {
+  const sim = await SimulatedCluster.start({ size, seed, stepMs: 20, node: { ...LAN, lifeguard } });
+  try {
+    await sim.runUntil(() => sim.converged(), 60 * PERIOD);
+    await sim.run(10 * PERIOD);
+    const slow = sim.nodes[0]!;
+    const slowId = slow.localMember().id;
+    const suspicions = new Set<string>();
+    const failures = new Set<string>();
+    for (const node of sim.nodes) {
+      node.on('suspect', ({ member }) => suspicions.add(`${member.id}@${member.incarnation}`));
+      node.on('failed', ({ member }) => failures.add(`${member.id}@${member.incarnation}`));
+    }
+    sim.slow(slow, slowMs);
+    let slowHealthMax = 0;
+    const end = sim.clock.now() + periods * PERIOD;
+    await sim.runUntil(
+      () => {
+        slowHealthMax = Math.max(slowHealthMax, slow.localHealth());
+        return sim.clock.now() >= end;
+      },
+      periods * PERIOD + PERIOD,
+    );
+    const of = (set: Set<string>, mine: boolean) =>
+      [...set].filter((key) => key.startsWith(`${slowId}@`) === mine).length;
+    return {
+      healthySuspicions: of(suspicions, false),
+      healthyFailures: of(failures, false),
+      slowSuspicions: of(suspicions, true),
+      slowFailures: of(failures, true),
+      slowHealthMax,
+    } satisfies DegradedRun;
+  } finally {
+    await sim.close();
+  }
+}
+
 /** The same crash on real sockets: wall-clock times, expressed in protocol periods. */
 async function socketDetection(
   size: number,
@@ -253,6 +301,32 @@ export async function main(): Promise<void> {
       `Healthy cluster under packet loss, ${periods} periods of 1 s (every suspicion and failure is false; counts are distinct member@incarnation)`,
       ['n', 'loss', 'Lifeguard', 'suspicions', 'refuted', 'false failures', 'msgs/node/s', 'bytes/node/s'],
       lossRows,
+    ),
+  );
+  const degradedRows: (string | number)[][] = [];
+  for (const lifeguard of [false, true]) {
+    const r = await degradedRun(20, lifeguard, 700, 11, 200);
+    degradedRows.push([
+      lifeguard ? 'on' : 'off',
+      r.healthySuspicions,
+      r.healthyFailures,
+      r.slowSuspicions,
+      r.slowFailures,
+      r.slowHealthMax,
+    ]);
+  }
+  console.log(
+    table(
+      'One degraded member in 20 (+700 ms on each of its datagrams, 1 s period, 200 periods); all are alive',
+      [
+        'Lifeguard',
+        'healthy suspected',
+        'healthy failed',
+        'slow suspected',
+        'slow failed',
+        'slow node max score',
+      ],
+      degradedRows,
     ),
   );
   console.log(

@@ -157,6 +157,34 @@ describe('Membership on a simulated network', () => {
     expect(sim.network.counters.lost).toBeGreaterThan(0);
   });
 
+  it('a slow node raises its local health score and stops accusing healthy members (Lifeguard)', async () => {
+    sim = await SimulatedCluster.start({ size: 8, seed: 13, node: { ...node, suspicionMult: 6 } });
+    await sim.runUntil(() => sim!.converged(), 20 * PERIOD);
+    const slow = sim.nodes[0]!;
+    const healthy = sim.nodes.slice(1);
+    const failedHealthy: string[] = [];
+    for (const n of sim.nodes) {
+      n.on('failed', ({ member }) => {
+        if (member.id !== slow.localMember().id) failedHealthy.push(member.id);
+      });
+    }
+    sim.slow(slow, 60); // its round trips (~122 ms) now exceed the whole 100 ms period
+    // Its indirect probers see the targets answer and send no nack: the slow node blames itself.
+    expect(await sim.runUntil(() => slow.localHealth() > 0, 20 * PERIOD)).toBeDefined();
+    let healthyMax = 0;
+    let slowMax = 0;
+    await sim.runUntil(() => {
+      for (const n of healthy) healthyMax = Math.max(healthyMax, n.localHealth());
+      slowMax = Math.max(slowMax, slow.localHealth());
+      return false;
+    }, 100 * PERIOD);
+    // Healthy members get nacks when they probe the slow one, so they do not blame themselves;
+    // at most a refutation of the slow node's false suspicion costs them a point.
+    expect(slowMax).toBeGreaterThanOrEqual(2);
+    expect(healthyMax).toBeLessThanOrEqual(1);
+    expect(failedHealthy).toEqual([]);
+  });
+
   it('drops and counts malformed and foreign packets without changing its view', async () => {
     sim = await SimulatedCluster.start({ size: 2, seed: 9, node });
     await sim.runUntil(() => sim!.converged(), 20 * PERIOD);

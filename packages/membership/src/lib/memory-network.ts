@@ -23,6 +23,8 @@ interface Endpoint {
   onPacket?: PacketHandler;
   onStream?: StreamHandler;
   paused: boolean;
+  /** Extra delay of everything it sends and receives: an overloaded process. */
+  slowMs: number;
 }
 
 /**
@@ -54,7 +56,7 @@ export class MemoryNetwork {
   /** A transport bound to a fresh port on `host`. */
   createTransport(host = '127.0.0.1'): Transport {
     const address = { host, port: this.#nextPort++ };
-    const endpoint: Endpoint = { paused: false };
+    const endpoint: Endpoint = { paused: false, slowMs: 0 };
     this.#endpoints.set(formatAddress(address), endpoint);
     return new MemoryTransport(this, address, endpoint);
   }
@@ -63,6 +65,15 @@ export class MemoryNetwork {
   setPaused(address: Address, paused: boolean): void {
     const endpoint = this.#endpoints.get(formatAddress(address));
     if (endpoint) endpoint.paused = paused;
+  }
+
+  /**
+   * Delays every datagram to and from `address` by `extraMs` more, as a process whose event loop
+   * is starved would: its answers come late and it sees others' answers late.
+   */
+  setSlow(address: Address, extraMs: number): void {
+    const endpoint = this.#endpoints.get(formatAddress(address));
+    if (endpoint) endpoint.slowMs = Math.max(0, extraMs);
   }
 
   /** @internal */
@@ -75,10 +86,11 @@ export class MemoryNetwork {
       return true;
     }
     const copy = Uint8Array.from(data);
+    const slow = source.slowMs + (this.#endpoints.get(formatAddress(to))?.slowMs ?? 0);
     this.#later(() => {
       const target = this.#endpoints.get(formatAddress(to));
       if (target && !target.paused) target.onPacket?.(copy, from);
-    });
+    }, slow);
     return true;
   }
 
@@ -124,8 +136,8 @@ export class MemoryNetwork {
     this.#endpoints.delete(formatAddress(address));
   }
 
-  #later(fn: () => void): void {
-    this.#clock.setTimeout(fn, this.latencyMs).unref?.();
+  #later(fn: () => void, extraMs = 0): void {
+    this.#clock.setTimeout(fn, this.latencyMs + extraMs).unref?.();
   }
 }
 

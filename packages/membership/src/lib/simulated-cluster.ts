@@ -121,6 +121,11 @@ export class SimulatedCluster {
     this.network.setPaused(node.address, paused);
   }
 
+  /** Delays all of a node's datagrams by `extraMs` (0 restores it): an overloaded process. */
+  slow(node: Membership, extraMs: number): void {
+    this.network.setSlow(node.address, extraMs);
+  }
+
   async close(): Promise<void> {
     await Promise.all(this.nodes.map((node) => node.close()));
   }
