@@ -25,36 +25,30 @@ import { EtcdRegistry } from '@switchyard/registry-etcd';
 import { hasDnsmasq, startDnsServer } from '../../../packages/registry-dns/src/testing/dns-server.ts';
 import { hasEtcd, startEtcd } from '../../../packages/registry-etcd/src/testing/etcd-server.ts';
 
-interface Row {
-  readonly what: string;
-  readonly n: number;
-  readonly p50: string;
-  readonly p99: string;
-  readonly max: string;
-  readonly note: string;
-}
-
-const rows: Row[] = [];
+/** Rows of the three tables printed at the end. */
+const propagationRows: string[][] = [];
+const throughputRows: string[][] = [];
+const memoryRows: string[][] = [];
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
-function latencyRow(what: string, samples: number[], note: string): void {
+function latencyRow(what: string, samples: number[], path: string): void {
   const sorted = [...samples].sort((a, b) => a - b);
   const ms = (v: number) => `${v.toFixed(2)} ms`;
-  rows.push({
+  propagationRows.push([
     what,
-    n: samples.length,
-    p50: ms(percentile(sorted, 0.5)),
-    p99: ms(percentile(sorted, 0.99)),
-    max: ms(sorted.at(-1) ?? Number.NaN),
-    note,
-  });
+    String(samples.length),
+    ms(percentile(sorted, 0.5)),
+    ms(percentile(sorted, 0.99)),
+    ms(sorted.at(-1) ?? Number.NaN),
+    path,
+  ]);
 }
 
 function skipRow(what: string, note: string): void {
-  rows.push({ what, n: 0, p50: '-', p99: '-', max: '-', note });
+  propagationRows.push([what, '0', '-', '-', '-', note]);
 }
 
 const instance = (service: string, id: string, weight: number): ServiceInstance => ({
@@ -105,7 +99,7 @@ async function propagation(
 
 async function etcdRows(): Promise<void> {
   if (!hasEtcd) {
-    skipRow('etcd watch propagation', 'skipped: etcd not installed (.ci/install-servers.sh)');
+    skipRow('etcd', 'skipped: etcd not installed (.ci/install-servers.sh)');
     return;
   }
   const etcd = await startEtcd(1);
@@ -115,8 +109,8 @@ async function etcdRows(): Promise<void> {
     const samples = await propagation(watcher, 'bench', 300, (weight) =>
       writer.register(instance('bench', 'b1', weight), { ttlMs: 10_000 }),
     );
-    latencyRow('etcd watch propagation', samples, 'register (put on lease) → watch event → listener');
-    await throughput('etcd resolve', watcher, 'bench', 2_000);
+    latencyRow('etcd', samples, 'register (put on lease) → watch event → listener');
+    await throughput('etcd', watcher, 'bench', 2_000);
   } finally {
     await Promise.all([writer.close(), watcher.close()]);
     await etcd.close();
@@ -131,8 +125,8 @@ async function httpRows(): Promise<void> {
     const samples = await propagation(watcher, 'bench', 300, (weight) =>
       writer.register(instance('bench', 'b1', weight)),
     );
-    latencyRow('HTTP registry watch propagation', samples, 'POST /register → long poll answers → listener');
-    await throughput('HTTP registry resolve', watcher, 'bench', 2_000);
+    latencyRow('HTTP registry', samples, 'POST /register → long poll answers → listener');
+    await throughput('HTTP registry', watcher, 'bench', 2_000);
   } finally {
     await Promise.all([writer.close(), watcher.close()]);
     await server.close();
@@ -141,7 +135,7 @@ async function httpRows(): Promise<void> {
 
 async function dnsRows(): Promise<void> {
   if (!hasDnsmasq) {
-    skipRow('DNS watch propagation', 'skipped: dnsmasq not installed (.ci/install-servers.sh)');
+    skipRow('DNS', 'skipped: dnsmasq not installed (.ci/install-servers.sh)');
     return;
   }
   const dns = await startDnsServer({ hosts: { 'bench.sy.test': ['10.0.0.1'] } }, { ttlSeconds: 1 });
@@ -174,11 +168,7 @@ async function dnsRows(): Promise<void> {
       samples.push((await seen) - start);
     }
     stop();
-    latencyRow(
-      'DNS (A, TTL 1 s) watch propagation',
-      samples,
-      'hosts edit → next TTL refresh; bound = TTL 1,000 ms',
-    );
+    latencyRow('DNS (A records, TTL 1 s)', samples, 'hosts edit → next TTL refresh: bounded by the TTL');
   } finally {
     await watcher.close();
     await dns.close();
@@ -196,14 +186,8 @@ async function throughput(label: string, inner: Registry, service: string, calls
   const cached = new CachingRegistry(inner, { ttlMs: 1_000 });
   await cached.resolve(service);
   const hit = await rate(cached, calls * 50);
-  rows.push({
-    what: `${label}, cache off / on`,
-    n: calls,
-    p50: `${Math.round(direct).toLocaleString('en')} /s`,
-    p99: `${Math.round(hit).toLocaleString('en')} /s`,
-    max: '-',
-    note: 'sequential resolves; columns: uncached, then through CachingRegistry (ttl 1 s)',
-  });
+  const perSecond = (v: number) => `${Math.round(v).toLocaleString('en')} /s`;
+  throughputRows.push([label, String(calls), perSecond(direct), perSecond(hit)]);
 }
 
 /** A full GC without `--expose-gc` on the command line (switched on at run time). */
@@ -233,23 +217,33 @@ function memoryRow(): void {
   gc();
   gc();
   const bytes = process.memoryUsage().heapUsed - before;
-  rows.push({
-    what: 'InMemoryRegistry, 1,000 services × 10 instances',
-    n: 10_000,
-    p50: `${(bytes / 1024 / 1024).toFixed(1)} MB`,
-    p99: `${Math.round(bytes / 10_000)} B/instance`,
-    max: '-',
-    note: 'heap growth after full GC (instances with 2 metadata keys)',
-  });
+  memoryRows.push([
+    'InMemoryRegistry, 1,000 services × 10 instances (2 metadata keys each)',
+    `${(bytes / 1024 / 1024).toFixed(1)} MB`,
+    `${Math.round(bytes / 10_000)} B`,
+  ]);
   if (registry.services().length !== 1_000) throw new Error('registry lost services');
 }
 
-function print(): void {
-  const header = ['measure', 'n', 'p50 / uncached', 'p99 / cached', 'max', 'note'];
-  const lines = rows.map((r) => [r.what, String(r.n), r.p50, r.p99, r.max, r.note]);
+function table(title: string, header: readonly string[], lines: readonly string[][]): void {
+  console.log(`\n${title}\n`);
   console.log(`| ${header.join(' | ')} |`);
   console.log(`|${header.map(() => '---').join('|')}|`);
   for (const line of lines) console.log(`| ${line.join(' | ')} |`);
+}
+
+function print(): void {
+  table(
+    'Watch propagation (write → watcher listener called)',
+    ['registry', 'changes', 'p50', 'p99', 'max', 'path'],
+    propagationRows,
+  );
+  table(
+    'Resolve throughput, sequential (CachingRegistry ttl 1 s)',
+    ['registry', 'calls', 'uncached', 'cached'],
+    throughputRows,
+  );
+  table('Memory (heap growth after full GC)', ['held', 'heap', 'per instance'], memoryRows);
 }
 
 export async function main(): Promise<void> {
