@@ -201,6 +201,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return this.#table.get(id);
   }
 
+  /** This node's own record: its address, metadata and current incarnation. */
   localMember(): Member {
     return this.#table.local;
   }
@@ -221,6 +222,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     return next;
   }
 
+  /** Traffic counters since creation, and dropped packets by reason. */
   stats(): MembershipStats {
     return this.#stats.snapshot();
   }
