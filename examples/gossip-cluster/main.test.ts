@@ -15,6 +15,7 @@ it(
     // Consistent hashing: only the crashed member's keys moved.
     expect(result.movedKeys).toEqual(result.crashedOwnedKeys);
     expect(result.clientAgreesWithRing).toBe(true);
+    expect(result.clientInstancesAfterCrash).not.toContain('cache-2');
     expect(lines.some((line) => line.includes('cache-2 failed'))).toBe(true);
     expect(lines.some((line) => line.includes('cache-4 left'))).toBe(true);
   },

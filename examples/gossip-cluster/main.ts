@@ -30,6 +30,8 @@ export interface ExampleResult {
   readonly crashedOwnedKeys: readonly string[];
   /** For each key, whether the client routed it where the ring says (after the crash). */
   readonly clientAgreesWithRing: boolean;
+  /** `client.getInstances('cache')` after the crash. */
+  readonly clientInstancesAfterCrash: readonly string[];
 }
 
 export async function main(size = 5, log: (line: string) => void = console.log): Promise<ExampleResult> {
@@ -107,6 +109,8 @@ export async function main(size = 5, log: (line: string) => void = console.log):
       `  moved (*): ${movedKeys.join(', ') || 'none'}; ${crashedId} owned: ${crashedOwnedKeys.join(', ') || 'none'}`,
     );
 
+    const clientInstancesAfterCrash = (await client.getInstances('cache')).map((i) => i.id);
+    log(`  client.getInstances('cache'): ${clientInstancesAfterCrash.join(', ')}`);
     let agrees = true;
     for (const key of KEYS) {
       const routed = await client.callService('cache', async (instance) => instance.id, { hashKey: key });
@@ -121,7 +125,7 @@ export async function main(size = 5, log: (line: string) => void = console.log):
     await viewIs(size - 2);
     show(`after ${leaver.localMember().id} left`);
 
-    return { views, movedKeys, crashedOwnedKeys, clientAgreesWithRing: agrees };
+    return { views, movedKeys, crashedOwnedKeys, clientAgreesWithRing: agrees, clientInstancesAfterCrash };
   } finally {
     stop();
     await client.close();
