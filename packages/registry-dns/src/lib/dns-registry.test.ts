@@ -1,3 +1,4 @@
+import { createSocket } from 'node:dgram';
 import {
   ManualClock,
   RegistryUnavailableError,
@@ -121,13 +122,24 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     expect(ids(await r.resolve('api'))).toEqual(['10.2.0.1:8443', '10.2.0.2:8443']);
   });
 
-  it('NXDOMAIN → ServiceNotFoundError; refused or unreachable → RegistryUnavailableError', async () => {
+  it('NXDOMAIN → ServiceNotFoundError; refused, unreachable or silent → RegistryUnavailableError', async () => {
     await expect(registry().resolve('nobody')).rejects.toBeInstanceOf(ServiceNotFoundError);
     // Tried: a name outside the server's zone (it refuses: no upstream), then a dead server port.
     const outside = registry({ nameFor: () => 'users.example.org' });
     await expect(outside.resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
     const dead = registry({ servers: ['127.0.0.1:9'] });
     await expect(dead.resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
+    // Tried: a server that takes the query and never answers (a UDP socket that reads nothing).
+    const silent = createSocket('udp4');
+    await new Promise<void>((resolve) => silent.bind(0, '127.0.0.1', resolve));
+    try {
+      const mute = registry({ servers: [`127.0.0.1:${silent.address().port}`], timeoutMs: 200, tries: 1 });
+      const error = await mute.resolve('users').catch((caught: unknown) => caught);
+      expect(error).toBeInstanceOf(RegistryUnavailableError);
+      expect((error as Error).message).toMatch(/ETIMEOUT/);
+    } finally {
+      silent.close();
+    }
     await expect(registry().resolve('bad name')).rejects.toBeInstanceOf(ValidationError);
     // Tried: a nameFor that returns nothing.
     await expect(registry({ nameFor: () => '' }).resolve('users')).rejects.toMatchObject({
