@@ -8,7 +8,7 @@ import {
   ValidationError,
   validateServiceName,
 } from '@switchyard/core';
-import type { AttemptContext, ExecutorStats } from '@switchyard/resilience';
+import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
 import {
   type ServiceDiscoveryClientOptions,
@@ -78,8 +78,8 @@ export class ServiceDiscoveryClient {
    * as `HttpStatusError`. The caller reads (or dumps) the returned body.
    */
   request(service: string, request: HttpRequest): Promise<HttpResponse> {
-    const method = (request.method ?? 'GET').toUpperCase();
-    const idempotent = request.idempotent ?? IDEMPOTENT_METHODS.has(method);
+    const method = request.method ?? 'GET';
+    const idempotent = request.idempotent ?? isIdempotentMethod(method);
     return this.#call(
       service,
       (instance, context) => sendRequest(this.#pools, instance, request, context),
@@ -182,4 +182,3 @@ export interface ServiceStats extends ExecutorStats {
 
 /** For outlier detection, a 5xx answer counts against the instance that gave it. */
 const isNotServerError = (response: HttpResponse): boolean => response.statusCode < 500;
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);

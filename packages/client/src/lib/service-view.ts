@@ -17,19 +17,11 @@ import {
   createExecutor,
   type ExecuteOptions,
   type Executor,
-  type FailureClass,
   type InstanceSource,
 } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
 import type { ServiceOptions } from './client-options.ts';
 import { HttpStatusError } from './http-status-error.ts';
-
-/** HTTP answers thrown by `request()` classify like any error that carries a status. */
-function classifyFailure(error: unknown): FailureClass {
-  if (error instanceof HttpStatusError)
-    return classifyError({ statusCode: error.statusCode, headers: error.headers });
-  return classifyError(error);
-}
 
 /**
  * Whether a failed attempt speaks against the instance (Envoy's gateway errors: refused or
@@ -40,7 +32,7 @@ function countsAgainstInstance(error: unknown, signal: AbortSignal): boolean {
   if (error instanceof TimeoutError) return error.scope === 'attempt';
   if (signal.aborted) return false;
   if (error instanceof HttpStatusError && error.statusCode === 429) return false;
-  return classifyFailure(error).retryable;
+  return classifyError(error).retryable;
 }
 
 const EXECUTOR_EVENTS = [
@@ -138,7 +130,6 @@ export class ServiceView implements InstanceSource {
       bulkhead: options.bulkhead,
       retryBudget: options.retryBudget,
       clock: deps.clock,
-      classify: classifyFailure,
     });
     for (const name of EXECUTOR_EVENTS) {
       this.#cleanup.push(
@@ -280,6 +271,7 @@ export class ServiceView implements InstanceSource {
     this.#health?.update(this.#discovered);
     this.#outliers?.update(this.#discovered);
     this.load.retain(this.#discovered);
+    this.executor.retain(new Set(this.#discovered.map((instance) => instance.id)));
     this.#publish();
   }
 

@@ -41,6 +41,26 @@ describe('executor: retry and failover', () => {
     ]);
   });
 
+  it('fails over at once after a first never-reached failure, and backs off after that', async () => {
+    const clock = new ManualClock();
+    const source = new FakeSource(instances(3));
+    const refused = netError('ECONNREFUSED');
+    const { fn, seen } = scripted(refused, refused);
+    const executor = createExecutor({
+      service: 'users',
+      clock,
+      retry: { maxAttempts: 3, backoff: { initialMs: 100, maxMs: 100, jitter: 'none' } },
+    });
+    const call = executor.execute(source, fn);
+    await vi.waitFor(() => expect(seen).toHaveLength(2)); // no clock advance needed for the failover
+    expect(clock.now()).toBe(0);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(seen).toHaveLength(2); // the third attempt waits for its backoff
+    clock.advance(100);
+    await expect(call).resolves.toBe('users-3');
+    executor.close();
+  });
+
   it('spreads retries over instances not yet tried, then reuses one rather than fail', async () => {
     const source = new FakeSource(instances(2));
     const refused = netError('ECONNREFUSED');
@@ -406,7 +426,8 @@ describe('executor: caller abort, close, bad input', () => {
     const clock = new ManualClock();
     const executor = createExecutor({ service: 'users', clock, retry: { backoff: { initialMs: 500 } } });
     const source = new FakeSource(instances(2));
-    const { fn } = scripted(netError('ECONNREFUSED'));
+    // The first refusal fails over at once; the second one sleeps in backoff.
+    const { fn } = scripted(netError('ECONNREFUSED'), netError('ECONNREFUSED'));
     const pending = executor.execute(source, fn);
     await flush();
     expect(clock.pendingTimers).toBeGreaterThan(0);

@@ -198,12 +198,14 @@ class ResilientExecutor implements Executor {
         const delayMs = this.#gate.next({ error, attempt, instanceId, idempotent }, backoff);
         attempt++;
         startedAt = undefined;
-        call ??= new CallScope(this.#report, undefined);
-        this.#sleeping.add(call);
-        try {
-          await call.sleep(delayMs);
-        } finally {
-          this.#sleeping.delete(call);
+        if (delayMs > 0) {
+          call ??= new CallScope(this.#report, undefined);
+          this.#sleeping.add(call);
+          try {
+            await call.sleep(delayMs);
+          } finally {
+            this.#sleeping.delete(call);
+          }
         }
       }
     } catch (error) {

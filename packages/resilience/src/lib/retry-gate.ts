@@ -17,6 +17,7 @@ export interface FailedAttempt {
  * Decides, after a failed attempt, whether the call may try again and after how long, in the
  * order that keeps "nothing lost" true: classification (or `retryOn`), attempts left, the
  * idempotency rule, then the retry budget. Throws the call's give-up error otherwise.
+ * The first failover after a never-reached failure is immediate; other retries back off.
  */
 export class RetryGate {
   readonly #o: ResolvedExecutorOptions;
@@ -63,7 +64,9 @@ export class RetryGate {
       }
       throw new RetryBudgetExceededError(o.service, { instanceId, cause: error });
     }
-    let delayMs = backoff.next();
+    // A first failure that never left for its instance (refused, no route) fails over at once,
+    // as gRPC's transparent retry does: there is nothing to back off from. Later ones back off.
+    let delayMs = !cls.reachedInstance && attempt === 1 ? 0 : backoff.next();
     // A server's Retry-After wins over our backoff, up to the backoff cap.
     if (cls.retryAfterMs !== undefined)
       delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
