@@ -19,12 +19,19 @@ export async function callEtcd<T>(
   signal: AbortSignal = neverAbortedSignal,
   operation: string,
   run: () => Promise<T>,
+  timeoutMs?: number,
 ): Promise<T> {
   if (signal.aborted) throw abortReason(signal);
   let onAbort: (() => void) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(abortReason(signal));
     signal.addEventListener('abort', onAbort, { once: true });
+    // Streams (keepalive) carry no gRPC deadline: bound them here.
+    if (timeoutMs !== undefined) {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+      timer.unref();
+    }
   });
   try {
     return await Promise.race([run(), aborted]);
@@ -33,6 +40,7 @@ export async function callEtcd<T>(
     const message = error instanceof Error ? error.message : String(error);
     throw new RegistryUnavailableError(`etcd ${operation} failed: ${message}`, { service, cause: error });
   } finally {
+    clearTimeout(timer);
     if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

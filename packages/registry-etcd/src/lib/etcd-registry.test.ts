@@ -285,6 +285,27 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     expect(states.slice(0, 2)).toEqual(['stale', 'recovered']);
   });
 
+  it('a hung etcd makes heartbeat and resolve fail within their deadline, then work again', async () => {
+    const service = fresh();
+    const r = registry({ requestTimeoutMs: 1_000 });
+    await r.register(instance('me', { service }), { ttlMs: 10_000 });
+    const member = etcd.members[0]!;
+    member.pause();
+    try {
+      // Tried: a heartbeat (a keepalive stream: no gRPC deadline of its own) and a resolve.
+      await expect(r.heartbeat(service, 'me')).rejects.toBeInstanceOf(RegistryUnavailableError);
+      await expect(r.resolve(service)).rejects.toBeInstanceOf(RegistryUnavailableError);
+    } finally {
+      member.resume();
+    }
+    await waitFor('heartbeat works again', () =>
+      r.heartbeat(service, 'me').then(
+        () => true,
+        () => false,
+      ),
+    );
+  }, 30_000);
+
   it('close revokes owned leases, so the instances vanish at once', async () => {
     const service = fresh();
     const r = new EtcdRegistry({ hosts: etcd.hosts });

@@ -110,6 +110,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
       clock: this.#options.clock,
       events: this,
       leaseCheckMs: this.#options.leaseCheckMs,
+      requestTimeoutMs: this.#options.requestTimeoutMs,
     });
     this.#registrations.set(key, registration);
     try {

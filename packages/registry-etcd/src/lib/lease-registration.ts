@@ -16,6 +16,7 @@ interface RegistrationContext {
   readonly clock: Clock;
   readonly events: TypedEmitter<EtcdRegistryEvents>;
   readonly leaseCheckMs: number | undefined;
+  readonly requestTimeoutMs: number;
 }
 
 /**
@@ -82,7 +83,13 @@ export class LeaseRegistration {
     const lease = this.#lease;
     if (this.#closed || !this.#healthy || !lease) throw new ServiceNotFoundError(service, { instanceId: id });
     try {
-      await callEtcd(service, signal, 'keepalive', () => lease.keepaliveOnce());
+      await callEtcd(
+        service,
+        signal,
+        'keepalive',
+        () => lease.keepaliveOnce(),
+        this.context.requestTimeoutMs,
+      );
     } catch (error) {
       if (error instanceof RegistryUnavailableError && error.cause instanceof EtcdLeaseInvalidError) {
         this.#onLost(lease, error.cause);

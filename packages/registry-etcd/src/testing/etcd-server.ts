@@ -133,6 +133,15 @@ export class EtcdMember {
     this.#process = child;
   }
 
+  /** Freezes the member (SIGSTOP): connections stay open but nothing answers, like a hung host. */
+  pause(): void {
+    this.#process?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.#process?.kill('SIGCONT');
+  }
+
   /** Kills the member (SIGKILL: a crash, not a graceful leave) and waits for it to exit. */
   async stop(): Promise<void> {
     const child = this.#process;
