@@ -163,9 +163,17 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     expect(kv?.lease).toBe(r.leaseOf(service, 'me'));
     expect(kv?.lease).not.toBe('0');
     await r.heartbeat(service, 'me');
-    // Registering again updates in place (same lease).
+    // Registering again updates in place (same lease); a new TTL moves the key to a new lease.
+    const first = r.leaseOf(service, 'me') as string;
     await r.register(instance('me', { service, weight: 4 }), { ttlMs: 3_000 });
     expect((await r.resolve(service))[0]?.weight).toBe(4);
+    expect(r.leaseOf(service, 'me')).toBe(first);
+    await r.register(instance('me', { service, weight: 4 }), { ttlMs: 6_000 });
+    const second = r.leaseOf(service, 'me') as string;
+    expect(second).not.toBe(first);
+    expect((await admin.get(`/services/${service}/me`).exec()).kvs[0]?.lease).toBe(second);
+    expect(Number((await admin.leaseClient.leaseTimeToLive({ ID: first })).TTL)).toBe(-1); // revoked
+    expect(Number((await admin.leaseClient.leaseTimeToLive({ ID: second })).grantedTTL)).toBe(6);
     await r.deregister(service, 'me');
     await expect(r.resolve(service)).rejects.toBeInstanceOf(ServiceNotFoundError);
     await expect(r.heartbeat(service, 'me')).rejects.toBeInstanceOf(ServiceNotFoundError);

@@ -30,6 +30,8 @@ export class LeaseRegistration {
   #ttlSeconds: number;
   #lease: Lease | undefined;
   #leaseId: string | undefined;
+  /** The lease whose grant and put succeeded: only its loss matters. */
+  #granted: Lease | undefined;
   #healthy = false;
   #closed = false;
   #establishing: Promise<void> | undefined;
@@ -127,6 +129,7 @@ export class LeaseRegistration {
         return;
       }
       this.#leaseId = id;
+      this.#granted = lease;
       this.#healthy = true;
       this.#attempt = 0;
       this.#scheduleCheck();
@@ -140,8 +143,8 @@ export class LeaseRegistration {
   }
 
   #onLost(lease: Lease, error: Error): void {
-    // Only the current, established lease matters: a failed first grant is reported to the caller.
-    if (lease !== this.#lease || !this.#healthy || this.#closed) return;
+    // Only the established lease matters: a failed grant is reported to its caller instead.
+    if (lease !== this.#granted || lease !== this.#lease || !this.#healthy || this.#closed) return;
     this.#healthy = false;
     lease.release();
     const { service, id } = this.#instance;
@@ -186,7 +189,8 @@ export class LeaseRegistration {
     try {
       const answer = await this.context.client.leaseClient.leaseTimeToLive({ ID: id });
       // TTL -1: etcd no longer knows the lease, whatever the keepalive stream looked like.
-      if (Number(answer.TTL) <= 0) this.#onLost(lease, new EtcdLeaseInvalidError(id));
+      // (0 can be a live lease rounded down under load; an expired one turns -1 within moments.)
+      if (Number(answer.TTL) < 0) this.#onLost(lease, new EtcdLeaseInvalidError(id));
     } catch {
       // Unreachable etcd is the keepalive stream's business; it declares the lease lost itself.
     }
