@@ -50,13 +50,10 @@ class ConsistentHashPicker implements Picker {
     const ring = this.#ring;
     const members = ring.members;
     const n = members.length;
-    const stats = this.#load?.stats;
-    let budget = 0;
-    if (stats) {
-      let inflight = 1; // the request being placed
-      for (let i = 0; i < n; i++) inflight += stats[i]!.inflight;
-      budget = this.#factor * inflight;
-    }
+    const load = this.#load;
+    const stats = load?.stats;
+    // In flight across the service, plus the request being placed: O(1), kept by LoadStats.
+    const budget = load ? this.#factor * (load.service.totalInflight + 1) : 0;
     const marks = this.#marks;
     marks.begin();
     let fallback = -1;

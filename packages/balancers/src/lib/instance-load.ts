@@ -7,12 +7,14 @@ import { type InstanceStats, type LoadStats, type ServiceInstance, weightOf } fr
 export interface InstanceLoad {
   readonly stats: readonly InstanceStats[];
   readonly inverseWeight: Float64Array;
+  /** The whole service's figures, for its O(1) in-flight total. */
+  readonly service: LoadStats;
 }
 
 export function instanceLoad(instances: readonly ServiceInstance[], load: LoadStats): InstanceLoad {
   const inverseWeight = new Float64Array(instances.length);
   for (let i = 0; i < instances.length; i++) inverseWeight[i] = 1 / weightOf(instances[i]!);
-  return { stats: instances.map((instance) => load.of(instance)), inverseWeight };
+  return { stats: instances.map((instance) => load.of(instance)), inverseWeight, service: load };
 }
 
 /**

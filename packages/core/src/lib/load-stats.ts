@@ -15,20 +15,29 @@ export class InstanceStats {
   samples = 0;
 
   readonly #decayMs: number;
+  readonly #total: { inflight: number } | undefined;
   #cost = 0;
   #stamp = 0;
 
-  /** @param decayMs time constant of the latency EWMA (Finagle's peak-EWMA default: 10 s). */
-  constructor(decayMs = 10_000) {
+  /**
+   * @param decayMs time constant of the latency EWMA (Finagle's peak-EWMA default: 10 s).
+   * @param total the service-wide running count this instance's in-flight changes add to.
+   */
+  constructor(decayMs = 10_000, total?: { inflight: number }) {
     this.#decayMs = decayMs;
+    this.#total = total;
   }
 
   onStart(): void {
     this.inflight++;
+    if (this.#total) this.#total.inflight++;
   }
 
   onEnd(now: number, latencyMs: number, ok: boolean): void {
-    if (this.inflight > 0) this.inflight--;
+    if (this.inflight > 0) {
+      this.inflight--;
+      if (this.#total) this.#total.inflight--;
+    }
     this.completed++;
     if (!ok) this.failed++;
     this.observe(now, latencyMs);
@@ -63,6 +72,7 @@ export class InstanceStats {
 export class LoadStats {
   readonly #byId = new Map<string, InstanceStats>();
   readonly #decayMs: number;
+  readonly #total = { inflight: 0 };
 
   constructor(options: { decayMs?: number } = {}) {
     this.#decayMs = options.decayMs ?? 10_000;
@@ -73,10 +83,15 @@ export class LoadStats {
     const id = typeof instance === 'string' ? instance : instance.id;
     let stats = this.#byId.get(id);
     if (!stats) {
-      stats = new InstanceStats(this.#decayMs);
+      stats = new InstanceStats(this.#decayMs, this.#total);
       this.#byId.set(id, stats);
     }
     return stats;
+  }
+
+  /** Attempts in flight across the service: O(1), kept up by every instance's start and end. */
+  get totalInflight(): number {
+    return this.#total.inflight;
   }
 
   /** Forgets instances that left, except those with attempts still in flight. */

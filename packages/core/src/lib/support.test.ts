@@ -105,6 +105,19 @@ describe('InstanceStats', () => {
     expect(stats.latencyEstimate(5000)).toBeLessThan(11);
   });
 
+  it('keeps a service-wide in-flight total in step with every instance', () => {
+    const load = new LoadStats();
+    load.of(a).onStart();
+    load.of(a).onStart();
+    load.of(b).onStart();
+    expect(load.totalInflight).toBe(3);
+    load.of(a).onEnd(0, 1, true);
+    load.of(b).onEnd(0, 1, false);
+    load.of(b).onEnd(0, 1, false); // an extra end never drives counts below zero
+    expect(load.totalInflight).toBe(1);
+    expect(load.of(b).inflight).toBe(0);
+  });
+
   it('keeps stats of instances with calls in flight when the snapshot drops them', () => {
     const load = new LoadStats();
     load.of(a).onStart();
