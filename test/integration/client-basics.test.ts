@@ -120,6 +120,39 @@ describe('ServiceDiscoveryClient over real backends', () => {
     expect(backends.counts()['users-1']! + backends.counts()['users-2']!).toBe(1);
   });
 
+  it('keeps serving the last snapshot through a registry outage and reports it', async () => {
+    const { createRegistryServer, HttpRegistry } = await import('@switchyard/registry');
+    backends = await startBackends(2, { service: 'users' });
+    let server = await createRegistryServer({ port: 0 });
+    const port = server.port;
+    for (const instance of backends.instances()) await server.registry.register(instance);
+    const registry = new HttpRegistry({
+      url: server.url,
+      watchWaitMs: 200,
+      backoff: { initialMs: 20, maxMs: 100 },
+    });
+    client = new ServiceDiscoveryClient({ registry });
+    const events: string[] = [];
+    client.on('registryStale', (e) => events.push(`stale ${e.service}`));
+    client.on('registryRecovered', (e) => events.push(`recovered ${e.service}`));
+    expect(await client.getInstances('users')).toHaveLength(2);
+
+    await server.close(); // the registry dies
+    await expect.poll(() => events, { timeout: 10_000 }).toContain('stale users');
+    for (let i = 0; i < 10; i++) await answeredBy(client); // the last snapshot keeps serving
+    expect(await client.getInstances('users')).toHaveLength(2);
+
+    server = await createRegistryServer({ port }); // it comes back, empty at first
+    await server.registry.register(backends.instances()[0]!);
+    await expect.poll(() => events, { timeout: 10_000 }).toContain('recovered users');
+    await expect
+      .poll(async () => (await client!.getInstances('users')).map((i) => i.id))
+      .toEqual(['users-1']);
+    await client.close();
+    await registry.close();
+    await server.close();
+  });
+
   it('close() leaves nothing running: a process that uses the client exits on its own', async () => {
     const script = fileURLToPath(new URL('./fixtures/exit-after-close.ts', import.meta.url));
     const child = spawn(process.execPath, ['--import', 'tsx', script], {

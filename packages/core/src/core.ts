@@ -16,7 +16,13 @@ export {
 } from './lib/errors.ts';
 export { createSnapshot, type InstanceSnapshot, sameInstances } from './lib/instance-snapshot.ts';
 export { InstanceStats, LoadStats } from './lib/load-stats.ts';
-export type { RegisterOptions, Registry, RegistryWriter, ResolveOptions } from './lib/registry.ts';
+export type {
+  RegisterOptions,
+  Registry,
+  RegistryEvents,
+  RegistryWriter,
+  ResolveOptions,
+} from './lib/registry.ts';
 export {
   INSTANCE_STATUSES,
   type InstanceStatus,

@@ -26,7 +26,9 @@ export type ClientEvents = {
   panicOver: ServiceEvent & { readonly healthy: number; readonly total: number };
   /** The registry failed; the last good snapshot keeps serving. */
   registryStale: ServiceEvent & { readonly error: unknown };
-  registryRecovered: ServiceEvent;
+  registryRecovered: ServiceEvent & { readonly staleForMs?: number };
+  /** The registry dropped a malformed entry from an answer; the rest were used. */
+  invalidInstance: ServiceEvent & { readonly reason: string; readonly entry?: unknown };
   /** Executor events, forwarded per service. */
   retry: InstanceEvent & { readonly attempt: number; readonly delayMs?: number; readonly error?: unknown };
   giveUp: ServiceEvent & { readonly attempt?: number; readonly error?: unknown };

@@ -2,6 +2,8 @@ import {
   abortReason,
   type Clock,
   NoAvailableInstanceError,
+  type Registry,
+  type RegistryEvents,
   type ServiceInstance,
   systemClock,
   TypedEmitter,
@@ -50,6 +52,7 @@ export class ServiceDiscoveryClient {
   readonly #events = new TypedEmitter<ClientEvents>();
   readonly #pools: OriginPools;
   readonly #clock: Clock;
+  readonly #unforward: () => void;
   #closed = false;
 
   constructor(options: ServiceDiscoveryClientOptions) {
@@ -57,6 +60,7 @@ export class ServiceDiscoveryClient {
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
     this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
+    this.#unforward = forwardRegistryEvents(options.registry, this.#events);
   }
 
   /**
@@ -131,6 +135,7 @@ export class ServiceDiscoveryClient {
     this.#views.clear();
     await Promise.all(views.map((view) => view.close()));
     await this.#pools.close();
+    this.#unforward();
     this.#events.removeAllListeners();
   }
 
@@ -178,6 +183,23 @@ export class ServiceDiscoveryClient {
 
 export interface ServiceStats extends ExecutorStats {
   readonly instances: Record<string, { inflight: number; completed: number; failed: number }>;
+}
+
+/**
+ * Registries that report core's `RegistryEvents` (by extending TypedEmitter) have them
+ * forwarded, so `client.on('registryStale', …)` works whatever the source.
+ */
+function forwardRegistryEvents(registry: Registry, events: TypedEmitter<ClientEvents>): () => void {
+  if (!(registry instanceof TypedEmitter)) return () => {};
+  const source = registry as TypedEmitter<RegistryEvents>;
+  const offs = [
+    source.on('registryStale', (event) => events.emit('registryStale', event)),
+    source.on('registryRecovered', (event) => events.emit('registryRecovered', event)),
+    source.on('invalidInstance', (event) => events.emit('invalidInstance', event)),
+  ];
+  return () => {
+    for (const off of offs) off();
+  };
 }
 
 /** For outlier detection, a 5xx answer counts against the instance that gave it. */

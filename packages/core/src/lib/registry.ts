@@ -15,6 +15,19 @@ export interface Registry {
   close?(): Promise<void>;
 }
 
+/**
+ * What a registry may report about its answers. Registries that extend `TypedEmitter` with
+ * these events let the client forward them (`client.on('registryStale', …)`).
+ */
+export interface RegistryEvents {
+  [event: string]: unknown;
+  /** The source failed; watchers keep the last good list until `registryRecovered`. */
+  registryStale: { readonly service: string; readonly error: unknown };
+  registryRecovered: { readonly service: string; readonly staleForMs?: number };
+  /** One entry of an answer broke the instance contract and was dropped; the rest were used. */
+  invalidInstance: { readonly service: string; readonly reason: string; readonly entry?: unknown };
+}
+
 export interface RegisterOptions {
   /** Drop the registration when no heartbeat arrives for this long. */
   readonly ttlMs?: number;

@@ -22,14 +22,15 @@ export interface HttpRegistryEvents {
   [event: string]: unknown;
   /** A watch request failed; the watch keeps its last list and retries. */
   error: { readonly service: string; readonly error: SwitchyardError };
-  /** A watch lost contact: its listener keeps the last list until `recovered`. */
-  stale: { readonly service: string; readonly error: SwitchyardError };
-  recovered: { readonly service: string; readonly staleForMs: number };
+  /** A watch lost contact: its listener keeps the last list until `registryRecovered`. */
+  registryStale: { readonly service: string; readonly error: SwitchyardError };
+  registryRecovered: { readonly service: string; readonly staleForMs: number };
   /** An entry of an answer failed validation and was dropped; the rest were used. */
   invalidInstance: {
     readonly service: string;
     readonly index: number;
     readonly entry: unknown;
+    readonly reason: string;
     readonly error: ValidationError;
   };
 }

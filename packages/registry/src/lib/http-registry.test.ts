@@ -138,9 +138,9 @@ describe('HttpRegistry against the embedded server', () => {
     await server.registry.register(instance('u1'));
     const registry = client(server.url);
     const events = collector<string>();
-    registry.on('stale', () => events.push('stale'));
+    registry.on('registryStale', () => events.push('stale'));
     registry.on('error', ({ error }) => events.push(error.name));
-    registry.on('recovered', () => events.push('recovered'));
+    registry.on('registryRecovered', () => events.push('recovered'));
     const lists = collector<string[]>();
     registry.watch('users', (list) => lists.push(ids(list)));
     await lists.next((l) => l.length === 1);
@@ -161,7 +161,7 @@ describe('HttpRegistry against the embedded server', () => {
     const server = await startServer();
     const registry = client(server.url, { watchWaitMs: 50 });
     const events: string[] = [];
-    registry.on('stale', () => events.push('stale'));
+    registry.on('registryStale', () => events.push('stale'));
     registry.on('error', () => events.push('error'));
     const lists = collector<string[]>();
     registry.watch('users', (list) => lists.push(ids(list)));

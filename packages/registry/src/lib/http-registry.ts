@@ -32,7 +32,7 @@ const LONG_POLL_MARGIN_MS = 5_000;
  *
  * @example
  * const registry = new HttpRegistry({ url: 'http://127.0.0.1:4000' });
- * registry.on('stale', ({ service, error }) => console.warn(service, error.message));
+ * registry.on('registryStale', ({ service, error }) => console.warn(service, error.message));
  * const stop = registry.watch('users', (instances) => console.log(instances.length));
  * await registry.register(instance, { ttlMs: 10_000 });
  */
@@ -74,8 +74,8 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
         backoff: this.#backoff,
         clock: this.#clock,
         onError: (error) => this.emit('error', { service, error }),
-        onStale: (error) => this.emit('stale', { service, error }),
-        onRecovered: (staleForMs) => this.emit('recovered', { service, staleForMs }),
+        onStale: (error) => this.emit('registryStale', { service, error }),
+        onRecovered: (staleForMs) => this.emit('registryRecovered', { service, staleForMs }),
         onIdle: () => {
           if (this.#watches.get(service) === created) this.#watches.delete(service);
         },
@@ -147,7 +147,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
     });
     expectStatus(answer, 200, service, undefined);
     const instances = parseInstanceList(service, answer.text, ({ index: at, entry, error }) =>
-      this.emit('invalidInstance', { service, index: at, entry, error }),
+      this.emit('invalidInstance', { service, index: at, entry, reason: error.message, error }),
     );
     return {
       instances,

@@ -2,8 +2,8 @@ import { type Registry, SwitchyardError, TypedEmitter } from '@switchyard/core';
 
 /** What an inner registry's outage events look like; checked at run time (any emitter may say `stale`). */
 type OutageEvents = {
-  stale: { readonly service?: unknown; readonly error?: unknown } | undefined;
-  recovered: { readonly service?: unknown; readonly staleForMs?: unknown } | undefined;
+  registryStale: { readonly service?: unknown; readonly error?: unknown } | undefined;
+  registryRecovered: { readonly service?: unknown; readonly staleForMs?: unknown } | undefined;
 };
 
 export interface OutageHandlers {
@@ -12,19 +12,19 @@ export interface OutageHandlers {
 }
 
 /**
- * Subscribes to the `stale` / `recovered` events of a registry that emits them (HttpRegistry
+ * Subscribes to the `registryStale` / `registryRecovered` events of a registry that emits them (HttpRegistry
  * does, for its watches). Returns the unsubscribe function, or undefined when the registry
  * emits no events.
  */
 export function onInnerOutage(inner: Registry, handlers: OutageHandlers): (() => void) | undefined {
   if (!(inner instanceof TypedEmitter)) return undefined;
   const emitter = inner as TypedEmitter<OutageEvents>;
-  const offStale = emitter.on('stale', (event) => {
+  const offStale = emitter.on('registryStale', (event) => {
     if (typeof event?.service === 'string' && event.error instanceof SwitchyardError) {
       handlers.stale(event.service, event.error);
     }
   });
-  const offRecovered = emitter.on('recovered', (event) => {
+  const offRecovered = emitter.on('registryRecovered', (event) => {
     if (typeof event?.service === 'string') {
       handlers.recovered(event.service, typeof event.staleForMs === 'number' ? event.staleForMs : 0);
     }

@@ -136,8 +136,8 @@ describe('mockRegistry through a real HttpRegistry', () => {
   it('a watch rides out scripted failures, keeps its list, and reports stale then recovered', async () => {
     const { mock, client } = start();
     const events: string[] = [];
-    client.on('stale', () => events.push('stale'));
-    client.on('recovered', () => events.push('recovered'));
+    client.on('registryStale', () => events.push('stale'));
+    client.on('registryRecovered', () => events.push('recovered'));
     const watch = watchLists(client, 'users');
     await watch.next((list) => list.length === 2);
     mock.failNext(3, { status: 503, path: '/services/users' });
