@@ -15,8 +15,7 @@ import {
   TimeoutStrategy,
   timeout,
   wrap,
-  // cockatiel is a dependency of @switchyard/resilience, not of the workspace root.
-} from '../../../packages/resilience/node_modules/cockatiel/dist/index.js';
+} from 'cockatiel';
 
 interface Row {
   readonly name: string;
