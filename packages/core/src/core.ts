@@ -1,4 +1,4 @@
-export { abortReason, isAbortError, neverAbortedSignal, sleep } from './lib/abort.ts';
+export { abortReason, isAbortError, neverAbortedSignal, raceAbort, sleep } from './lib/abort.ts';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './lib/clock.ts';
 export {
   BulkheadRejectedError,

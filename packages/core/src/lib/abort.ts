@@ -35,3 +35,27 @@ export function sleep(
     signal.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+/**
+ * Waits for `work` on behalf of one caller: rejects with the signal's reason as soon as it
+ * aborts, without cancelling the work itself (it may be shared, or have its own deadline), and
+ * removes its listener either way.
+ */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return work;
+  if (signal.aborted) return Promise.reject(abortReason(signal));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}

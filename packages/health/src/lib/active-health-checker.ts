@@ -1,4 +1,10 @@
-import { type ServiceInstance, type TimerHandle, TypedEmitter, ValidationError } from '@switchyard/core';
+import {
+  raceAbort,
+  type ServiceInstance,
+  type TimerHandle,
+  TypedEmitter,
+  ValidationError,
+} from '@switchyard/core';
 import { Agent } from 'undici';
 import type { HealthCheckError } from './health-check-error.ts';
 import {
@@ -10,7 +16,6 @@ import type { ActiveHealthEvents } from './health-events.ts';
 import { type HealthState, HealthTally } from './health-tally.ts';
 import { sameEndpoint, validateInstanceList } from './instance-list.ts';
 import { type ProbeSettings, runProbe } from './run-probe.ts';
-import { waitFor } from './wait-for.ts';
 
 interface Target {
   instance: ServiceInstance;
@@ -103,7 +108,7 @@ export class ActiveHealthChecker {
       if (!target) throw new ValidationError('instanceId', `"${instanceId}" is not checked by this checker`);
       targets = [target];
     }
-    await waitFor(Promise.all(targets.map((target) => this.#run(target))), options.signal);
+    await raceAbort(Promise.all(targets.map((target) => this.#run(target))), options.signal);
   }
 
   /** Stops every timer and probe and closes the checker's own undici Agent. Idempotent. */

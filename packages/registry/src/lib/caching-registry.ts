@@ -5,6 +5,7 @@ import {
   RegistryProtocolError,
   RegistryUnavailableError,
   type ResolveOptions,
+  raceAbort,
   type ServiceInstance,
   type SwitchyardError,
   systemClock,
@@ -15,7 +16,6 @@ import {
 import { LRUCache } from 'lru-cache';
 import { onInnerOutage } from './inner-outage.ts';
 import { pollWatch } from './poll-watch.ts';
-import { raceAbort } from './race-abort.ts';
 import { validateTtl } from './ttl.ts';
 
 export interface CachingRegistryOptions {
