@@ -7,6 +7,7 @@ import { NoAvailableInstanceError, ServiceNotFoundError, ValidationError } from 
 import { InMemoryRegistry, StaticRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answeredBy } from './support.ts';
 
 let backends: Backends | undefined;
 let client: ServiceDiscoveryClient | undefined;
@@ -17,12 +18,6 @@ afterEach(async () => {
   client = undefined;
   backends = undefined;
 });
-
-async function answeredBy(c: ServiceDiscoveryClient, path = '/'): Promise<string> {
-  const res = await c.request('users', { method: 'GET', path });
-  const body = (await res.body.json()) as { instance: string };
-  return body.instance;
-}
 
 describe('ServiceDiscoveryClient over real backends', () => {
   it('spreads 300 requests exactly 100/100/100 with round robin', async () => {

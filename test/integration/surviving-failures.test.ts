@@ -3,6 +3,7 @@ import { NotRetriedError, RetryBudgetExceededError, TimeoutError } from '@switch
 import { StaticRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
 import { afterEach, describe, expect, it } from 'vitest';
+import { answeredBy, total } from './support.ts';
 
 let backends: Backends | undefined;
 let client: ServiceDiscoveryClient | undefined;
@@ -15,15 +16,6 @@ afterEach(async () => {
 });
 
 const fastRetry = { maxAttempts: 3, backoff: { initialMs: 1, maxMs: 5 } };
-
-async function get(c: ServiceDiscoveryClient, path = '/'): Promise<string> {
-  const res = await c.request('users', { method: 'GET', path });
-  return ((await res.body.json()) as { instance: string }).instance;
-}
-
-function total(counts: Record<string, number>): number {
-  return Object.values(counts).reduce((a, b) => a + b, 0);
-}
 
 describe('surviving failures through the client', () => {
   it('kills 1 of 3 backends during 3,000 idempotent requests: no call fails, the dead one is ejected', async () => {
@@ -39,7 +31,7 @@ describe('surviving failures through the client', () => {
     const worker = async () => {
       while (sent < 3_000) {
         if (++sent === 600) await backends!.byId('users-3')!.kill();
-        await get(client!).catch(() => failed++);
+        await answeredBy(client!).catch(() => failed++);
       }
     };
     await Promise.all(Array.from({ length: 16 }, worker));
@@ -89,7 +81,7 @@ describe('surviving failures through the client', () => {
       registry: new StaticRegistry({ users: backends.instances() }),
       retry: fastRetry,
     });
-    for (let i = 0; i < 30; i++) await get(client);
+    for (let i = 0; i < 30; i++) await answeredBy(client);
     expect(total(backends.counts())).toBe(32); // 30 answered + the two 503s
   });
 
@@ -207,7 +199,7 @@ describe('surviving failures through the client', () => {
     backends.byId('users-1')!.setHealth(false);
     await expect.poll(() => events, { timeout: 10_000 }).toContain('unhealthy users-1');
     expect((await client.getInstances('users')).map((i) => i.id)).toEqual(['users-2', 'users-3']);
-    for (let i = 0; i < 10; i++) expect(await get(client)).not.toBe('users-1');
+    for (let i = 0; i < 10; i++) expect(await answeredBy(client)).not.toBe('users-1');
     backends.byId('users-1')!.setHealth(true);
     await expect.poll(() => events, { timeout: 10_000 }).toContain('healthy users-1');
     expect(await client.getInstances('users')).toHaveLength(3);
@@ -227,7 +219,7 @@ describe('surviving failures through the client', () => {
     await expect.poll(() => panics, { timeout: 10_000 }).not.toHaveLength(0);
     expect(await client.getInstances('users')).toHaveLength(4);
     const seen = new Set<string>();
-    for (let i = 0; i < 8; i++) seen.add(await get(client));
+    for (let i = 0; i < 8; i++) seen.add(await answeredBy(client));
     expect(seen.size).toBe(4);
   });
 });
