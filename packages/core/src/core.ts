@@ -36,6 +36,7 @@ export {
   partitionInstances,
   type RejectedEntry,
   validateInstance,
+  validateInstanceId,
   validatePort,
   validateServiceName,
   validateWeight,

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from './errors.ts';
-import { partitionInstances, validateInstance, validateServiceName } from './validation.ts';
+import {
+  partitionInstances,
+  validateInstance,
+  validateInstanceId,
+  validateServiceName,
+} from './validation.ts';
 
 const good = { id: 'users-1', service: 'users', host: '127.0.0.1', port: 8080 };
 
@@ -71,6 +76,25 @@ describe('validateServiceName', () => {
     expect(validateServiceName('billing.v2-eu_1')).toBe('billing.v2-eu_1');
     expect(() => validateServiceName('a/b')).toThrow(ValidationError);
     expect(() => validateServiceName('x'.repeat(254))).toThrow(ValidationError);
+  });
+});
+
+describe('validateInstanceId', () => {
+  it('accepts ids of 1..256 characters without whitespace or slash', () => {
+    expect(validateInstanceId('users-1:8080')).toBe('users-1:8080');
+    expect(validateInstanceId('x'.repeat(256))).toBe('x'.repeat(256));
+  });
+
+  it.each([
+    ['an empty id', ''],
+    ['an id with a slash', 'a/b'],
+    ['an id with a space', 'a b'],
+    ['an id of 257 characters', 'x'.repeat(257)],
+    ['a number', 7],
+    ['nothing', undefined],
+  ])('rejects %s, naming the field it was given', (_label, id) => {
+    expect(() => validateInstanceId(id)).toThrow(/invalid id:/);
+    expect(() => validateInstanceId(id, 'instanceId')).toThrow(/invalid instanceId:/);
   });
 });
 

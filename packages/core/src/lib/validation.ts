@@ -20,6 +20,23 @@ export function validateServiceName(name: unknown, field = 'service'): string {
   return name;
 }
 
+/**
+ * Throws a ValidationError unless `id` is a usable instance id: 1–256 characters, no
+ * whitespace and no '/' (ids end up in registry keys and URL paths).
+ *
+ * @example
+ * await registry.deregister('users', validateInstanceId(id));
+ */
+export function validateInstanceId(id: unknown, field = 'id'): string {
+  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
+    throw new ValidationError(
+      field,
+      `expected a non-empty string without spaces or '/', got ${describe(id)}`,
+    );
+  }
+  return id;
+}
+
 /** Throws a ValidationError unless `port` is an integer in 1..65535. */
 export function validatePort(port: unknown, field = 'port'): number {
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
@@ -45,10 +62,7 @@ export function validateInstance(input: unknown): ServiceInstance {
     throw new ValidationError('instance', `expected an object, got ${describe(input)}`);
   }
   const raw = input as Record<string, unknown>;
-  const id = raw.id;
-  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
-    throw new ValidationError('id', `expected a non-empty string without spaces or '/', got ${describe(id)}`);
-  }
+  const id = validateInstanceId(raw.id);
   const context = { instanceId: id, service: typeof raw.service === 'string' ? raw.service : undefined };
   const fail = (field: string, detail: string): never => {
     throw new ValidationError(field, detail, context);
