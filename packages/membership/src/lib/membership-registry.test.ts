@@ -3,7 +3,7 @@ import { ValidationError } from '@switchyard/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { memberToInstance } from './member-instance.ts';
 import { freezeRecord } from './member-state.ts';
-import { MembershipRegistry } from './membership-registry.ts';
+import { MembershipRegistry, type MembershipRegistryEvents } from './membership-registry.ts';
 import { SimulatedCluster } from './simulated-cluster.ts';
 
 const PERIOD = 100;
@@ -98,7 +98,11 @@ describe('MembershipRegistry', () => {
     sim = await SimulatedCluster.start({ size: 1, seed: 2, node });
     const registry = new MembershipRegistry(sim.nodes[0]!);
     const invalid: string[] = [];
-    registry.on('invalidMember', ({ memberId, error }) => invalid.push(`${memberId}:${error.field}`));
+    const events: MembershipRegistryEvents['invalidInstance'][] = [];
+    registry.on('invalidInstance', (event) => {
+      invalid.push(`${event.memberId}:${event.error.field}`);
+      events.push(event);
+    });
     const seed = `${sim.nodes[0]!.address.host}:${sim.nodes[0]!.address.port}`;
     const good = await sim.add('good', { metadata: { service: 'cache', port: '6379' } });
     const bad = await sim.add('bad', { metadata: { service: 'cache', port: 'not-a-port' } });
@@ -107,6 +111,8 @@ describe('MembershipRegistry', () => {
     expect((await registry.resolve('cache')).map((i) => i.id)).toEqual(['good']);
     await registry.resolve('cache');
     expect(invalid).toEqual(['bad:port']);
+    expect(events[0]).toMatchObject({ service: 'cache', reason: expect.stringMatching(/port/) });
+    expect(events[0]?.entry.metadata.port).toBe('not-a-port');
     // Tried: an invalid service name.
     await expect(registry.resolve('no spaces allowed')).rejects.toThrow(ValidationError);
     await registry.close();

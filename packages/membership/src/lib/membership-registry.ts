@@ -1,5 +1,6 @@
 import {
   type Registry,
+  type RegistryEvents,
   type ResolveOptions,
   type ServiceInstance,
   sameInstances,
@@ -9,17 +10,28 @@ import {
 } from '@switchyard/core';
 import { memberToInstance } from './member-instance.ts';
 import type { Membership } from './membership.ts';
+import type { Member } from './membership-events.ts';
 
-/** A member whose metadata names a service but does not make a valid instance. */
+/**
+ * A member whose metadata names a service but does not make a valid instance: core's
+ * `invalidInstance` payload (`entry` is the member record) plus the member's id and incarnation.
+ */
 export interface InvalidMemberEvent {
+  readonly service: string;
+  readonly reason: string;
+  readonly entry: Member;
   readonly memberId: string;
   readonly incarnation: number;
   readonly error: ValidationError;
 }
 
-export type MembershipRegistryEvents = {
-  invalidMember: InvalidMemberEvent;
-};
+/**
+ * Events of a MembershipRegistry, core's `RegistryEvents` (which `ServiceDiscoveryClient`
+ * forwards). Only `invalidInstance` occurs: the member list is local, so it never goes stale.
+ */
+export interface MembershipRegistryEvents extends RegistryEvents {
+  invalidInstance: InvalidMemberEvent;
+}
 
 export interface MembershipRegistryOptions {
   /** Keep suspect members in the view: SWIM suspects are usually alive (default true). */
@@ -113,7 +125,14 @@ export class MembershipRegistry extends TypedEmitter<MembershipRegistryEvents> i
         const key = `${member.id}@${member.incarnation}`;
         if (!this.#reported.has(key)) {
           this.#reported.add(key);
-          this.emit('invalidMember', { memberId: member.id, incarnation: member.incarnation, error });
+          this.emit('invalidInstance', {
+            service,
+            reason: error.message,
+            entry: member,
+            memberId: member.id,
+            incarnation: member.incarnation,
+            error,
+          });
         }
       }
     }

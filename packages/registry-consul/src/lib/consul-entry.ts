@@ -6,6 +6,8 @@ export interface RejectedConsulEntry {
   /** `Service.ID` when the entry has one. */
   readonly id: string | undefined;
   readonly reason: string;
+  /** The entry as Consul sent it. */
+  readonly entry: unknown;
 }
 
 /**
@@ -36,7 +38,7 @@ export function decodeHealthEntries(
       instances.push(toInstance(service, entry));
     } catch (error) {
       if (!(error instanceof ValidationError)) throw error;
-      rejected.push({ index, id, reason: error.message });
+      rejected.push({ index, id, reason: error.message, entry });
     }
   });
   return { instances, rejected };

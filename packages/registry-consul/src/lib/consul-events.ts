@@ -1,21 +1,26 @@
+import type { RegistryEvents } from '@switchyard/core';
+
 /**
  * What a ConsulRegistry reports besides instance lists. Listen with `registry.on(name, fn)`.
+ * The first three are core's `RegistryEvents`, which `ServiceDiscoveryClient` forwards.
  *
- * - `invalidEntry`: a health entry lacked a field or broke the instance contract; it is left
+ * - `invalidInstance`: a health entry lacked a field or broke the instance contract; it is left
  *   out and the rest is served. A watch reports each bad entry once, not on every answer.
- * - `stale`: a watch request failed; the last list stays and the watch retries with backoff.
- * - `recovered`: a watch request worked again after `stale`.
+ * - `registryStale`: a watch request failed; the last list stays and the watch retries with
+ *   backoff.
+ * - `registryRecovered`: a watch request worked again after `registryStale`.
  * - `indexReset`: `X-Consul-Index` went backwards (a snapshot restore, a new cluster): the
  *   watch starts again from index 0.
  */
-export type ConsulRegistryEvents = {
-  invalidEntry: {
+export interface ConsulRegistryEvents extends RegistryEvents {
+  invalidInstance: {
     readonly service: string;
     readonly index: number;
     readonly id: string | undefined;
     readonly reason: string;
+    readonly entry: unknown;
   };
-  stale: { readonly service: string; readonly reason: string; readonly error: Error };
-  recovered: { readonly service: string };
+  registryStale: { readonly service: string; readonly error: Error };
+  registryRecovered: { readonly service: string; readonly staleForMs: number };
   indexReset: { readonly service: string; readonly from: number; readonly to: number };
-};
+}

@@ -34,7 +34,8 @@ export async function consulRequest(
 ): Promise<ConsulAnswer> {
   const { signal, service } = call;
   if (signal?.aborted) throw abortReason(signal);
-  const timeout = AbortSignal.timeout(call.timeoutMs);
+  // AbortSignal.timeout throws on a fractional delay, and a blocking query's is wait + wait/16 + ….
+  const timeout = AbortSignal.timeout(Math.ceil(call.timeoutMs));
   const combined = signal ? AbortSignal.any([signal, timeout]) : timeout;
   const headers: Record<string, string> = {};
   if (options.token) headers['X-Consul-Token'] = options.token;

@@ -4,6 +4,7 @@ import {
   RegistryUnavailableError,
   type ServiceInstance,
   ServiceNotFoundError,
+  SwitchyardError,
   ValidationError,
 } from '@switchyard/core';
 import { mockConsul } from '@switchyard/testing';
@@ -119,8 +120,8 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
       ),
     );
     const r = registry();
-    const events: ConsulRegistryEvents['invalidEntry'][] = [];
-    r.on('invalidEntry', (event) => events.push(event));
+    const events: ConsulRegistryEvents['invalidInstance'][] = [];
+    r.on('invalidInstance', (event) => events.push(event));
     const found = await r.resolve('users');
     expect(found).toEqual([{ id: 'ok', service: 'users', host: '10.0.0.1', port: 80 }]);
     expect(events.map((e) => [e.index, e.id])).toEqual([
@@ -134,13 +135,18 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     expect(events[1]?.reason).toMatch(/Service\.Port/);
     expect(events[3]?.reason).toMatch(/no Service object/);
     expect(events[4]?.reason).toMatch(/port/);
+    expect(events.every((e) => e.service === 'users')).toBe(true);
+    expect(events[4]?.entry).toEqual({
+      Node: { Address: '10.0.0.5' },
+      Service: { ID: 'p0', Service: 'users', Port: 0 },
+    });
   });
 
   it('watch reports a bad entry once, however many answers still carry it', async () => {
     consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
     const r = registry({ waitMs: 10_000 });
     const dropped: (string | undefined)[] = [];
-    r.on('invalidEntry', (event) => dropped.push(event.id));
+    r.on('invalidInstance', (event) => dropped.push(event.id));
     let last: readonly ServiceInstance[] = [];
     r.watch('users', (list) => {
       last = list;
@@ -152,6 +158,21 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     await waitFor('u2 removed', () => last.length === 1);
     expect(dropped).toEqual(['p0']);
     expect(ids(last)).toEqual(['u3']);
+  });
+
+  it('watch: a wait that is not a multiple of 16 ms still makes a working blocking query', async () => {
+    // Tried: waitMs 1,000, whose deadline (wait + wait/16 + request timeout) is fractional.
+    const r = registry({ waitMs: 1_000 });
+    const stale: unknown[] = [];
+    r.on('registryStale', ({ error }) => stale.push(error));
+    let last: readonly ServiceInstance[] = [];
+    r.watch('users', (list) => {
+      last = list;
+    });
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    consul.removeInstance('users', 'u1');
+    await waitFor('u1 removed', () => last.length === 2);
+    expect(stale).toEqual([]);
   });
 
   it('rejects answers that are not a JSON array with RegistryProtocolError', async () => {
@@ -217,24 +238,35 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     await waitFor('change after the reset', () => last.length === 2);
   });
 
-  it('watch: errors keep the last list, emit stale once, back off, then recover', async () => {
+  it('watch: errors keep the last list, emit registryStale once, back off, then registryRecovered', async () => {
     const r = registry({ waitMs: 10_000 });
     const states: string[] = [];
-    r.on('stale', () => states.push('stale'));
-    r.on('recovered', () => states.push('recovered'));
+    const staleErrors: unknown[] = [];
+    const staleFor: number[] = [];
+    r.on('registryStale', ({ service, error }) => {
+      states.push(`stale:${service}`);
+      staleErrors.push(error);
+    });
+    r.on('registryRecovered', ({ service, staleForMs }) => {
+      states.push(`recovered:${service}`);
+      staleFor.push(staleForMs);
+    });
     const seen: (readonly ServiceInstance[])[] = [];
     r.watch('users', (list) => seen.push(list));
     await waitFor('blocking query parked', () => consul.blockedQueries === 1);
     consul.failNext(3, { status: 500, path: '/v1/health/service/users' });
     consul.failNext(2, { networkError: true, path: '/v1/health/service/users' });
     consul.removeInstance('users', 'u3'); // wakes the parked query; the next five fail
-    await waitFor('stale', () => states.includes('stale'));
+    await waitFor('registryStale', () => states.includes('stale:users'));
+    expect(staleErrors[0]).toBeInstanceOf(SwitchyardError);
     // Once the faults are used up, the watch parks a blocking query again; a change wakes it.
     await waitFor('blocking again after the faults', () => consul.blockedQueries === 1);
     expect(consul.requests().filter((request) => request.fault).length).toBe(5);
     consul.removeInstance('users', 'u2');
-    await waitFor('recovered', () => states.includes('recovered'));
-    expect(states).toEqual(['stale', 'recovered']);
+    await waitFor('registryRecovered', () => states.includes('recovered:users'));
+    expect(states).toEqual(['stale:users', 'recovered:users']);
+    expect(staleFor).toHaveLength(1);
+    expect(staleFor[0]).toBeGreaterThanOrEqual(0);
     expect(seen.every((list) => list.length > 0)).toBe(true); // never emptied by an error
     expect(ids(seen.at(-1)!)).toEqual(['u1']);
   });

@@ -8,6 +8,7 @@ import {
   TypedEmitter,
   ValidationError,
   validateInstance,
+  validateInstanceId,
   validateServiceName,
 } from '@switchyard/core';
 import type { ConsulRegistryEvents } from './consul-events.ts';
@@ -48,7 +49,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
     validateServiceName(service);
     this.#assertOpen();
     const answer = await queryHealth(this.#options, service, { index: 0, signal: options.signal });
-    for (const entry of answer.rejected) this.emit('invalidEntry', { service, ...entry });
+    for (const entry of answer.rejected) this.emit('invalidInstance', { service, ...entry });
     return Object.freeze([...answer.instances]);
   }
 
@@ -112,7 +113,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   /** Removes the instance from the local agent. An unknown id is a no-op. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
-    validateId(id);
+    validateInstanceId(id);
     this.#assertOpen();
     const answer = await this.#put(
       `/v1/agent/service/deregister/${encodeURIComponent(id)}`,
@@ -126,7 +127,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   /** Passes the TTL check; rejects with ServiceNotFoundError when the agent no longer knows it. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
-    validateId(id);
+    validateInstanceId(id);
     this.#assertOpen();
     const answer = await this.#put(
       `/v1/agent/check/pass/${encodeURIComponent(`service:${id}`)}`,
@@ -159,17 +160,5 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
 
   #assertOpen(): void {
     if (this.#closed) throw new ValidationError('registry', 'this ConsulRegistry is closed');
-  }
-}
-
-// The same alphabet core's validateInstance allows for ids: they end up in keys and URL paths.
-const INSTANCE_ID = /^[^\s/]{1,256}$/;
-
-function validateId(id: unknown): void {
-  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
-    throw new ValidationError(
-      'id',
-      `expected a non-empty id without spaces or '/', got ${JSON.stringify(id)}`,
-    );
   }
 }

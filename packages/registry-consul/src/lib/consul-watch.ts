@@ -1,4 +1,5 @@
 import { type ServiceInstance, sameInstances, sleep, type TypedEmitter } from '@switchyard/core';
+import type { RejectedConsulEntry } from './consul-entry.ts';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ResolvedConsulOptions } from './consul-options.ts';
 import { queryHealth } from './health-query.ts';
@@ -10,7 +11,7 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  * Follows one service with blocking queries, as Consul's guide asks: the first query is
  * plain; each next one passes the last `X-Consul-Index`. An index that went backwards resets
  * to 0; one that is not > 0 is treated as 1 (a 0 would turn the watch into a busy loop). On
- * errors the last list stays, `stale` is emitted once, and retries back off with jitter.
+ * errors the last list stays, `registryStale` is emitted once, and retries back off with jitter.
  */
 export class ConsulWatch {
   readonly #listeners = new Set<Listener>();
@@ -18,7 +19,7 @@ export class ConsulWatch {
   #current: readonly ServiceInstance[] | undefined;
   #reported = new Set<string>();
   #index = 0;
-  #stale = false;
+  #staleSince: number | undefined;
 
   constructor(
     readonly service: string,
@@ -63,19 +64,17 @@ export class ConsulWatch {
         this.#report(answer.rejected);
         this.#publish(answer.instances);
         attempt = 0;
-        if (this.#stale) {
-          this.#stale = false;
-          this.events.emit('recovered', { service: this.service });
+        const since = this.#staleSince;
+        if (since !== undefined) {
+          this.#staleSince = undefined;
+          const staleForMs = Math.max(0, this.options.clock.now() - since);
+          this.events.emit('registryRecovered', { service: this.service, staleForMs });
         }
       } catch (error) {
         if (signal.aborted) return;
-        if (!this.#stale) {
-          this.#stale = true;
-          this.events.emit('stale', {
-            service: this.service,
-            reason: (error as Error).message,
-            error: error as Error,
-          });
+        if (this.#staleSince === undefined) {
+          this.#staleSince = this.options.clock.now();
+          this.events.emit('registryStale', { service: this.service, error: error as Error });
         }
         const delay = retryDelay(attempt++, this.options.minBackoffMs, this.options.maxBackoffMs);
         await sleep(delay, signal, this.options.clock).catch(() => undefined);
@@ -95,12 +94,12 @@ export class ConsulWatch {
     }
   }
 
-  #report(rejected: readonly { index: number; id: string | undefined; reason: string }[]): void {
+  #report(rejected: readonly RejectedConsulEntry[]): void {
     const now = new Set<string>();
     for (const entry of rejected) {
       const key = `${entry.id ?? `#${entry.index}`}\u0000${entry.reason}`;
       now.add(key);
-      if (!this.#reported.has(key)) this.events.emit('invalidEntry', { service: this.service, ...entry });
+      if (!this.#reported.has(key)) this.events.emit('invalidInstance', { service: this.service, ...entry });
     }
     this.#reported = now;
   }

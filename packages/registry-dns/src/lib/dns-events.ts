@@ -1,14 +1,18 @@
+import type { RegistryEvents } from '@switchyard/core';
+
 /**
  * What a DnsRegistry reports besides instance lists. Listen with `registry.on(name, fn)`.
+ * They are core's `RegistryEvents`, which `ServiceDiscoveryClient` forwards.
  *
- * - `invalidEntry`: a record could not become an instance (SRV port 0, a target without
+ * - `invalidInstance`: a record could not become an instance (SRV port 0, a target without
  *   addresses); it is left out and the rest is served. A watch reports each record once, not
  *   on every refresh.
- * - `stale`: a watch's refresh failed (timeout, refused, server failure); the last list stays.
- * - `recovered`: a refresh worked again after `stale`.
+ * - `registryStale`: a watch's refresh failed (timeout, refused, server failure); the last list
+ *   stays. `error` is the typed error (RegistryUnavailableError, RegistryProtocolError).
+ * - `registryRecovered`: a refresh worked again after `registryStale`.
  */
-export type DnsRegistryEvents = {
-  invalidEntry: { readonly service: string; readonly record: string; readonly reason: string };
-  stale: { readonly service: string; readonly reason: string; readonly error: Error };
-  recovered: { readonly service: string };
-};
+export interface DnsRegistryEvents extends RegistryEvents {
+  invalidInstance: { readonly service: string; readonly record: string; readonly reason: string };
+  registryStale: { readonly service: string; readonly error: Error };
+  registryRecovered: { readonly service: string; readonly staleForMs: number };
+}

@@ -4,6 +4,7 @@ import {
   RegistryUnavailableError,
   type ServiceInstance,
   ServiceNotFoundError,
+  SwitchyardError,
   ValidationError,
 } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,14 +77,15 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
 
   it('SRV: lowest priority group, weights (0 → tiny), ports, targets resolved to A and AAAA', async () => {
     const r = registry();
-    const dropped: DnsRegistryEvents['invalidEntry'][] = [];
-    r.on('invalidEntry', (event) => dropped.push(event));
+    const dropped: DnsRegistryEvents['invalidInstance'][] = [];
+    r.on('invalidInstance', (event) => dropped.push(event));
     const found = await r.resolve('users');
     expect(ids(found)).toEqual(['10.1.0.1:8080', '10.1.0.2:8081', 'fd00::2:8081']);
     const a = found.find((i) => i.host === '10.1.0.1');
     expect(a).toMatchObject({ port: 8080, weight: 5, metadata: { target: 'a.sy.test', priority: '10' } });
     expect(found.find((i) => i.host === 'fd00::2')?.weight).toBe(ZERO_SRV_WEIGHT);
     // Port 0 and the target without addresses are dropped, each with an event naming it.
+    expect(dropped.every((e) => e.service === 'users' && e.reason.length > 0)).toBe(true);
     expect(dropped.map((e) => e.record).sort()).toEqual([
       'ghost.sy.test:8082 (priority 10)',
       'z.sy.test:0 (priority 10)',
@@ -215,7 +217,7 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     const clock = new ManualClock();
     const r = registry({ clock });
     const dropped: string[] = [];
-    r.on('invalidEntry', (event) => dropped.push(event.record));
+    r.on('invalidInstance', (event) => dropped.push(event.record));
     const seen: (readonly ServiceInstance[])[] = [];
     r.watch('users', (list) => seen.push(list));
     await waitFor('first list', () => seen.length === 1);
@@ -230,24 +232,34 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     await r.close();
   });
 
-  it('a DNS server outage keeps the last list (stale), then recovers after a restart', async () => {
+  it('a DNS server outage keeps the last list (registryStale), then registryRecovered after a restart', async () => {
     const clock = new ManualClock();
     const r = registry({ mode: 'a', port: 80, nameFor: (s) => `${s}.sy.test`, clock, minTtlMs: 1_000 });
     const states: string[] = [];
-    r.on('stale', () => states.push('stale'));
-    r.on('recovered', () => states.push('recovered'));
+    const staleErrors: unknown[] = [];
+    const staleFor: number[] = [];
+    r.on('registryStale', ({ service, error }) => {
+      states.push(`stale:${service}`);
+      staleErrors.push(error);
+    });
+    r.on('registryRecovered', ({ service, staleForMs }) => {
+      states.push(`recovered:${service}`);
+      staleFor.push(staleForMs);
+    });
     const seen: (readonly ServiceInstance[])[] = [];
     r.watch('api', (list) => seen.push(list));
     await waitFor('first list', () => seen.length === 1);
     await waitFor('refresh scheduled', () => clock.pendingTimers === 1);
     await dns.stop();
     clock.advance(5_000);
-    await waitFor('stale', () => states.length === 1);
+    await waitFor('registryStale', () => states.length === 1);
     await waitFor('retry scheduled', () => clock.pendingTimers === 1);
     await dns.start();
     clock.advance(1_000); // after a failure the retry comes after minTtlMs
-    await waitFor('recovered', () => states.length === 2);
-    expect(states).toEqual(['stale', 'recovered']);
+    await waitFor('registryRecovered', () => states.length === 2);
+    expect(states).toEqual(['stale:api', 'recovered:api']);
+    expect(staleErrors[0]).toBeInstanceOf(SwitchyardError);
+    expect(staleFor).toEqual([1_000]); // the ManualClock moved 1 s between failure and success
     expect(seen.length).toBe(1); // the outage never replaced the list
     await r.close();
   });

@@ -38,7 +38,7 @@ export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Regi
     validateServiceName(service);
     this.#assertOpen();
     const answer = await lookupService(service, this.#options, options.signal);
-    for (const entry of answer.rejected) this.emit('invalidEntry', { service, ...entry });
+    for (const entry of answer.rejected) this.emit('invalidInstance', { service, ...entry });
     return Object.freeze([...answer.instances]);
   }
 

@@ -15,7 +15,7 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  * Re-resolves one service on an unref'd timer. The next refresh comes after the answer's lowest
  * TTL clamped to [minTtlMs, maxTtlMs]; after a failed refresh, after minTtlMs. Listeners hear
  * only real changes. NXDOMAIN is an answer (the service is gone: empty list); a timeout or a
- * refusal is not (the last list stays, `stale` is emitted).
+ * refusal is not (the last list stays, `registryStale` is emitted).
  */
 export class DnsWatch {
   readonly #listeners = new Set<Listener>();
@@ -23,7 +23,7 @@ export class DnsWatch {
   #reported = new Set<string>();
   #timer: TimerHandle | undefined;
   #inflight: AbortController | undefined;
-  #stale = false;
+  #staleSince: number | undefined;
   #closed = false;
 
   constructor(
@@ -78,13 +78,9 @@ export class DnsWatch {
       if (error instanceof ServiceNotFoundError) {
         this.#publish([]);
         this.#recovered();
-      } else if (!this.#stale) {
-        this.#stale = true;
-        this.events.emit('stale', {
-          service: this.service,
-          reason: (error as Error).message,
-          error: error as Error,
-        });
+      } else if (this.#staleSince === undefined) {
+        this.#staleSince = this.options.clock.now();
+        this.events.emit('registryStale', { service: this.service, error: error as Error });
       }
     } finally {
       if (this.#inflight === controller) this.#inflight = undefined;
@@ -97,7 +93,7 @@ export class DnsWatch {
     for (const entry of rejected) {
       const key = `${entry.record}\u0000${entry.reason}`;
       now.add(key);
-      if (!this.#reported.has(key)) this.events.emit('invalidEntry', { service: this.service, ...entry });
+      if (!this.#reported.has(key)) this.events.emit('invalidInstance', { service: this.service, ...entry });
     }
     this.#reported = now;
   }
@@ -110,9 +106,11 @@ export class DnsWatch {
   }
 
   #recovered(): void {
-    if (!this.#stale) return;
-    this.#stale = false;
-    this.events.emit('recovered', { service: this.service });
+    const since = this.#staleSince;
+    if (since === undefined) return;
+    this.#staleSince = undefined;
+    const staleForMs = Math.max(0, this.options.clock.now() - since);
+    this.events.emit('registryRecovered', { service: this.service, staleForMs });
   }
 }
 

@@ -72,8 +72,8 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     await put(service, 'json', '{"id":"json", broken');
     await put(service, 'port', instance('port', { service, port: 0 }));
     const r = registry();
-    const events: EtcdRegistryEvents['invalidEntry'][] = [];
-    r.on('invalidEntry', (event) => events.push(event));
+    const events: EtcdRegistryEvents['invalidInstance'][] = [];
+    r.on('invalidInstance', (event) => events.push(event));
     const found = await r.resolve(service);
     expect(found.map((i) => i.id)).toEqual(['good']);
     expect(events.map((e) => e.key).sort()).toEqual([
@@ -115,7 +115,7 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     await put(service, 'b', instance('b', { service }));
     const r = registry();
     const invalid: string[] = [];
-    r.on('invalidEntry', (event) => invalid.push(event.key));
+    r.on('invalidInstance', (event) => invalid.push(event.key));
     let last: readonly ServiceInstance[] = [];
     r.watch(service, (list) => {
       last = list;
@@ -257,14 +257,22 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     );
   });
 
-  it('survives an etcd restart: stale, then recovered; watch and registration carry on', async () => {
+  it('survives an etcd restart: registryStale, then registryRecovered; watch and registration carry on', async () => {
     const service = fresh();
     const writer = registry();
     await writer.register(instance('me', { service }), { ttlMs: 3_000 });
     const watcher = registry();
     const states: string[] = [];
-    watcher.on('stale', () => states.push('stale'));
-    watcher.on('recovered', () => states.push('recovered'));
+    const staleErrors: unknown[] = [];
+    const staleFor: number[] = [];
+    watcher.on('registryStale', ({ service: from, error }) => {
+      states.push(`stale:${from}`);
+      staleErrors.push(error);
+    });
+    watcher.on('registryRecovered', ({ service: from, staleForMs }) => {
+      states.push(`recovered:${from}`);
+      staleFor.push(staleForMs);
+    });
     let last: readonly ServiceInstance[] = [];
     watcher.watch(service, (list) => {
       last = list;
@@ -274,10 +282,11 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     const member = etcd.members[0]!;
     await member.stop();
     await expect(writer.resolve(service)).rejects.toBeInstanceOf(RegistryUnavailableError);
-    await waitFor('stale', () => states.includes('stale'));
+    await waitFor('registryStale', () => states.includes(`stale:${service}`));
+    expect(staleErrors[0]).toBeInstanceOf(RegistryUnavailableError);
     member.start();
     await etcd.waitHealthy();
-    await waitFor('recovered', () => states.includes('recovered'), 20_000);
+    await waitFor('registryRecovered', () => states.includes(`recovered:${service}`), 20_000);
     await put(service, 'other', instance('other', { service }));
     await waitFor('new instance seen after restart', () => last.length === 2, 20_000);
     // The lease outlived the outage (etcd restores leases with a fresh TTL).
@@ -290,7 +299,8 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
         ),
       20_000,
     );
-    expect(states.slice(0, 2)).toEqual(['stale', 'recovered']);
+    expect(states.slice(0, 2)).toEqual([`stale:${service}`, `recovered:${service}`]);
+    expect(staleFor[0]).toBeGreaterThanOrEqual(0);
   });
 
   it('a hung etcd makes heartbeat and resolve fail within their deadline, then work again', async () => {

@@ -8,6 +8,7 @@ import {
   TypedEmitter,
   ValidationError,
   validateInstance,
+  validateInstanceId,
   validateServiceName,
 } from '@switchyard/core';
 import { Etcd3 } from 'etcd3';
@@ -27,7 +28,7 @@ import { ServiceWatch } from './service-watch.ts';
  * const registry = new EtcdRegistry({ hosts: ['http://10.0.0.1:2379', 'http://10.0.0.2:2379'] });
  * await registry.register({ id: 'users-1', service: 'users', host: '10.0.0.7', port: 8080 }, { ttlMs: 10_000 });
  * const stop = registry.watch('users', (instances) => console.log(instances.length));
- * registry.on('invalidEntry', ({ key, reason }) => console.warn(key, reason));
+ * registry.on('invalidInstance', ({ key, reason }) => console.warn(key, reason));
  */
 export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Registry, RegistryWriter {
   readonly #options: ResolvedEtcdOptions;
@@ -60,7 +61,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
       const key = kv.key.toString();
       const decoded = decodeEntry(service, key.slice(servicePrefix.length), kv.value.toString());
       if (decoded.ok) instances.push(decoded.instance);
-      else this.emit('invalidEntry', { service, key, reason: decoded.reason, error: decoded.error });
+      else this.emit('invalidInstance', { service, key, reason: decoded.reason, error: decoded.error });
     }
     return Object.freeze(instances);
   }
@@ -125,7 +126,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   /** Removes the instance (revoking its lease when this registry owns it). Unknown ids are a no-op. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
-    validateId(id);
+    validateInstanceId(id);
     this.#assertOpen();
     const key = this.keyOf(service, id);
     const registration = this.#registrations.get(key);
@@ -137,7 +138,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   /** Renews the lease at once; rejects with ServiceNotFoundError when this registry holds no live registration. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     validateServiceName(service);
-    validateId(id);
+    validateInstanceId(id);
     this.#assertOpen();
     const registration = this.#registrations.get(this.keyOf(service, id));
     if (!registration) throw new ServiceNotFoundError(service, { instanceId: id });
@@ -167,17 +168,5 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
 
   #assertOpen(): void {
     if (this.#closed) throw new ValidationError('registry', 'this EtcdRegistry is closed');
-  }
-}
-
-// The same alphabet core's validateInstance allows for ids: they end up in keys and URL paths.
-const INSTANCE_ID = /^[^\s/]{1,256}$/;
-
-function validateId(id: unknown): void {
-  if (typeof id !== 'string' || !INSTANCE_ID.test(id)) {
-    throw new ValidationError(
-      'id',
-      `expected a non-empty id without spaces or '/', got ${JSON.stringify(id)}`,
-    );
   }
 }

@@ -1,5 +1,6 @@
 import {
   type Clock,
+  RegistryUnavailableError,
   type ServiceInstance,
   sameInstances,
   type TimerHandle,
@@ -44,7 +45,7 @@ export class ServiceWatch {
   #current: readonly ServiceInstance[] | undefined;
   #timer: TimerHandle | undefined;
   #attempt = 0;
-  #stale = false;
+  #staleSince: number | undefined;
   #closed = false;
 
   constructor(
@@ -101,7 +102,7 @@ export class ServiceWatch {
       this.#startWatcher();
     } catch (error) {
       if (this.#closed) return;
-      this.#markStale(`etcd get failed: ${(error as Error).message}`);
+      this.#markStale(`etcd get failed: ${(error as Error).message}`, error);
       this.context.events.emit('error', { service: this.service, operation: 'watch', error: error as Error });
       this.#timer = this.context.clock.setTimeout(() => void this.#sync(), retryDelay(this.#attempt++));
     }
@@ -118,7 +119,7 @@ export class ServiceWatch {
     watcher.on('disconnected', (error: Error) => {
       // Resume from what was applied, not from the last header etcd3 saw.
       watcher.request.start_revision = String(this.#revision + 1n);
-      this.#markStale(`watch stream lost: ${error.message}`);
+      this.#markStale(`watch stream lost: ${error.message}`, error);
     });
     watcher.on('connected', () => this.#markRecovered());
     watcher.on('error', (error: Error) => {
@@ -149,7 +150,7 @@ export class ServiceWatch {
     if (known && known.revision >= revision) return;
     const decoded = decodeEntry(this.service, key.slice(this.keyPrefix.length), kv.value.toString());
     if (!decoded.ok) {
-      this.context.events.emit('invalidEntry', {
+      this.context.events.emit('invalidInstance', {
         service: this.service,
         key,
         reason: decoded.reason,
@@ -189,15 +190,18 @@ export class ServiceWatch {
     for (const listener of [...this.#listeners]) notify(listener, current);
   }
 
-  #markStale(reason: string): void {
-    if (this.#stale || this.#closed) return;
-    this.#stale = true;
-    this.context.events.emit('stale', { service: this.service, reason });
+  #markStale(reason: string, cause: unknown): void {
+    if (this.#staleSince !== undefined || this.#closed) return;
+    this.#staleSince = this.context.clock.now();
+    const error = new RegistryUnavailableError(reason, { service: this.service, cause });
+    this.context.events.emit('registryStale', { service: this.service, error });
   }
 
   #markRecovered(): void {
-    if (!this.#stale || this.#closed) return;
-    this.#stale = false;
-    this.context.events.emit('recovered', { service: this.service });
+    const since = this.#staleSince;
+    if (since === undefined || this.#closed) return;
+    this.#staleSince = undefined;
+    const staleForMs = Math.max(0, this.context.clock.now() - since);
+    this.context.events.emit('registryRecovered', { service: this.service, staleForMs });
   }
 }

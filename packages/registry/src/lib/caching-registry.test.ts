@@ -94,8 +94,8 @@ describe('CachingRegistry', () => {
     await server.registry.register(inst('a'));
     const cache = new CachingRegistry(new HttpRegistry({ url: server.url }), { ttlMs: 1000, clock });
     const events: string[] = [];
-    cache.on('registryStale', ({ error }) => events.push(`stale:${error.name}`));
-    cache.on('registryRecovered', () => events.push('recovered'));
+    cache.on('registryStale', ({ error }) => events.push(`registryStale:${error.name}`));
+    cache.on('registryRecovered', () => events.push('registryRecovered'));
     expect(ids(await cache.resolve('users'))).toEqual(['a']);
 
     await server.close();
@@ -103,14 +103,14 @@ describe('CachingRegistry', () => {
     expect(ids(await cache.resolve('users'))).toEqual(['a']);
     clock.advance(5000);
     expect(ids(await cache.resolve('users'))).toEqual(['a']);
-    expect(events).toEqual(['stale:RegistryUnavailableError']); // reported once per outage
+    expect(events).toEqual(['registryStale:RegistryUnavailableError']); // reported once per outage
 
     server = await createRegistryServer({ port });
     servers.push(server);
     await server.registry.register(inst('b'));
     clock.advance(1000);
     expect(ids(await cache.resolve('users'))).toEqual(['b']);
-    expect(events).toEqual(['stale:RegistryUnavailableError', 'recovered']);
+    expect(events).toEqual(['registryStale:RegistryUnavailableError', 'registryRecovered']);
     await cache.close();
   });
 
@@ -124,11 +124,11 @@ describe('CachingRegistry', () => {
     const events: string[] = [];
     let onEvent = () => {};
     cache.on('registryStale', () => {
-      events.push('stale');
+      events.push('registryStale');
       onEvent();
     });
     cache.on('registryRecovered', () => {
-      events.push('recovered');
+      events.push('registryRecovered');
       onEvent();
     });
     const until = (n: number) =>
@@ -154,7 +154,7 @@ describe('CachingRegistry', () => {
     servers.push(server);
     await server.registry.register(inst('b'));
     await until(2);
-    expect(events).toEqual(['stale', 'recovered']);
+    expect(events).toEqual(['registryStale', 'registryRecovered']);
     expect(lists[0]).toEqual(['a']);
     expect(lists).not.toContainEqual([]);
     await cache.close();

@@ -17,7 +17,7 @@ export interface HttpRegistryOptions {
   readonly clock?: Clock;
 }
 
-/** Events of the HTTP registry; the client turns `stale`/`recovered` into `registryStale`/… */
+/** Events of the HTTP registry: core's `RegistryEvents` (which the client forwards) and `error`. */
 export interface HttpRegistryEvents {
   [event: string]: unknown;
   /** A watch request failed; the watch keeps its last list and retries. */

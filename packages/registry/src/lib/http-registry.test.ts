@@ -138,22 +138,22 @@ describe('HttpRegistry against the embedded server', () => {
     await server.registry.register(instance('u1'));
     const registry = client(server.url);
     const events = collector<string>();
-    registry.on('registryStale', () => events.push('stale'));
+    registry.on('registryStale', () => events.push('registryStale'));
     registry.on('error', ({ error }) => events.push(error.name));
-    registry.on('registryRecovered', () => events.push('recovered'));
+    registry.on('registryRecovered', () => events.push('registryRecovered'));
     const lists = collector<string[]>();
     registry.watch('users', (list) => lists.push(ids(list)));
     await lists.next((l) => l.length === 1);
 
     await server.close();
-    await events.next((e) => e === 'stale');
+    await events.next((e) => e === 'registryStale');
     await events.next((e) => e === 'RegistryUnavailableError');
     expect(lists.values).toEqual([['u1']]); // never [] because of the outage
 
     server = await startServer(port);
     await server.registry.register(instance('u7'));
     await lists.next((l) => l.includes('u7'));
-    await events.next((e) => e === 'recovered');
+    await events.next((e) => e === 'registryRecovered');
     expect(lists.values).toEqual([['u1'], ['u7']]);
   });
 
@@ -161,7 +161,7 @@ describe('HttpRegistry against the embedded server', () => {
     const server = await startServer();
     const registry = client(server.url, { watchWaitMs: 50 });
     const events: string[] = [];
-    registry.on('registryStale', () => events.push('stale'));
+    registry.on('registryStale', () => events.push('registryStale'));
     registry.on('error', () => events.push('error'));
     const lists = collector<string[]>();
     registry.watch('users', (list) => lists.push(ids(list)));

@@ -1,6 +1,6 @@
 import { type Registry, SwitchyardError, TypedEmitter } from '@switchyard/core';
 
-/** What an inner registry's outage events look like; checked at run time (any emitter may say `stale`). */
+/** What an inner registry's outage events look like; checked at run time (any emitter may say `registryStale`). */
 type OutageEvents = {
   registryStale: { readonly service?: unknown; readonly error?: unknown } | undefined;
   registryRecovered: { readonly service?: unknown; readonly staleForMs?: unknown } | undefined;

@@ -31,7 +31,7 @@ export interface TestClient {
   readonly client: ServiceDiscoveryClient;
   /** The mocked registry and its controls (`setInstances`, `failNext`, `requests`…). */
   readonly registry: MockRegistry;
-  /** The registry client the ServiceDiscoveryClient uses (events: `stale`, `recovered`…). */
+  /** The registry client the ServiceDiscoveryClient uses (events: `registryStale`, `registryRecovered`…). */
   readonly httpRegistry: HttpRegistry;
   /** Give these to msw's `setupServer` (or `server.use`). */
   readonly handlers: RequestHandler[];

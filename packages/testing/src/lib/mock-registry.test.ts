@@ -136,14 +136,14 @@ describe('mockRegistry through a real HttpRegistry', () => {
   it('a watch rides out scripted failures, keeps its list, and reports stale then recovered', async () => {
     const { mock, client } = start();
     const events: string[] = [];
-    client.on('registryStale', () => events.push('stale'));
-    client.on('registryRecovered', () => events.push('recovered'));
+    client.on('registryStale', () => events.push('registryStale'));
+    client.on('registryRecovered', () => events.push('registryRecovered'));
     const watch = watchLists(client, 'users');
     await watch.next((list) => list.length === 2);
     mock.failNext(3, { status: 503, path: '/services/users' });
     mock.setInstances('users', [u(5)]); // wakes the poll; the next three polls fail
     await watch.next((list) => list.join() === 'users-5');
-    expect(events).toEqual(['stale', 'recovered']);
+    expect(events).toEqual(['registryStale', 'registryRecovered']);
     expect(watch.lists.every((list) => list.length > 0)).toBe(true);
     watch.stop();
   });
