@@ -106,7 +106,12 @@ describe('Membership over real UDP/TCP on 127.0.0.1', () => {
       const left = record(observers, 'left', 'cache-5');
       const seed = formatAddress(members[0]!.address);
       await Promise.all([...members.slice(1), client].map((m) => m.join([seed])));
-      await vi.waitFor(() => expect(aliveCount(client)).toBe(7), waitOpts);
+      // Every observer must know the victim alive first: news of the death of a member never
+      // heard of is ignored by design.
+      await vi.waitFor(
+        () => expect([...members, client].map(aliveCount)).toEqual(Array(7).fill(7)),
+        waitOpts,
+      );
 
       const registry = new MembershipRegistry(client);
       let view: readonly ServiceInstance[] = [];
