@@ -31,6 +31,7 @@ export {
   type ServiceInstance,
   weightOf,
 } from './lib/service-instance.ts';
+export { SharedWatches, type WatchSource } from './lib/shared-watches.ts';
 export { type EventMap, type Listener, TypedEmitter } from './lib/typed-emitter.ts';
 export {
   partitionInstances,
@@ -41,3 +42,4 @@ export {
   validateServiceName,
   validateWeight,
 } from './lib/validation.ts';
+export { WatchFanout } from './lib/watch-fanout.ts';

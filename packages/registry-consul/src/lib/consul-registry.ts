@@ -5,6 +5,7 @@ import {
   type ResolveOptions,
   type ServiceInstance,
   ServiceNotFoundError,
+  SharedWatches,
   TypedEmitter,
   ValidationError,
   validateInstance,
@@ -37,7 +38,7 @@ const UNKNOWN_CHECK = /unknown check|does not have associated TTL/i;
  */
 export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implements Registry, RegistryWriter {
   readonly #options: ResolvedConsulOptions;
-  readonly #watches = new Map<string, ConsulWatch>();
+  readonly #watches = new SharedWatches((service) => new ConsulWatch(service, this.#options, this));
   #closed = false;
 
   constructor(options: ConsulRegistryOptions) {
@@ -56,20 +57,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
     validateServiceName(service);
     this.#assertOpen();
-    let watch = this.#watches.get(service);
-    if (!watch) {
-      watch = new ConsulWatch(service, this.#options, this);
-      this.#watches.set(service, watch);
-    }
-    const owned = watch;
-    owned.add(listener);
-    return () => {
-      owned.remove(listener);
-      if (owned.listenerCount === 0 && this.#watches.get(service) === owned) {
-        this.#watches.delete(service);
-        owned.close();
-      }
-    };
+    return this.#watches.watch(service, listener);
   }
 
   /**
@@ -144,8 +132,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   /** Stops every watch and aborts their queries in flight. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const watch of this.#watches.values()) watch.close();
-    this.#watches.clear();
+    for (const watch of this.#watches.drain()) watch.close();
     this.removeAllListeners();
   }
 

@@ -1,11 +1,9 @@
-import { type ServiceInstance, sameInstances, sleep, type TypedEmitter } from '@switchyard/core';
+import { sleep, type TypedEmitter, WatchFanout, type WatchSource } from '@switchyard/core';
 import type { RejectedConsulEntry } from './consul-entry.ts';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ResolvedConsulOptions } from './consul-options.ts';
 import { queryHealth } from './health-query.ts';
 import { retryDelay } from './retry-delay.ts';
-
-type Listener = (instances: readonly ServiceInstance[]) => void;
 
 /**
  * Follows one service with blocking queries, as Consul's guide asks: the first query is
@@ -13,10 +11,9 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  * to 0; one that is not > 0 is treated as 1 (a 0 would turn the watch into a busy loop). On
  * errors the last list stays, `registryStale` is emitted once, and retries back off with jitter.
  */
-export class ConsulWatch {
-  readonly #listeners = new Set<Listener>();
+export class ConsulWatch implements WatchSource {
+  readonly fanout = new WatchFanout();
   readonly #stop = new AbortController();
-  #current: readonly ServiceInstance[] | undefined;
   #reported = new Set<string>();
   #index = 0;
   #staleSince: number | undefined;
@@ -29,28 +26,9 @@ export class ConsulWatch {
     void this.#run();
   }
 
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
-  /** Adds a listener; it gets the current list on a microtask when one is known. */
-  add(listener: Listener): void {
-    this.#listeners.add(listener);
-    const current = this.#current;
-    if (current) {
-      queueMicrotask(() => {
-        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
-      });
-    }
-  }
-
-  remove(listener: Listener): void {
-    this.#listeners.delete(listener);
-  }
-
   /** Ends the loop and aborts the query in flight. */
   close(): void {
-    this.#listeners.clear();
+    this.fanout.clear();
     this.#stop.abort();
   }
 
@@ -62,7 +40,7 @@ export class ConsulWatch {
         const answer = await queryHealth(this.options, this.service, { index: this.#index, signal });
         this.#advance(answer.index);
         this.#report(answer.rejected);
-        this.#publish(answer.instances);
+        this.fanout.publish(answer.instances);
         attempt = 0;
         const since = this.#staleSince;
         if (since !== undefined) {
@@ -102,22 +80,5 @@ export class ConsulWatch {
       if (!this.#reported.has(key)) this.events.emit('invalidInstance', { service: this.service, ...entry });
     }
     this.#reported = now;
-  }
-
-  #publish(instances: readonly ServiceInstance[]): void {
-    if (this.#current && sameInstances(this.#current, instances)) return;
-    const current = Object.freeze([...instances]);
-    this.#current = current;
-    for (const listener of [...this.#listeners]) notify(listener, current);
-  }
-}
-
-function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
-  try {
-    listener(instances);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
   }
 }

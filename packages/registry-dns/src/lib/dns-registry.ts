@@ -2,6 +2,7 @@ import {
   type Registry,
   type ResolveOptions,
   type ServiceInstance,
+  SharedWatches,
   TypedEmitter,
   ValidationError,
   validateServiceName,
@@ -26,7 +27,7 @@ import { DnsWatch } from './dns-watch.ts';
  */
 export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Registry {
   readonly #options: ResolvedDnsOptions;
-  readonly #watches = new Map<string, DnsWatch>();
+  readonly #watches = new SharedWatches((service) => new DnsWatch(service, this.#options, this));
   #closed = false;
 
   constructor(options: DnsRegistryOptions) {
@@ -45,27 +46,13 @@ export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Regi
   watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
     validateServiceName(service);
     this.#assertOpen();
-    let watch = this.#watches.get(service);
-    if (!watch) {
-      watch = new DnsWatch(service, this.#options, this);
-      this.#watches.set(service, watch);
-    }
-    const owned = watch;
-    owned.add(listener);
-    return () => {
-      owned.remove(listener);
-      if (owned.listenerCount === 0 && this.#watches.get(service) === owned) {
-        this.#watches.delete(service);
-        owned.close();
-      }
-    };
+    return this.#watches.watch(service, listener);
   }
 
   /** Stops every watch and cancels their lookups in flight. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const watch of this.#watches.values()) watch.close();
-    this.#watches.clear();
+    for (const watch of this.#watches.drain()) watch.close();
     this.removeAllListeners();
   }
 

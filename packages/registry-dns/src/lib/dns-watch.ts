@@ -1,15 +1,13 @@
 import {
-  type ServiceInstance,
   ServiceNotFoundError,
-  sameInstances,
   type TimerHandle,
   type TypedEmitter,
+  WatchFanout,
+  type WatchSource,
 } from '@switchyard/core';
 import type { DnsRegistryEvents } from './dns-events.ts';
 import { lookupService } from './dns-lookup.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
-
-type Listener = (instances: readonly ServiceInstance[]) => void;
 
 /**
  * Re-resolves one service on an unref'd timer. The next refresh comes after the answer's lowest
@@ -17,9 +15,8 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  * only real changes. NXDOMAIN is an answer (the service is gone: empty list); a timeout or a
  * refusal is not (the last list stays, `registryStale` is emitted).
  */
-export class DnsWatch {
-  readonly #listeners = new Set<Listener>();
-  #current: readonly ServiceInstance[] | undefined;
+export class DnsWatch implements WatchSource {
+  readonly fanout = new WatchFanout();
   #reported = new Set<string>();
   #timer: TimerHandle | undefined;
   #inflight: AbortController | undefined;
@@ -34,28 +31,9 @@ export class DnsWatch {
     void this.#refresh();
   }
 
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
-  /** Adds a listener; it gets the current list on a microtask when one is known. */
-  add(listener: Listener): void {
-    this.#listeners.add(listener);
-    const current = this.#current;
-    if (current) {
-      queueMicrotask(() => {
-        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
-      });
-    }
-  }
-
-  remove(listener: Listener): void {
-    this.#listeners.delete(listener);
-  }
-
   close(): void {
     this.#closed = true;
-    this.#listeners.clear();
+    this.fanout.clear();
     if (this.#timer !== undefined) this.options.clock.clearTimeout(this.#timer);
     this.#inflight?.abort();
   }
@@ -69,14 +47,14 @@ export class DnsWatch {
       const answer = await lookupService(this.service, this.options, controller.signal);
       if (this.#closed) return;
       this.#report(answer.rejected);
-      this.#publish(answer.instances);
+      this.fanout.publish(answer.instances);
       this.#recovered();
       const ttl = answer.ttlMs ?? this.options.minTtlMs;
       delay = Math.min(this.options.maxTtlMs, Math.max(this.options.minTtlMs, ttl));
     } catch (error) {
       if (this.#closed) return;
       if (error instanceof ServiceNotFoundError) {
-        this.#publish([]);
+        this.fanout.publish([]);
         this.#recovered();
       } else if (this.#staleSince === undefined) {
         this.#staleSince = this.options.clock.now();
@@ -98,28 +76,11 @@ export class DnsWatch {
     this.#reported = now;
   }
 
-  #publish(instances: readonly ServiceInstance[]): void {
-    if (this.#current && sameInstances(this.#current, instances)) return;
-    const current = Object.freeze([...instances]);
-    this.#current = current;
-    for (const listener of [...this.#listeners]) notify(listener, current);
-  }
-
   #recovered(): void {
     const since = this.#staleSince;
     if (since === undefined) return;
     this.#staleSince = undefined;
     const staleForMs = Math.max(0, this.options.clock.now() - since);
     this.events.emit('registryRecovered', { service: this.service, staleForMs });
-  }
-}
-
-function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
-  try {
-    listener(instances);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
   }
 }

@@ -5,6 +5,7 @@ import {
   type ResolveOptions,
   type ServiceInstance,
   ServiceNotFoundError,
+  SharedWatches,
   TypedEmitter,
   ValidationError,
   validateInstance,
@@ -33,7 +34,14 @@ import { ServiceWatch } from './service-watch.ts';
 export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Registry, RegistryWriter {
   readonly #options: ResolvedEtcdOptions;
   readonly #client: Etcd3;
-  readonly #watches = new Map<string, ServiceWatch>();
+  readonly #watches = new SharedWatches(
+    (service) =>
+      new ServiceWatch(service, this.keyOf(service, ''), {
+        client: this.#client,
+        clock: this.#options.clock,
+        events: this,
+      }),
+  );
   readonly #registrations = new Map<string, LeaseRegistration>();
   #closed = false;
 
@@ -69,24 +77,7 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
     validateServiceName(service);
     this.#assertOpen();
-    let watch = this.#watches.get(service);
-    if (!watch) {
-      watch = new ServiceWatch(service, this.keyOf(service, ''), {
-        client: this.#client,
-        clock: this.#options.clock,
-        events: this,
-      });
-      this.#watches.set(service, watch);
-    }
-    const owned = watch;
-    owned.add(listener);
-    return () => {
-      owned.remove(listener);
-      if (owned.listenerCount === 0 && this.#watches.get(service) === owned) {
-        this.#watches.delete(service);
-        void owned.close();
-      }
-    };
+    return this.#watches.watch(service, listener);
   }
 
   /**
@@ -154,9 +145,8 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const watches = [...this.#watches.values()];
+    const watches = this.#watches.drain();
     const registrations = [...this.#registrations.values()];
-    this.#watches.clear();
     this.#registrations.clear();
     await Promise.allSettled([
       ...watches.map((watch) => watch.close()),

@@ -2,17 +2,15 @@ import {
   type Clock,
   RegistryUnavailableError,
   type ServiceInstance,
-  sameInstances,
   type TimerHandle,
   type TypedEmitter,
+  WatchFanout,
+  type WatchSource,
 } from '@switchyard/core';
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
-import { notify } from './notify.ts';
 import { retryDelay } from './retry-delay.ts';
-
-type Listener = (instances: readonly ServiceInstance[]) => void;
 
 const MAX_TOMBSTONES = 1024;
 
@@ -36,13 +34,12 @@ interface WatchContext {
  * is not newer than what its key already holds is ignored, so nothing is lost or applied
  * twice. A cancelled watch (revision compacted away) falls back to a fresh get.
  */
-export class ServiceWatch {
-  readonly #listeners = new Set<Listener>();
+export class ServiceWatch implements WatchSource {
+  readonly fanout = new WatchFanout();
   readonly #keys = new Map<string, KeyState>();
   #revision = 0n;
   #live = 0;
   #watcher: Watcher | undefined;
-  #current: readonly ServiceInstance[] | undefined;
   #timer: TimerHandle | undefined;
   #attempt = 0;
   #staleSince: number | undefined;
@@ -56,28 +53,9 @@ export class ServiceWatch {
     void this.#sync();
   }
 
-  get listenerCount(): number {
-    return this.#listeners.size;
-  }
-
-  /** Adds a listener; it gets the current list on a microtask when one is known. */
-  add(listener: Listener): void {
-    this.#listeners.add(listener);
-    const current = this.#current;
-    if (current) {
-      queueMicrotask(() => {
-        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
-      });
-    }
-  }
-
-  remove(listener: Listener): void {
-    this.#listeners.delete(listener);
-  }
-
   async close(): Promise<void> {
     this.#closed = true;
-    this.#listeners.clear();
+    this.fanout.clear();
     if (this.#timer !== undefined) this.context.clock.clearTimeout(this.#timer);
     const watcher = this.#watcher;
     this.#watcher = undefined;
@@ -184,10 +162,7 @@ export class ServiceWatch {
     for (const state of this.#keys.values()) if (state.instance) next.push(state.instance);
     this.#live = next.length;
     this.#pruneTombstones();
-    if (this.#current && sameInstances(this.#current, next)) return;
-    const current = Object.freeze(next);
-    this.#current = current;
-    for (const listener of [...this.#listeners]) notify(listener, current);
+    this.fanout.publish(Object.freeze(next));
   }
 
   #markStale(reason: string, cause: unknown): void {
