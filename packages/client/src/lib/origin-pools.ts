@@ -17,6 +17,8 @@ export interface OriginPoolsOptions {
 export class OriginPools {
   readonly #pools: LRUCache<string, Pool>;
   readonly #poolOptions: Pool.Options;
+  /** Instances are frozen values: their origin string is computed once, not per request. */
+  readonly #origins = new WeakMap<ServiceInstance, string>();
   #closed = false;
 
   constructor(options: OriginPoolsOptions = {}) {
@@ -32,7 +34,11 @@ export class OriginPools {
   /** The pool for `instance`'s origin, created on first use. */
   for(instance: ServiceInstance): Pool {
     if (this.#closed) throw new Error('client is closed');
-    const origin = originOf(instance);
+    let origin = this.#origins.get(instance);
+    if (origin === undefined) {
+      origin = originOf(instance);
+      this.#origins.set(instance, origin);
+    }
     let pool = this.#pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, this.#poolOptions);

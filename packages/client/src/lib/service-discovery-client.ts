@@ -160,7 +160,7 @@ export class ServiceDiscoveryClient {
       );
     }
     if (!view.hasInstances) await view.ready(signal);
-    else view.ready();
+    else view.refreshIfDue();
     return view.execute(fn, options, hashKey, succeeded);
   }
 

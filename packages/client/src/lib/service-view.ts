@@ -153,7 +153,7 @@ export class ServiceView implements InstanceSource {
   /** Resolves once the first list is in; rejects with the registry's error if that fails. */
   ready(signal?: AbortSignal): Promise<void> {
     if (this.#discovered !== undefined) {
-      this.#maybeRefresh();
+      this.refreshIfDue();
       return Promise.resolve();
     }
     if (!this.#ready) {
@@ -238,7 +238,7 @@ export class ServiceView implements InstanceSource {
   }
 
   /** Registries without watch: refresh in the background once the list is older than refreshMs. */
-  #maybeRefresh(): void {
+  refreshIfDue(): void {
     const { registry, clock, refreshMs, events } = this.#deps;
     if (registry.watch || this.#refreshing || clock.now() - this.#resolvedAt < refreshMs) return;
     this.#refreshing = true;
