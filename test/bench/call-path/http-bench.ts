@@ -128,6 +128,18 @@ export async function main(total = 50_000, inflight = 64): Promise<void> {
   row('healthy', 'undici Pool (1 origin)', raw);
   await pool.close();
 
+  // The least a balancer over three can cost: three Pools and a counter, nothing else.
+  const pools = backends.map((b) => new Pool(b.origin));
+  let turn = 0;
+  const sendPools = async () => {
+    turn = turn === 2 ? 0 : turn + 1;
+    return readFrom((await pools[turn]!.request({ path: '/', method: 'GET' })).body);
+  };
+  await drive(warm, inflight, sendPools);
+  const rawThree = await drive(total, inflight, sendPools);
+  row('healthy', 'undici Pool ×3, round robin by hand', rawThree, raw);
+  await Promise.all(pools.map((p) => p.close()));
+
   let balanced = new BalancedPool(backends.map((b) => b.origin));
   const sendBalanced = async () => readFrom((await balanced.request({ path: '/', method: 'GET' })).body);
   await drive(warm, inflight, sendBalanced);
@@ -138,14 +150,20 @@ export async function main(total = 50_000, inflight = 64): Promise<void> {
   const sendClient = async () => readFrom((await client.request('bench', { path: '/' })).body);
   await drive(warm, inflight, sendClient);
   const healthy = await drive(total, inflight, sendClient);
-  row('healthy', 'client.request (3, defaults)', healthy, raw);
+  row(
+    'healthy',
+    'client.request (3, defaults)',
+    healthy,
+    raw,
+    `${(healthy.rps / rawThree.rps).toFixed(2)}× of Pool ×3`,
+  );
   await client.close();
   await stopAll(backends);
 
   // 2. one of three killed at 20 % of the run
   const killScene = async (
     name: string,
-    make: (bs: Backend[]) => { send: () => Promise<string>; close: () => Promise<void> },
+    make: (bs: Backend[]) => { send: () => Promise<string>; close: () => Promise<void>; note?: () => string },
   ) => {
     const bs = await Promise.all(['k1', 'k2', 'k3'].map((id) => startBackend(id)));
     const target = make(bs);
@@ -168,7 +186,14 @@ export async function main(total = 50_000, inflight = 64): Promise<void> {
       },
     );
     const toDead = afterKill.get('k2') ?? 0;
-    row('kill 1 of 3 at 20%', name, result, raw, `answers from the dead one after the kill: ${toDead}`);
+    const note = target.note ? `; ${target.note()}` : '';
+    row(
+      'kill 1 of 3 at 20%',
+      name,
+      result,
+      raw,
+      `answers from the dead one after the kill: ${toDead}${note}`,
+    );
     await target.close();
     await stopAll(bs);
   };
@@ -181,9 +206,25 @@ export async function main(total = 50_000, inflight = 64): Promise<void> {
   });
   await killScene('client.request (3, defaults)', (bs) => {
     const c = clientOver(bs, roundRobin());
+    // Attempts started on the dead instance once outlier detection ejected it.
+    const started = () => {
+      const k2 = c.stats().bench?.instances.k2;
+      return k2 ? k2.completed + k2.inflight : 0;
+    };
+    let atEjection: number | undefined;
+    c.on('ejected', ({ instanceId }) => {
+      if (instanceId === 'k2') atEjection = started();
+    });
+    const note = () => {
+      const now = started();
+      return atEjection === undefined
+        ? 'never ejected'
+        : `attempts started on it after its ejection: ${now - atEjection}`;
+    };
     return {
       send: async () => readFrom((await c.request('bench', { path: '/' })).body),
       close: () => c.close(),
+      note,
     };
   });
 
