@@ -40,6 +40,7 @@ export {
   validateInstanceId,
   validatePort,
   validateServiceName,
+  validateTtl,
   validateWeight,
 } from './lib/validation.ts';
 export { WatchFanout } from './lib/watch-fanout.ts';

@@ -28,4 +28,3 @@ export {
 } from './lib/registry-server.ts';
 export type { FetchLike } from './lib/registry-transport.ts';
 export { StaticRegistry } from './lib/static-registry.ts';
-export { validateTtl } from './lib/ttl.ts';

@@ -54,6 +54,26 @@ export function validateWeight(weight: unknown, field = 'weight'): number {
 }
 
 /**
+ * Checks an optional duration in ms (a registration TTL, a wait): absent, or finite and > 0.
+ * `context` names the service and instance on the error.
+ */
+export function validateTtl(
+  ttlMs: unknown,
+  field = 'ttlMs',
+  context: { service?: string; instanceId?: string } = {},
+): number | undefined {
+  if (ttlMs === undefined) return undefined;
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
+    throw new ValidationError(
+      field,
+      `expected a finite number of milliseconds > 0, got ${describe(ttlMs)}`,
+      context,
+    );
+  }
+  return ttlMs;
+}
+
+/**
  * Checks an untrusted value against the ServiceInstance contract and returns a frozen, clean
  * copy (unknown keys dropped). Throws a ValidationError naming the first bad field.
  */

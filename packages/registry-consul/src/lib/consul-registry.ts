@@ -11,6 +11,7 @@ import {
   validateInstance,
   validateInstanceId,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import { consulRequest, statusError } from './consul-http.ts';
@@ -68,13 +69,8 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<void> {
     const clean = validateInstance(instance);
     this.#assertOpen();
-    const ttlMs = options.ttlMs ?? this.#options.defaultTtlMs;
-    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-      throw new ValidationError('ttlMs', `expected a finite number > 0, got ${String(ttlMs)}`, {
-        service: clean.service,
-        instanceId: clean.id,
-      });
-    }
+    const context = { service: clean.service, instanceId: clean.id };
+    const ttlMs = validateTtl(options.ttlMs ?? this.#options.defaultTtlMs, 'ttlMs', context) as number;
     const meta: Record<string, string> = { ...clean.metadata };
     if (clean.zone !== undefined) meta.zone = clean.zone;
     if (clean.secure) meta.secure = 'true';

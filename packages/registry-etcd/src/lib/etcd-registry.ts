@@ -11,6 +11,7 @@ import {
   validateInstance,
   validateInstanceId,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import { Etcd3 } from 'etcd3';
 import { callEtcd } from './call-etcd.ts';
@@ -87,13 +88,8 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<void> {
     const clean = validateInstance(instance);
     this.#assertOpen();
-    const ttlMs = options.ttlMs ?? this.#options.defaultTtlMs;
-    if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs <= 0) {
-      throw new ValidationError('ttlMs', `expected a finite number > 0, got ${String(ttlMs)}`, {
-        service: clean.service,
-        instanceId: clean.id,
-      });
-    }
+    const context = { service: clean.service, instanceId: clean.id };
+    const ttlMs = validateTtl(options.ttlMs ?? this.#options.defaultTtlMs, 'ttlMs', context) as number;
     const key = this.keyOf(clean.service, clean.id);
     const existing = this.#registrations.get(key);
     if (existing) return existing.update(clean, ttlMs, options.signal);

@@ -12,11 +12,11 @@ import {
   TypedEmitter,
   ValidationError,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import { LRUCache } from 'lru-cache';
 import { onInnerOutage } from './inner-outage.ts';
 import { pollWatch } from './poll-watch.ts';
-import { validateTtl } from './ttl.ts';
 
 export interface CachingRegistryOptions {
   /** How long a fetched list is served without asking the inner registry again. */

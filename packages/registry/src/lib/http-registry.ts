@@ -10,6 +10,7 @@ import {
   ValidationError,
   validateInstance,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import { jitteredBackoff } from './backoff.ts';
 import type { HttpRegistryEvents, HttpRegistryOptions } from './http-registry-types.ts';
@@ -22,7 +23,6 @@ import {
   sendRegistryCall,
   validateBaseUrl,
 } from './registry-transport.ts';
-import { validateTtl } from './ttl.ts';
 
 // Time the server may take beyond `waitMs` before a long-poll counts as lost.
 const LONG_POLL_MARGIN_MS = 5_000;

@@ -11,11 +11,11 @@ import {
   systemClock,
   validateInstance,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IndexWaiters } from './index-waiters.ts';
 import { EMPTY, liveInstances, newServiceState, type ServiceState } from './service-state.ts';
-import { validateTtl } from './ttl.ts';
 import { WatcherSet } from './watcher-set.ts';
 
 export interface InMemoryRegistryOptions {

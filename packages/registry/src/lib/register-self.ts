@@ -9,9 +9,9 @@ import {
   TypedEmitter,
   ValidationError,
   validateInstance,
+  validateTtl,
 } from '@switchyard/core';
 import { type BackoffOptions, jitteredBackoff } from './backoff.ts';
-import { validateTtl } from './ttl.ts';
 
 export interface RegisterSelfOptions {
   /** The registry drops the instance when no heartbeat arrives for this long. */

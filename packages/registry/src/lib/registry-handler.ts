@@ -3,9 +3,9 @@ import {
   ValidationError,
   validateInstance,
   validateServiceName,
+  validateTtl,
 } from '@switchyard/core';
 import type { InMemoryRegistry } from './in-memory-registry.ts';
-import { validateTtl } from './ttl.ts';
 
 /** One protocol request, independent of the transport (node:http, msw, …). */
 export interface RegistryRequest {
