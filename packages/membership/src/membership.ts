@@ -1,6 +1,5 @@
-export { Awareness } from './lib/awareness.ts';
-export { BroadcastQueue, retransmitLimit } from './lib/broadcast-queue.ts';
-export { decodePacket, encodeMessage, encodePacket, type Message, PROTOCOL_VERSION } from './lib/codec.ts';
+// The public API: the node, its registry view, keys, transports and the simulation kit for tests.
+// Protocol internals (codec, queues, suspicion, awareness) stay inside the package.
 export {
   type DropReason,
   MembershipClosedError,
@@ -8,8 +7,7 @@ export {
   MembershipJoinError,
 } from './lib/errors.ts';
 export { Keyring } from './lib/keyring.ts';
-export { memberToInstance } from './lib/member-instance.ts';
-export { type MemberClaim, type MemberRecord, type MemberState, overrides } from './lib/member-state.ts';
+export type { MemberClaim, MemberRecord, MemberState } from './lib/member-state.ts';
 export { Membership } from './lib/membership.ts';
 export type { DroppedPacket, Member, MemberEvent, MembershipEvents } from './lib/membership-events.ts';
 export {
@@ -23,7 +21,6 @@ export { createNetTransport, type NetTransportOptions } from './lib/net-transpor
 export type { MembershipOptions } from './lib/options.ts';
 export { SimulatedCluster, type SimulatedClusterOptions, seededRandom } from './lib/simulated-cluster.ts';
 export type { MembershipStats } from './lib/stats.ts';
-export { minSuspicionTimeout, Suspicion, suspicionTimeout } from './lib/suspicion.ts';
 export {
   type Address,
   formatAddress,
