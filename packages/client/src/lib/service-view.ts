@@ -1,14 +1,11 @@
 import { type Balancer, type PickContext, type Picker, roundRobin } from '@switchyard/balancers';
 import {
-  type Clock,
   createSnapshot,
   type InstanceSnapshot,
   isUp,
   LoadStats,
-  type Registry,
   type ServiceInstance,
   TimeoutError,
-  type TypedEmitter,
 } from '@switchyard/core';
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
 import {
@@ -21,6 +18,7 @@ import {
 } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
 import type { ServiceOptions } from './client-options.ts';
+import { DiscoveryFeed, type DiscoveryFeedOptions } from './discovery-feed.ts';
 import { HttpStatusError } from './http-status-error.ts';
 
 /**
@@ -46,12 +44,8 @@ const EXECUTOR_EVENTS = [
   'budgetExhausted',
 ] as const;
 
-export interface ServiceViewDeps {
-  readonly registry: Registry;
-  readonly clock: Clock;
-  readonly events: TypedEmitter<ClientEvents>;
-  readonly refreshMs: number;
-}
+/** What a view needs from its client: the registry feed's needs, which include the clock and events. */
+export type ServiceViewDeps = DiscoveryFeedOptions;
 
 /**
  * Everything the client knows about one service: the discovered instances, their health and
@@ -76,12 +70,8 @@ export class ServiceView implements InstanceSource {
   #picker: Picker;
   #version = 0;
   #inPanic = false;
-  #ready: Promise<void> | undefined;
-  #resolvedAt = Number.NEGATIVE_INFINITY;
-  #refreshing = false;
-  #stale = false;
+  readonly #feed: DiscoveryFeed;
   #closed = false;
-  #watching = false;
   readonly #leavers = new Set<string>();
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
@@ -93,6 +83,7 @@ export class ServiceView implements InstanceSource {
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#snapshot = createSnapshot(service, [], 0);
     this.#picker = this.balancer.build(this.#snapshot, { load: this.load });
+    this.#feed = new DiscoveryFeed(service, deps, (instances) => this.#apply(instances));
 
     if (options.outlierDetection !== false) {
       const outliers = new OutlierDetector({ ...options.outlierDetection, clock: deps.clock });
@@ -147,22 +138,17 @@ export class ServiceView implements InstanceSource {
 
   /** Whether a first list has arrived; until then calls wait on `ready()`. */
   get hasInstances(): boolean {
-    return this.#discovered !== undefined;
+    return this.#feed.hasList;
   }
 
   /** Resolves once the first list is in; rejects with the registry's error if that fails. */
   ready(signal?: AbortSignal): Promise<void> {
-    if (this.#discovered !== undefined) {
-      this.refreshIfDue();
-      return Promise.resolve();
-    }
-    if (!this.#ready) {
-      this.#ready = this.#start(signal).catch((error: unknown) => {
-        this.#ready = undefined; // the next call asks the registry again
-        throw error;
-      });
-    }
-    return this.#ready;
+    return this.#feed.ready(signal);
+  }
+
+  /** Registries without watch: a background refresh when the list is due. */
+  refreshIfDue(): void {
+    this.#feed.refreshIfDue();
   }
 
   /** InstanceSource for the executor: a pick that skips tried, ejected and broken instances. */
@@ -213,55 +199,10 @@ export class ServiceView implements InstanceSource {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#feed.close();
     for (const dispose of this.#cleanup.splice(0)) dispose();
     this.executor.close();
     await this.#health?.close();
-  }
-
-  async #start(signal?: AbortSignal): Promise<void> {
-    const { registry } = this.#deps;
-    if (registry.watch && !this.#watching) {
-      this.#watching = true;
-      this.#cleanup.push(registry.watch(this.service, (instances) => this.#apply(instances)));
-    }
-    // Resolve even when the watch answered at once: only resolve tells an unknown service
-    // (ServiceNotFoundError) from one with no instances.
-    try {
-      const instances = await registry.resolve(this.service, { signal });
-      this.#resolvedAt = this.#deps.clock.now();
-      if (this.#discovered === undefined) this.#apply(instances);
-    } catch (error) {
-      if ((this.#discovered?.length ?? 0) > 0) return; // the watch already brought instances
-      this.#discovered = undefined;
-      throw error;
-    }
-  }
-
-  /** Registries without watch: refresh in the background once the list is older than refreshMs. */
-  refreshIfDue(): void {
-    const { registry, clock, refreshMs, events } = this.#deps;
-    if (registry.watch || this.#refreshing || clock.now() - this.#resolvedAt < refreshMs) return;
-    this.#refreshing = true;
-    registry.resolve(this.service).then(
-      (instances) => {
-        this.#refreshing = false;
-        this.#resolvedAt = clock.now();
-        if (this.#stale) {
-          this.#stale = false;
-          events.emit('registryRecovered', { service: this.service });
-        }
-        this.#apply(instances);
-      },
-      (error: unknown) => {
-        // Keep the last good list; try again after another refresh period.
-        this.#refreshing = false;
-        this.#resolvedAt = clock.now();
-        if (!this.#stale) {
-          this.#stale = true;
-          events.emit('registryStale', { service: this.service, error });
-        }
-      },
-    );
   }
 
   #apply(instances: readonly ServiceInstance[]): void {
