@@ -6,9 +6,9 @@ import {
   systemClock,
   ValidationError,
 } from '@switchyard/core';
-import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { type Balancer, type BuildContext, emptyPicker, type Picker } from './balancer.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
-import { drawTwo } from './two-choices.ts';
+import { TwoChoicesPicker } from './two-choices.ts';
 
 /** Below this (ms) latencies count as equal, so in-flight counts still decide between fast instances. */
 const LATENCY_FLOOR_MS = 0.001;
@@ -20,25 +20,18 @@ export interface PeakEwmaOptions {
   clock?: Clock;
 }
 
-class PeakEwmaPicker implements Picker {
-  readonly #instances: readonly ServiceInstance[];
+class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #load: InstanceLoad;
   readonly #clock: Clock;
-  readonly #pair = new Int32Array(2);
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad, clock: Clock) {
-    this.#instances = instances;
+    super(instances);
     this.#load = load;
     this.#clock = clock;
   }
 
-  pick(context?: PickContext): ServiceInstance | undefined {
-    const pair = this.#pair;
-    const found = drawTwo(this.#instances, context?.excluded, pair);
-    if (found === 0) return undefined;
-    const a = pair[0]!;
-    if (found === 1) return this.#instances[a];
-    const b = pair[1]!;
+  /** The lower latency × (in flight + 1) / weight wins. */
+  protected better(a: number, b: number): number {
     const { stats, inverseWeight } = this.#load;
     const sa = stats[a]!;
     const sb = stats[b]!;
@@ -51,7 +44,7 @@ class PeakEwmaPicker implements Picker {
     if (lb < 0) lb = la;
     const costA = la * (sa.inflight + 1) * inverseWeight[a]!;
     const costB = lb * (sb.inflight + 1) * inverseWeight[b]!;
-    return this.#instances[costB < costA ? b : a];
+    return costB < costA ? b : a;
   }
 }
 

@@ -1,30 +1,20 @@
 import type { InstanceSnapshot, ServiceInstance } from '@switchyard/core';
-import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { type Balancer, type BuildContext, emptyPicker, type Picker } from './balancer.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
-import { drawTwo } from './two-choices.ts';
+import { TwoChoicesPicker } from './two-choices.ts';
 
-class PowerOfTwoChoicesPicker implements Picker {
-  readonly #instances: readonly ServiceInstance[];
+class PowerOfTwoChoicesPicker extends TwoChoicesPicker {
   readonly #load: InstanceLoad;
-  readonly #pair = new Int32Array(2);
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad) {
-    this.#instances = instances;
+    super(instances);
     this.#load = load;
   }
 
-  pick(context?: PickContext): ServiceInstance | undefined {
-    const pair = this.#pair;
-    const found = drawTwo(this.#instances, context?.excluded, pair);
-    if (found === 0) return undefined;
-    const a = pair[0]!;
-    if (found === 1) return this.#instances[a];
-    const b = pair[1]!;
+  /** Fewer requests in flight per unit of weight wins. */
+  protected better(a: number, b: number): number {
     const { stats, inverseWeight } = this.#load;
-    // Both were drawn at random, so keeping `a` on a tie is itself a random tie-break.
-    return this.#instances[
-      stats[b]!.inflight * inverseWeight[b]! < stats[a]!.inflight * inverseWeight[a]! ? b : a
-    ];
+    return stats[b]!.inflight * inverseWeight[b]! < stats[a]!.inflight * inverseWeight[a]! ? b : a;
   }
 }
 

@@ -1,5 +1,30 @@
 import type { ServiceInstance } from '@switchyard/core';
+import type { PickContext, Picker } from './balancer.ts';
 import { randomIndex } from './fast-random.ts';
+
+/**
+ * The two-choices pick (Mitzenmacher): draw two distinct allowed instances at random, keep the
+ * better one. Strategies differ only in `better`, which compares two indexes into `instances`.
+ */
+export abstract class TwoChoicesPicker implements Picker {
+  protected readonly instances: readonly ServiceInstance[];
+  readonly #pair = new Int32Array(2);
+
+  constructor(instances: readonly ServiceInstance[]) {
+    this.instances = instances;
+  }
+
+  pick(context?: PickContext): ServiceInstance | undefined {
+    const pair = this.#pair;
+    const found = drawTwo(this.instances, context?.excluded, pair);
+    if (found === 0) return undefined;
+    if (found === 1) return this.instances[pair[0]!];
+    return this.instances[this.better(pair[0]!, pair[1]!)];
+  }
+
+  /** The index to send to, of `a` and `b`. Both were drawn at random: keeping `a` on a tie is a random tie-break. */
+  protected abstract better(a: number, b: number): number;
+}
 
 /**
  * Draws two distinct random instances that are not excluded into `pair` and returns how many
