@@ -6,6 +6,14 @@
 const state = new Int32Array(1);
 state[0] = (Math.random() * 0x7fff_ffff) | 1;
 
+/**
+ * Restarts the sequence from `seed`, so that tests of statistical behaviour are repeatable
+ * (not exported from the package entry).
+ */
+export function seedRandom(seed: number): void {
+  state[0] = seed | 1;
+}
+
 function next(): number {
   let x = state[0]!;
   x ^= x << 13;
