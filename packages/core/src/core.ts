@@ -1,8 +1,11 @@
 export { abortReason, isAbortError, neverAbortedSignal, raceAbort, sleep } from './lib/abort.ts';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './lib/clock.ts';
 export {
+  AllAttemptsFailedError,
   BulkheadRejectedError,
   CircuitOpenError,
+  ClientClosedError,
+  type FailedAttempt,
   NoAvailableInstanceError,
   NotRetriedError,
   RegistryProtocolError,
@@ -16,6 +19,7 @@ export {
 } from './lib/errors.ts';
 export { createSnapshot, type InstanceSnapshot, sameInstances } from './lib/instance-snapshot.ts';
 export { InstanceStats, LoadStats } from './lib/load-stats.ts';
+export { describeValue, rejectUnknownOptions } from './lib/option-keys.ts';
 export type {
   RegisterOptions,
   Registry,

@@ -126,3 +126,43 @@ export class ValidationError extends SwitchyardError {
     this.field = field;
   }
 }
+
+/**
+ * The client was closed: raised by any call made after `close()`, and the abort reason of calls
+ * that were in flight when `close()` ran. Not a "try again" error: this client will not serve.
+ */
+export class ClientClosedError extends SwitchyardError {
+  constructor(service?: string, options: SwitchyardErrorOptions = {}) {
+    super(service ? `${service}: the client is closed` : 'the client is closed', { ...options, service });
+  }
+}
+
+/** One failed attempt of a call: which instance it went to, and what went wrong. */
+export interface FailedAttempt {
+  readonly attempt: number;
+  readonly instanceId: string | undefined;
+  readonly error: unknown;
+}
+
+/**
+ * Every attempt of a call failed. Names the service, the attempts and the instances tried;
+ * `cause` is the last attempt's error.
+ */
+export class AllAttemptsFailedError extends SwitchyardError {
+  readonly attempts: readonly FailedAttempt[];
+  readonly instancesTried: readonly string[];
+
+  constructor(service: string, attempts: readonly FailedAttempt[], options: SwitchyardErrorOptions = {}) {
+    const tried = [...new Set(attempts.flatMap((a) => (a.instanceId === undefined ? [] : [a.instanceId])))];
+    const last = attempts.at(-1);
+    const lastMessage = last?.error instanceof Error ? last.error.message : String(last?.error);
+    super(
+      `${service}: all ${attempts.length} attempt${attempts.length === 1 ? '' : 's'} failed` +
+        (tried.length > 0 ? ` (instances tried: ${tried.join(', ')})` : '') +
+        `; last error: ${lastMessage}`,
+      { cause: last?.error, instanceId: last?.instanceId, ...options, service },
+    );
+    this.attempts = Object.freeze([...attempts]);
+    this.instancesTried = Object.freeze(tried);
+  }
+}
