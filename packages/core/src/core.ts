@@ -27,6 +27,7 @@ export type {
   RegistryWriter,
   ResolveOptions,
 } from './lib/registry.ts';
+export { retryDelay } from './lib/retry-delay.ts';
 export {
   INSTANCE_STATUSES,
   type InstanceStatus,
