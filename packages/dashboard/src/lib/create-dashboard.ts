@@ -4,7 +4,13 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ServiceDiscoveryClient } from '@switchyard/client';
-import { type Clock, describeValue, rejectUnknownOptions, systemClock, ValidationError } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  rejectUnknownOptions,
+  systemClock,
+  ValidationError,
+} from '@switchyard/core';
 import { type DashboardState, dashboardState } from './dashboard-state.ts';
 import { EventLog } from './event-log.ts';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.ts';
@@ -82,7 +88,10 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
   rejectUnknownOptions(options, ['basePath', 'token', 'pushIntervalMs', 'maxStreams', 'maxEvents', 'clock']);
   const basePath = (options.basePath ?? '/switchyard').replace(/\/+$/, '');
   if (!/^(\/[A-Za-z0-9._~-]+)*$/.test(basePath)) {
-    throw new ValidationError('basePath', `expected a path like /switchyard, got ${describeValue(options.basePath)}`);
+    throw new ValidationError(
+      'basePath',
+      `expected a path like /switchyard, got ${describeValue(options.basePath)}`,
+    );
   }
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length < 8)) {
     throw new ValidationError('token', 'expected a string of at least 8 characters');
@@ -138,7 +147,8 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
       'cache-control': 'no-store',
       'x-content-type-options': 'nosniff',
       'referrer-policy': 'no-referrer',
-      'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'",
+      'content-security-policy':
+        "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'",
       'x-frame-options': 'DENY',
     };
     if (request.method !== 'GET' && request.method !== 'HEAD') {
@@ -175,7 +185,9 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
     } else if (rest === '/app.css') {
       response.writeHead(200, { ...headers, 'content-type': 'text/css; charset=utf-8' }).end(PAGE_CSS);
     } else if (rest === '/state.json') {
-      response.writeHead(200, { ...headers, 'content-type': 'application/json' }).end(JSON.stringify(state()));
+      response
+        .writeHead(200, { ...headers, 'content-type': 'application/json' })
+        .end(JSON.stringify(state()));
     } else if (rest === '/events') {
       if (closed || streams.size >= maxStreams) {
         response.writeHead(503, { ...headers, 'retry-after': '5' }).end('too many dashboard streams\n');

@@ -46,7 +46,10 @@ export function dashboardState(
   now: number,
 ): DashboardState {
   const services = client.inspect().map((service) => {
-    const views = service.instances.map((instance) => ({ instance, traffic: traffic.view(service.service, instance.id, now) }));
+    const views = service.instances.map((instance) => ({
+      instance,
+      traffic: traffic.view(service.service, instance.id, now),
+    }));
     const total = views.reduce((sum, view) => sum + view.traffic.requests, 0);
     traffic.forget(service.service, new Set(service.instances.map((instance) => instance.id)));
     return {
@@ -75,7 +78,9 @@ export function dashboardState(
   return { generatedAt: now, services, events: log.list() };
 }
 
-function verdict(instance: ReturnType<ServiceDiscoveryClient['inspect']>[number]['instances'][number]): string {
+function verdict(
+  instance: ReturnType<ServiceDiscoveryClient['inspect']>[number]['instances'][number],
+): string {
   if (instance.ejected) return 'ejected';
   if (instance.health === 'unhealthy') return 'unhealthy';
   if (instance.breaker === 'open') return 'breakerOpen';

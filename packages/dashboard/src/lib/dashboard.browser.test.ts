@@ -11,9 +11,12 @@ import { createDashboard, type Dashboard } from './create-dashboard.ts';
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
 if (!hasChromium && process.env.CI) {
-  throw new Error(`CI requires Chromium at ${CHROMIUM}: install it with .ci/install-servers.sh (Debian's chromium)`);
+  throw new Error(
+    `CI requires Chromium at ${CHROMIUM}: install it with .ci/install-servers.sh (Debian's chromium)`,
+  );
 }
-if (!hasChromium) console.warn(`[skipped] dashboard browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+if (!hasChromium)
+  console.warn(`[skipped] dashboard browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
 const SCREENSHOT_DIR = join(import.meta.dirname, '../../../../test-results');
 
 // Skipped only where Chromium is absent outside CI (see above); CI fails instead.
@@ -70,37 +73,41 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser (headless Chromiu
     await backends?.close();
   });
 
-  it('shows a killed instance as ejected and a slow one losing its share, live', { timeout: 60_000 }, async () => {
-    const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
-    // Without the token the page is refused.
-    const refused = await page.goto(url);
-    expect(refused?.status()).toBe(401);
-    // With it once in the URL: a cookie, and the token leaves the address bar.
-    await page.goto(`${url}?token=admin-token-123`);
-    expect(page.url()).toBe(url);
-    await page.waitForSelector('#status[data-status="live"]');
-    await page.waitForSelector('tr[data-instance="users-1"][data-state="routable"]');
+  it(
+    'shows a killed instance as ejected and a slow one losing its share, live',
+    { timeout: 60_000 },
+    async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      // Without the token the page is refused.
+      const refused = await page.goto(url);
+      expect(refused?.status()).toBe(401);
+      // With it once in the URL: a cookie, and the token leaves the address bar.
+      await page.goto(`${url}?token=admin-token-123`);
+      expect(page.url()).toBe(url);
+      await page.waitForSelector('#status[data-status="live"]');
+      await page.waitForSelector('tr[data-instance="users-1"][data-state="routable"]');
 
-    await backends[0]?.down(); // killed
-    backends[1]?.slow(40); // slowed
-    await page.waitForSelector('tr[data-instance="users-1"][data-state="ejected"]', { timeout: 20_000 });
-    await page.waitForFunction(
-      () => {
-        const row = document.querySelector('tr[data-instance="users-2"]');
-        return row !== null && Number(row.getAttribute('data-share')) < 0.25;
-      },
-      undefined,
-      { timeout: 30_000 },
-    );
-    const events = await page.locator('#events li[data-event="ejected"]').count();
-    expect(events).toBeGreaterThanOrEqual(1);
-    const share = Number(await page.locator('tr[data-instance="users-3"]').getAttribute('data-share'));
-    expect(share).toBeGreaterThan(0.5);
-    mkdirSync(SCREENSHOT_DIR, { recursive: true });
-    await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true });
-    // The JSON endpoint carries the same data, and the token never appears in it.
-    const json = await page.evaluate(async () => (await fetch('state.json')).text());
-    expect(JSON.parse(json).services[0].instances).toHaveLength(3);
-    expect(json).not.toContain('admin-token-123');
-  });
+      await backends[0]?.down(); // killed
+      backends[1]?.slow(40); // slowed
+      await page.waitForSelector('tr[data-instance="users-1"][data-state="ejected"]', { timeout: 20_000 });
+      await page.waitForFunction(
+        () => {
+          const row = document.querySelector('tr[data-instance="users-2"]');
+          return row !== null && Number(row.getAttribute('data-share')) < 0.25;
+        },
+        undefined,
+        { timeout: 30_000 },
+      );
+      const events = await page.locator('#events li[data-event="ejected"]').count();
+      expect(events).toBeGreaterThanOrEqual(1);
+      const share = Number(await page.locator('tr[data-instance="users-3"]').getAttribute('data-share'));
+      expect(share).toBeGreaterThan(0.5);
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true });
+      // The JSON endpoint carries the same data, and the token never appears in it.
+      const json = await page.evaluate(async () => (await fetch('state.json')).text());
+      expect(JSON.parse(json).services[0].instances).toHaveLength(3);
+      expect(json).not.toContain('admin-token-123');
+    },
+  );
 });

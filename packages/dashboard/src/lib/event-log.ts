@@ -9,7 +9,8 @@ export interface LoggedEvent {
 
 // Credentials must never reach the page, even inside an error message someone else wrote.
 const BEARER = /\b(bearer\s+)[^\s"']+/gi;
-const KEY_VALUE = /\b((?:token|password|secret|authorization)["']?\s*[=:]\s*["']?)(?!bearer\b)(?!\[redacted\])[^\s"'&,]+/gi;
+const KEY_VALUE =
+  /\b((?:token|password|secret|authorization)["']?\s*[=:]\s*["']?)(?!bearer\b)(?!\[redacted\])[^\s"'&,]+/gi;
 
 /** Removes anything that looks like a credential from text shown on the page. */
 export function redact(text: string): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, bucketValue } from './latency-histogram.ts';
 import { EventLog, redact } from './event-log.ts';
+import { bucketOf, bucketValue } from './latency-histogram.ts';
 import { TrafficRecorder } from './traffic-recorder.ts';
 
 describe('latency buckets', () => {
@@ -44,11 +44,21 @@ describe('TrafficRecorder', () => {
 describe('EventLog', () => {
   it('keeps the last N events and never shows a credential', () => {
     const log = new EventLog(2);
-    log.add(1, 'registryStale', { service: 'users', error: new Error('GET http://r/?token=s3cret failed: Bearer abc.def') });
-    log.add(2, 'ejected', { service: 'users', instanceId: 'u1', reason: '5 consecutive failures', durationMs: 30_000 });
+    log.add(1, 'registryStale', {
+      service: 'users',
+      error: new Error('GET http://r/?token=s3cret failed: Bearer abc.def'),
+    });
+    log.add(2, 'ejected', {
+      service: 'users',
+      instanceId: 'u1',
+      reason: '5 consecutive failures',
+      durationMs: 30_000,
+    });
     log.add(3, 'restored', { service: 'users', instanceId: 'u1' });
     expect(log.list().map((e) => e.name)).toEqual(['ejected', 'restored']);
     expect(log.list()[0]?.detail).toBe('5 consecutive failures · for 30000 ms');
-    expect(redact('token=s3cret&x=1 Authorization: Bearer abc')).toBe('token=[redacted]&x=1 Authorization: Bearer [redacted]');
+    expect(redact('token=s3cret&x=1 Authorization: Bearer abc')).toBe(
+      'token=[redacted]&x=1 Authorization: Bearer [redacted]',
+    );
   });
 });
