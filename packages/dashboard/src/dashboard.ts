@@ -1,5 +1,4 @@
 export {
-  ATTEMPT_END_CHANNEL,
   createDashboard,
   type Dashboard,
   type DashboardOptions,

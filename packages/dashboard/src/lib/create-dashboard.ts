@@ -16,9 +16,6 @@ import { EventLog } from './event-log.ts';
 import { PAGE_CSS, PAGE_HTML, PAGE_JS } from './page.ts';
 import { TrafficRecorder } from './traffic-recorder.ts';
 
-/** The channel the client publishes every finished attempt on (see @switchyard/client). */
-export const ATTEMPT_END_CHANNEL = 'switchyard:attempt:end';
-
 /** Options of {@link createDashboard}. */
 export interface DashboardOptions {
   /** Where the page lives on the server it is mounted on. Default `/switchyard`. */
@@ -65,14 +62,6 @@ const EVENTS = [
   'budgetExhausted',
 ] as const;
 
-interface AttemptEnd {
-  readonly client: unknown;
-  readonly service: string;
-  readonly instanceId: string;
-  readonly durationMs: number;
-  readonly ok: boolean;
-}
-
 /**
  * A live page for one client: per service, its instances with zone, state (routable, ejected,
  * unhealthy, breaker open…), in-flight, share of traffic and p50/p99 latency over the last
@@ -108,11 +97,12 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
   let closed = false;
 
   const onAttempt = (message: unknown) => {
-    const attempt = message as AttemptEnd;
-    if (attempt.client !== client) return;
-    traffic.record(attempt.service, attempt.instanceId, clock.now(), attempt.durationMs, attempt.ok);
+    const end = message as AttemptEndMessage;
+    const { call, instance } = end.attempt;
+    if (call.client !== client) return;
+    traffic.record(call.service, instance.id, clock.now(), end.durationMs, end.ok);
   };
-  subscribe(ATTEMPT_END_CHANNEL, onAttempt);
+  subscribe(SWITCHYARD_CHANNELS.attemptEnd, onAttempt);
   const offs = EVENTS.map((name) =>
     client.on(name, (payload: unknown) => log.add(clock.now(), name, payload)),
   );
@@ -224,7 +214,7 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
       if (closed) return;
       closed = true;
       clearInterval(push);
-      unsubscribe(ATTEMPT_END_CHANNEL, onAttempt);
+      unsubscribe(SWITCHYARD_CHANNELS.attemptEnd, onAttempt);
       for (const off of offs) off();
       for (const stream of streams) stream.end();
       streams.clear();

@@ -91,10 +91,7 @@ describe.skipIf(!hasChromium)('the dashboard in a real browser (headless Chromiu
       backends[1]?.slow(40); // slowed
       await page.waitForSelector('tr[data-instance="users-1"][data-state="ejected"]', { timeout: 20_000 });
       await page.waitForFunction(
-        () => {
-          const row = document.querySelector('tr[data-instance="users-2"]');
-          return row !== null && Number(row.getAttribute('data-share')) < 0.25;
-        },
+        `Number(document.querySelector('tr[data-instance="users-2"]')?.getAttribute('data-share') ?? 1) < 0.25`,
         undefined,
         { timeout: 30_000 },
       );
