@@ -5,9 +5,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { ServiceDiscoveryClient } from '@switchyard/client';
 import {
+  type AttemptEndMessage,
   type Clock,
   describeValue,
   rejectUnknownOptions,
+  SWITCHYARD_CHANNELS,
   systemClock,
   ValidationError,
 } from '@switchyard/core';
