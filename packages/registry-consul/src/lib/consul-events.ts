@@ -16,7 +16,9 @@ export interface ConsulRegistryEvents extends RegistryEvents {
   invalidInstance: {
     readonly service: string;
     readonly index: number;
+    /** `Service.ID` and `Node.Node` of the entry, when it has them. */
     readonly id: string | undefined;
+    readonly node: string | undefined;
     readonly reason: string;
     readonly entry: unknown;
   };
