@@ -13,6 +13,11 @@ export interface RejectedConsulEntry {
   readonly entry: unknown;
 }
 
+/** What makes two rejected entries the same one, across answers: node and ID, else the position. */
+export function rejectionKey(entry: RejectedConsulEntry): string {
+  return entry.id === undefined ? `#${entry.index}` : `${entry.node ?? ''}\u0000${entry.id}`;
+}
+
 /** Metadata keys the adapter adds: Consul refuses `.` in its own Meta keys, so these cannot clash. */
 export const CONSUL_META = Object.freeze({
   node: 'consul.node',

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ManualClock,
   RegistryProtocolError,
@@ -15,6 +17,8 @@ import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ConsulRegistryOptions } from './consul-options.ts';
 import { ConsulRegistry } from './consul-registry.ts';
 
+// Captured before msw patches it: one test talks to a real HTTP server on loopback.
+const realFetch = globalThis.fetch.bind(globalThis);
 const URL_ = 'http://consul.test:8500';
 const TTL_URL = 'http://consul-ttl.test:8500';
 const users = [
@@ -443,5 +447,91 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     // The last entry repeats the first one's node and ID: reported, the first kept.
     expect(events.map((e) => [e.index, e.id, e.node])).toEqual([[4, 'api', 'n1']]);
     expect(events[0]?.reason).toMatch(/twice/);
+  });
+
+  it('refuses an oversized answer early and drops the connection: Content-Length, then a streaming count', async () => {
+    // A real HTTP server that sends 64 KiB chunks until the client goes away.
+    const closed: string[] = [];
+    let sent = 0;
+    const endless = createServer((request, response) => {
+      const declared = request.url?.includes('/declared/');
+      response.writeHead(200, {
+        'Content-Type': 'application/json',
+        ...(declared ? { 'Content-Length': String(2 ** 30) } : {}),
+      });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!response.destroyed && response.write(chunk)) sent += chunk.length;
+      };
+      response.on('drain', pump);
+      response.on('close', () => closed.push(declared ? 'declared' : 'streamed'));
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const { port } = endless.address() as AddressInfo;
+    try {
+      for (const kind of ['declared', 'streamed']) {
+        sent = 0;
+        const r = registry({
+          url: `http://127.0.0.1:${port}/${kind}`,
+          fetch: realFetch,
+          maxResponseBytes: 1024 * 1024,
+        });
+        const error = await r.resolve('users').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(RegistryProtocolError);
+        expect((error as Error).message).toMatch(
+          kind === 'declared' ? /1073741824 bytes \(Content-Length\)/ : /over 1048576 bytes/,
+        );
+        await waitFor(`${kind}: server sees the connection close`, () => closed.includes(kind), 10_000);
+        expect(sent).toBeLessThan(64 * 1024 * 1024); // far from the endless whole
+      }
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+
+  it('refuses more than maxInstances entries: a watch keeps its last list, registryStale, then recovers', async () => {
+    const r = registry({ waitMs: 10_000, maxInstances: 3 });
+    const states: string[] = [];
+    r.on('registryStale', ({ error }) => states.push(`stale:${(error as Error).message}`));
+    r.on('registryRecovered', () => states.push('recovered'));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    await waitFor('first list', () => seen.length === 1);
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    const extra = { id: 'u4', host: '10.0.0.4', port: 80 };
+    consul.setInstances('users', [...users, extra]);
+    await waitFor('registryStale', () => states.length === 1);
+    expect(states[0]).toMatch(/4 entries, more than maxInstances \(3\)/);
+    await expect(r.resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
+    expect(seen).toHaveLength(1); // the last good list stays
+    consul.setInstances('users', [users[0]!, extra]);
+    await waitFor('recovered', () => states.includes('recovered'));
+    await waitFor('new list', () => seen.length === 2);
+    expect(serviceIds(seen[1]!)).toEqual(['u1', 'u4']);
+  });
+
+  it('reports a bad entry once across resolve, repeated resolves and watch', async () => {
+    consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
+    const r = registry({ waitMs: 10_000 });
+    const reported: (string | undefined)[] = [];
+    r.on('invalidInstance', (event) => reported.push(event.id));
+    await r.resolve('users');
+    await r.resolve('users');
+    let last: readonly ServiceInstance[] = [];
+    r.watch('users', (list) => {
+      last = list;
+    });
+    await waitFor('watch list', () => last.length === 3);
+    await r.resolve('users');
+    expect(reported).toEqual(['p0']);
+    // Fixed, then broken again: reported again.
+    consul.setInstances('users', users);
+    await waitFor('p0 gone from the answer', async () => (await r.resolve('users')).length === 3);
+    await r.resolve('users');
+    consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
+    await r.resolve('users');
+    expect(reported).toEqual(['p0', 'p0']);
   });
 });
