@@ -23,4 +23,15 @@ describe('RejectionLog', () => {
     expect(log.replace('s3', [bad('a')], keyOf)).toEqual([]);
     expect(log.replace('s1', [bad('a')], keyOf)).toEqual([bad('a')]); // forgotten, reported again
   });
+
+  it('follows single entries too (watch events): note once, forget when good again', () => {
+    const log = new RejectionLog();
+    expect(log.note('users', 'a', 'port 0')).toBe(true);
+    expect(log.note('users', 'a', 'port 0')).toBe(false);
+    expect(log.note('users', 'a', 'not JSON')).toBe(true);
+    log.forget('users', 'a');
+    expect(log.note('users', 'a', 'not JSON')).toBe(true);
+    // A full answer that still carries it does not report it again.
+    expect(log.replace('users', [bad('a', 'not JSON')], keyOf)).toEqual([]);
+  });
 });

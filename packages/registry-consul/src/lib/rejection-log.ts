@@ -28,14 +28,34 @@ export class RejectionLog {
       next.set(key, entry.reason);
     }
     this.#byService.delete(service);
-    if (next.size > 0) {
-      this.#byService.set(service, next);
-      if (this.#byService.size > this.maxServices) {
-        const oldest = this.#byService.keys().next().value;
-        if (oldest !== undefined) this.#byService.delete(oldest);
-      }
-    }
+    if (next.size > 0) this.#remember(service, next);
     return fresh;
+  }
+
+  #remember(service: string, entries: Map<string, string>): void {
+    this.#byService.delete(service);
+    this.#byService.set(service, entries);
+    if (this.#byService.size > this.maxServices) {
+      const oldest = this.#byService.keys().next().value;
+      if (oldest !== undefined) this.#byService.delete(oldest);
+    }
+  }
+
+  /** Records one bad entry seen on its own (a watch event); true when it was not reported yet. */
+  note(service: string, key: string, reason: string): boolean {
+    const known = this.#byService.get(service);
+    if (known?.get(key) === reason) return false;
+    const next = known ?? new Map<string, string>();
+    next.set(key, reason);
+    if (!known) this.#remember(service, next);
+    return true;
+  }
+
+  /** The entry is good again (or gone): a later failure is news. */
+  forget(service: string, key: string): void {
+    const known = this.#byService.get(service);
+    known?.delete(key);
+    if (known?.size === 0) this.#byService.delete(service);
   }
 
   clear(): void {
