@@ -319,6 +319,10 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     expect(await r.resolve('api')).toEqual([]);
     await r.heartbeat('api', 'me-1');
     expect(serviceIds(await r.resolve('api'))).toEqual(['me-1']);
+    // What resolve gave can be registered again: the adapter's own consul.* keys are not sent.
+    const [resolved] = await r.resolve('api');
+    await r.register({ ...resolved!, id: 'me-1' }, { ttlMs: 5_000 });
+    expect((await r.resolve('api'))[0]?.metadata).toEqual(resolved?.metadata);
     await r.deregister('api', 'me-1');
     expect(await r.resolve('api')).toEqual([]);
     await expect(r.heartbeat('api', 'me-1')).rejects.toBeInstanceOf(ServiceNotFoundError);

@@ -79,7 +79,10 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
     this.#assertOpen();
     const context = { service: clean.service, instanceId: clean.id };
     const ttlMs = validateTtl(options.ttlMs ?? this.#options.defaultTtlMs, 'ttlMs', context) as number;
-    const meta: Record<string, string> = { ...clean.metadata };
+    // The keys this adapter adds when reading (consul.node…) are not the instance's own.
+    const meta: Record<string, string> = Object.fromEntries(
+      Object.entries(clean.metadata ?? {}).filter(([key]) => !key.startsWith('consul.')),
+    );
     if (clean.zone !== undefined) meta.zone = clean.zone;
     if (clean.secure) meta.secure = 'true';
     const body = {
