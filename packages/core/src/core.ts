@@ -38,6 +38,8 @@ export {
 export { SharedWatches, type WatchSource } from './lib/shared-watches.ts';
 export { type EventMap, type Listener, TypedEmitter } from './lib/typed-emitter.ts';
 export {
+  INSTANCE_LIMITS,
+  MAX_TIMER_MS,
   partitionInstances,
   type RejectedEntry,
   validateInstance,
