@@ -10,7 +10,9 @@ export type DropReason =
   | 'unencrypted'
   | 'unknown-type'
   | 'malformed'
-  | 'send-failed';
+  | 'send-failed'
+  /** A claim whose incarnation jumps further above the known one than `maxIncarnationJump`. */
+  | 'incarnation';
 
 /**
  * A packet or stream frame that is not a valid message of this cluster. The node counts it under

@@ -4,7 +4,7 @@ import { BroadcastQueue } from './broadcast-queue.ts';
 import { type CodecOptions, encodeMessage, type Message } from './codec.ts';
 import { MembershipClosedError, MembershipDecodeError, MembershipJoinError } from './errors.ts';
 import { MemberLifecycle } from './member-lifecycle.ts';
-import { freezeRecord, isLive } from './member-state.ts';
+import { freezeRecord, isLive, nextIncarnation } from './member-state.ts';
 import { MemberTable } from './member-table.ts';
 import type { Member, MembershipEvents } from './membership-events.ts';
 import { createNetTransport } from './net-transport.ts';
@@ -93,7 +93,11 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#awareness,
       this.#probeOrder,
       o,
-      (event, member, previous) => this.emit(event, { member, previous }),
+      {
+        change: (event, member, previous) => this.emit(event, { member, previous }),
+        conflict: (member, other) => this.emit('conflict', { member, other }),
+        reject: (error, from) => this.#dropped(error, from ?? { host: '', port: 0 }),
+      },
     );
     this.#sync = new StateSync({
       localId: o.name,
@@ -102,7 +106,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       stats: this.#stats,
       streamTimeoutMs: o.streamTimeoutMs,
       records: () => this.#table.all(),
-      apply: (claim) => this.#lifecycle.apply(claim),
+      apply: (claim, source) => this.#lifecycle.apply(claim, source),
       onDrop: (error, from) => this.#dropped(error, from),
     });
     this.#prober = new Prober(
@@ -180,7 +184,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#cancelLoop('probe');
     this.#cancelLoop('push-pull');
     const local = this.#table.local;
-    const left = freezeRecord({ ...local, incarnation: local.incarnation + 1, state: 'left' });
+    const left = freezeRecord({ ...local, incarnation: nextIncarnation(local.incarnation), state: 'left' });
     this.#table.setLocal(left);
     const bytes = encodeMessage({ type: 'left', id: left.id, incarnation: left.incarnation });
     this.#broadcasts.enqueue(left.id, bytes);
@@ -214,7 +218,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const next = freezeRecord({
       ...previous,
       metadata: validateMetadata(metadata),
-      incarnation: previous.incarnation + 1,
+      incarnation: nextIncarnation(previous.incarnation),
     });
     this.#table.setLocal(next);
     this.#broadcasts.enqueue(next.id, encodeMessage({ type: 'alive', record: next }));
@@ -312,7 +316,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#dropped(new MembershipDecodeError('malformed', 'push-pull in a datagram'), from);
         break;
       default:
-        this.#lifecycle.apply(message);
+        this.#lifecycle.apply(message, { from });
     }
   }
 

@@ -41,6 +41,12 @@ export interface MembershipOptions {
   readonly awarenessMaxMultiplier?: number;
   /** Turns all three Lifeguard parts (awareness, dynamic suspicion, nacks) off together (default true). */
   readonly lifeguard?: boolean;
+  /**
+   * Largest step above a known member's incarnation that a claim may take; claims beyond are
+   * dropped (reason `incarnation`). A member bumps its own by one per refutation, metadata
+   * change or leave, so honest news never comes near it (default 1024).
+   */
+  readonly maxIncarnationJump?: number;
   /** Largest UDP packet sent or accepted (default 1400, under a typical MTU). */
   readonly maxPacketBytes?: number;
   /** Largest TCP frame accepted (default 4 MiB). */
@@ -74,6 +80,7 @@ export interface ResolvedOptions {
   readonly reapDelayMs: number;
   readonly awarenessMaxMultiplier: number;
   readonly lifeguard: boolean;
+  readonly maxIncarnationJump: number;
   readonly maxPacketBytes: number;
   readonly maxFrameBytes: number;
   readonly streamTimeoutMs: number;
@@ -159,6 +166,7 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
     reapDelayMs: nonNegative(options, 'reapDelayMs', 30_000),
     awarenessMaxMultiplier: integer(options, 'awarenessMaxMultiplier', 8, 0, 64),
     lifeguard: options.lifeguard ?? true,
+    maxIncarnationJump: integer(options, 'maxIncarnationJump', 1024, 1, 2 ** 31),
     maxPacketBytes,
     maxFrameBytes: positive(options, 'maxFrameBytes', 4 * 1024 * 1024),
     streamTimeoutMs: positive(options, 'streamTimeoutMs', 10_000),

@@ -1,5 +1,6 @@
 import { type CodecOptions, decodePacket, encodeMessage, encodePacket, type Message } from './codec.ts';
 import { MembershipDecodeError } from './errors.ts';
+import type { ClaimSource } from './member-lifecycle.ts';
 import type { MemberClaim, MemberRecord } from './member-state.ts';
 import type { StatsCounter } from './stats.ts';
 import type { Address, Transport } from './transport.ts';
@@ -49,7 +50,7 @@ export interface StateSyncOptions {
   /** Everything this node knows, to send. */
   readonly records: () => readonly MemberRecord[];
   /** Applies one claim from a peer's state. */
-  readonly apply: (claim: MemberClaim) => void;
+  readonly apply: (claim: MemberClaim, source: ClaimSource) => void;
   readonly onDrop: (error: MembershipDecodeError, from: Address) => void;
 }
 
@@ -82,7 +83,7 @@ export class StateSync {
       if (error instanceof MembershipDecodeError) this.#o.onDrop(error, to);
       throw error;
     }
-    this.#merge(state);
+    this.#merge(state, { from: to, ownJoin: join });
   }
 
   /** Answers a peer's push-pull with our state (taken before merging theirs). */
@@ -100,11 +101,11 @@ export class StateSync {
     }
     const answer = encodeState(this.#o.localId, this.#o.records(), false, codec);
     stats.bytesSent += answer.length;
-    this.#merge(state);
+    this.#merge(state, { from });
     return answer;
   }
 
-  #merge(state: PushPull): void {
-    for (const claim of stateToClaims(state)) this.#o.apply(claim);
+  #merge(state: PushPull, source: ClaimSource): void {
+    for (const claim of stateToClaims(state)) this.#o.apply(claim, source);
   }
 }
