@@ -12,7 +12,9 @@ export type DropReason =
   | 'malformed'
   | 'send-failed'
   /** A claim whose incarnation jumps further above the known one than `maxIncarnationJump`. */
-  | 'incarnation';
+  | 'incarnation'
+  /** An incoming stream refused: every slot taken and too many connections waiting. */
+  | 'busy';
 
 /**
  * A packet or stream frame that is not a valid message of this cluster. The node counts it under

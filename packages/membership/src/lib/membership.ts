@@ -58,6 +58,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         port: o.bindPort,
         maxFrameBytes: o.maxFrameBytes,
         streamTimeoutMs: o.streamTimeoutMs,
+        streamIdleTimeoutMs: o.streamIdleTimeoutMs,
+        maxInboundStreams: o.maxInboundStreams,
         clock: o.clock,
         onDrop: (error, from) => sink.drop?.(error, from),
       }));

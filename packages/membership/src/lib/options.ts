@@ -53,6 +53,13 @@ export interface MembershipOptions {
   readonly maxFrameBytes?: number;
   /** Deadline of one join or push-pull exchange (default 10000). */
   readonly streamTimeoutMs?: number;
+  /** An incoming stream silent this long is closed (default 5000). */
+  readonly streamIdleTimeoutMs?: number;
+  /**
+   * Incoming streams read at once, each buffering at most `maxFrameBytes` before it can be
+   * decrypted (default 8); up to 4× as many more wait unread, later ones are closed (`busy`).
+   */
+  readonly maxInboundStreams?: number;
   readonly clock?: Clock;
   /** A bound transport to use instead of UDP/TCP sockets (tests and simulations). */
   readonly transport?: Transport;
@@ -84,6 +91,8 @@ export interface ResolvedOptions {
   readonly maxPacketBytes: number;
   readonly maxFrameBytes: number;
   readonly streamTimeoutMs: number;
+  readonly streamIdleTimeoutMs: number;
+  readonly maxInboundStreams: number;
   readonly clock: Clock;
   readonly transport: Transport | undefined;
   readonly random: () => number;
@@ -168,8 +177,10 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
     lifeguard: options.lifeguard ?? true,
     maxIncarnationJump: integer(options, 'maxIncarnationJump', 1024, 1, 2 ** 31),
     maxPacketBytes,
-    maxFrameBytes: positive(options, 'maxFrameBytes', 4 * 1024 * 1024),
+    maxFrameBytes: integer(options, 'maxFrameBytes', 4 * 1024 * 1024, 1024, 2 ** 31 - 1),
     streamTimeoutMs: positive(options, 'streamTimeoutMs', 10_000),
+    streamIdleTimeoutMs: positive(options, 'streamIdleTimeoutMs', 5_000),
+    maxInboundStreams: integer(options, 'maxInboundStreams', 8, 1, 4096),
     clock: options.clock ?? systemClock,
     transport: options.transport,
     random: options.random ?? Math.random,
