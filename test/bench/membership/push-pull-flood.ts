@@ -4,7 +4,9 @@
  * seen by `monitorEventLoopDelay`), how long the answer took, and how many made-up members the
  * node and its peer took in. Bounded: the peer is watched for `SECONDS` after the answer.
  *
- *   npx tsx test/bench/membership/push-pull-flood.ts [members=20000] [seconds=5]
+ *   npx tsx test/bench/membership/push-pull-flood.ts [members=20000] [seconds=5] [maxNewMembersPerMerge]
+ *
+ * A large `maxNewMembersPerMerge` (and `maxMembers`) shows the merge itself, uncapped.
  */
 import { connect } from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -15,6 +17,10 @@ import { encodeState } from '../../../packages/membership/src/lib/state-sync.ts'
 
 const MEMBERS = Number(process.argv[2] ?? 20_000);
 const SECONDS = Number(process.argv[3] ?? 5);
+const CAP =
+  process.argv[4] === undefined
+    ? {}
+    : { maxNewMembersPerMerge: Number(process.argv[4]), maxMembers: 1_000_000 };
 
 function fakeMembers(n: number): MemberRecord[] {
   const out: MemberRecord[] = [];
@@ -45,7 +51,7 @@ function send(port: number, payload: Uint8Array): Promise<void> {
 }
 
 export async function main(): Promise<void> {
-  const opts = { bindHost: '127.0.0.1', pushPullIntervalMs: 1_000, probeIntervalMs: 1_000 };
+  const opts = { bindHost: '127.0.0.1', pushPullIntervalMs: 1_000, probeIntervalMs: 1_000, ...CAP };
   const target = await Membership.create({ name: 'target', ...opts });
   const peer = await Membership.create({ name: 'peer', ...opts });
   await peer.join([formatAddress(target.address)]);

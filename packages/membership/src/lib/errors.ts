@@ -14,7 +14,9 @@ export type DropReason =
   /** A claim whose incarnation jumps further above the known one than `maxIncarnationJump`. */
   | 'incarnation'
   /** An incoming stream refused: every slot taken and too many connections waiting. */
-  | 'busy';
+  | 'busy'
+  /** New members refused: `maxMembers` reached, or more than `maxNewMembersPerMerge` in one push-pull. */
+  | 'member-limit';
 
 /**
  * A packet or stream frame that is not a valid message of this cluster. The node counts it under

@@ -28,6 +28,14 @@ export interface MemberLifecycleOptions {
   readonly lifeguard: boolean;
   /** Largest step above a known member's incarnation that a claim may take. */
   readonly maxIncarnationJump: number;
+  /** Records held at most (self, dead and left included); news of more members is refused. */
+  readonly maxMembers: number;
+}
+
+/** How many members not known yet one push-pull may still add; counts those refused. */
+export interface Admission {
+  left: number;
+  refused: number;
 }
 
 /** Where a claim came from: the sender, and whether it is the answer to our own join. */
@@ -39,6 +47,8 @@ export interface ClaimSource {
    * at a high incarnation, which the fresh process (at 0) must beat.
    */
   readonly ownJoin?: boolean;
+  /** A push-pull's share of new members; refusals are counted here, not reported one by one. */
+  readonly admission?: Admission | undefined;
 }
 
 /** What the lifecycle reports besides member changes. */
@@ -115,6 +125,7 @@ export class MemberLifecycle {
       return;
     }
     if (before && !this.#plausible(before, claim, source)) return;
+    if (!before && claim.type === 'alive' && !this.#admit(id, source)) return;
     const change = this.#table.apply(claim);
     if (!change) {
       // Another member suspects too: a Lifeguard confirmation, which shortens the timeout.
@@ -193,6 +204,26 @@ export class MemberLifecycle {
       source.from,
     );
     return false;
+  }
+
+  /** Whether a member not known yet may be added: room in the table, and in the merge's share. */
+  #admit(id: string, source: ClaimSource): boolean {
+    const admission = source.admission;
+    if (this.#table.size >= this.#o.maxMembers) {
+      if (admission) admission.refused++;
+      else {
+        const detail = `${id}: already ${this.#table.size} members (maxMembers)`;
+        this.#report.reject(new MembershipDecodeError('member-limit', detail), source.from);
+      }
+      return false;
+    }
+    if (!admission) return true;
+    if (admission.left <= 0) {
+      admission.refused++;
+      return false;
+    }
+    admission.left--;
+    return true;
   }
 
   #conflict(member: MemberRecord, other: MemberRecord): void {

@@ -1,9 +1,13 @@
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
+import { connect } from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { encodeMessage, encodePacket, type Message } from './codec.ts';
+import { frame } from './frame-reader.ts';
+import type { MemberRecord } from './member-state.ts';
 import { Membership } from './membership.ts';
 import type { DroppedPacket, NameConflict } from './membership-events.ts';
 import type { MembershipOptions } from './options.ts';
+import { encodeState } from './state-sync.ts';
 import { type Address, formatAddress } from './transport.ts';
 
 // Forged packets from an outsider on 127.0.0.1, against a cluster without a keyring.
@@ -24,10 +28,13 @@ afterEach(async () => {
   await Promise.all(nodes.splice(0).map((n) => n.close()));
 });
 
-async function cluster(names: readonly string[]): Promise<Membership[]> {
+async function cluster(
+  names: readonly string[],
+  options: Partial<MembershipOptions> = {},
+): Promise<Membership[]> {
   const members: Membership[] = [];
   for (const name of names) {
-    const node = await Membership.create({ name, ...base });
+    const node = await Membership.create({ name, ...base, ...options });
     nodes.push(node);
     members.push(node);
   }
@@ -108,5 +115,69 @@ describe('incarnation overflow: one forged packet cannot hijack or evict a membe
     mallory.send(a!.address, { type: 'dead', id: 'b', incarnation: near, from: 'c' });
     await vi.waitFor(() => expect(a!.member('b')).toMatchObject({ state: 'alive' }), waitOpts);
     await vi.waitFor(() => expect(b!.localMember().incarnation).toBe(near + 1), waitOpts);
+  });
+});
+
+/** Made-up alive members at addresses nobody listens on. */
+function fakeMembers(n: number, prefix = 'fake'): MemberRecord[] {
+  return Array.from({ length: n }, (_, i) => ({
+    id: `${prefix}-${i}`,
+    host: `10.99.${(i >> 8) & 255}.${i & 255}`,
+    port: 7946,
+    incarnation: 0,
+    state: 'alive' as const,
+    metadata: {},
+  }));
+}
+
+/** Pushes one forged push-pull frame over TCP; resolves once the node answered or closed. */
+function pushState(to: Address, members: readonly MemberRecord[]): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect(to.port, to.host, () =>
+      socket.write(frame(encodeState('mallory', members, false, { label: '' }))),
+    );
+    socket.on('error', () => {});
+    socket.on('close', () => resolve());
+    socket.on('data', () => socket.destroy());
+  });
+}
+
+const fakes = (n: Membership) => n.members().filter((m) => m.id.startsWith('fake-')).length;
+
+describe('push-pull flood: one frame cannot fill every node with made-up members', () => {
+  it('a push-pull adds at most maxNewMembersPerMerge new members; the rest are refused and reported', async () => {
+    const [target, peer] = await cluster(['target', 'peer'], { maxNewMembersPerMerge: 50 });
+    const dropped: DroppedPacket[] = [];
+    target!.on('dropped', (event) => dropped.push(event));
+    await pushState(target!.address, fakeMembers(2_000));
+    expect(fakes(target!)).toBe(50);
+    expect(dropped.map((d) => d.reason)).toEqual(['member-limit']);
+    expect(dropped[0]!.error.message).toMatch(/1950 new members refused/);
+    // What did get in spreads no further than that share (the peer's own merges are capped too).
+    await periods(25);
+    expect(fakes(peer!)).toBeLessThanOrEqual(50);
+    expect(target!.member('peer')?.state).toBe('alive');
+  });
+
+  it('never holds more than maxMembers records, however many frames arrive', async () => {
+    const [target] = await cluster(['target', 'peer'], { maxMembers: 30, maxNewMembersPerMerge: 20 });
+    const dropped: DroppedPacket[] = [];
+    target!.on('dropped', (event) => dropped.push(event));
+    const frames = Array.from({ length: 5 }, (_, i) => fakeMembers(100, `fake-${i}`));
+    for (const members of frames) await pushState(target!.address, members);
+    // Held in any state (made-up members soon turn suspect, then dead): 30 with target and peer.
+    const held = frames.flat().filter((m) => target!.member(m.id) !== undefined);
+    expect(held).toHaveLength(28);
+    expect(target!.stats().dropped['member-limit']).toBe(5);
+    // A legitimate member already known is untouched.
+    expect(target!.member('peer')?.state).toBe('alive');
+  });
+
+  it('a node joining through a seed takes the seed’s whole state, past maxNewMembersPerMerge', async () => {
+    const seeds = await cluster(['s0', 's1', 's2', 's3', 's4'], { maxNewMembersPerMerge: 1 });
+    const joiner = await Membership.create({ name: 'joiner', ...base, maxNewMembersPerMerge: 1 });
+    nodes.push(joiner);
+    await joiner.join([formatAddress(seeds[0]!.address)]);
+    expect(joiner.members()).toHaveLength(6);
   });
 });

@@ -107,6 +107,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       codec: this.#codec,
       stats: this.#stats,
       streamTimeoutMs: o.streamTimeoutMs,
+      maxNewMembersPerMerge: o.maxNewMembersPerMerge,
       records: () => this.#table.all(),
       apply: (claim, source) => this.#lifecycle.apply(claim, source),
       onDrop: (error, from) => this.#dropped(error, from),

@@ -47,6 +47,16 @@ export interface MembershipOptions {
    * change or leave, so honest news never comes near it (default 1024).
    */
   readonly maxIncarnationJump?: number;
+  /**
+   * Members held at most, this node and dead and left ones included (default 10000); news of
+   * further members is dropped (reason `member-limit`) until some are reaped.
+   */
+  readonly maxMembers?: number;
+  /**
+   * New members one push-pull from a peer may add (default 256); the rest still arrive by
+   * gossip and later exchanges. The answer of a seed this node joins through is not capped.
+   */
+  readonly maxNewMembersPerMerge?: number;
   /** Largest UDP packet sent or accepted (default 1400, under a typical MTU). */
   readonly maxPacketBytes?: number;
   /** Largest TCP frame accepted (default 4 MiB). */
@@ -88,6 +98,8 @@ export interface ResolvedOptions {
   readonly awarenessMaxMultiplier: number;
   readonly lifeguard: boolean;
   readonly maxIncarnationJump: number;
+  readonly maxMembers: number;
+  readonly maxNewMembersPerMerge: number;
   readonly maxPacketBytes: number;
   readonly maxFrameBytes: number;
   readonly streamTimeoutMs: number;
@@ -176,6 +188,8 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
     awarenessMaxMultiplier: integer(options, 'awarenessMaxMultiplier', 8, 0, 64),
     lifeguard: options.lifeguard ?? true,
     maxIncarnationJump: integer(options, 'maxIncarnationJump', 1024, 1, 2 ** 31),
+    maxMembers: integer(options, 'maxMembers', 10_000, 2, 1_000_000),
+    maxNewMembersPerMerge: integer(options, 'maxNewMembersPerMerge', 256, 1, 1_000_000),
     maxPacketBytes,
     maxFrameBytes: integer(options, 'maxFrameBytes', 4 * 1024 * 1024, 1024, 2 ** 31 - 1),
     streamTimeoutMs: positive(options, 'streamTimeoutMs', 10_000),

@@ -1,6 +1,6 @@
 import { type CodecOptions, decodePacket, encodeMessage, encodePacket, type Message } from './codec.ts';
 import { MembershipDecodeError } from './errors.ts';
-import type { ClaimSource } from './member-lifecycle.ts';
+import type { Admission, ClaimSource } from './member-lifecycle.ts';
 import type { MemberClaim, MemberRecord } from './member-state.ts';
 import type { StatsCounter } from './stats.ts';
 import type { Address, Transport } from './transport.ts';
@@ -47,6 +47,8 @@ export interface StateSyncOptions {
   readonly codec: CodecOptions;
   readonly stats: StatsCounter;
   readonly streamTimeoutMs: number;
+  /** New members one push-pull may add (our own join's answer: any number up to maxMembers). */
+  readonly maxNewMembersPerMerge: number;
   /** Everything this node knows, to send. */
   readonly records: () => readonly MemberRecord[];
   /** Applies one claim from a peer's state. */
@@ -105,7 +107,16 @@ export class StateSync {
     return answer;
   }
 
-  #merge(state: PushPull, source: ClaimSource): void {
-    for (const claim of stateToClaims(state)) this.#o.apply(claim, source);
+  /** Linear in the state's size; a peer's share of new members is capped unless we joined through it. */
+  #merge(state: PushPull, source: ClaimSource & { from: Address }): void {
+    const admission: Admission = {
+      left: source.ownJoin ? Number.POSITIVE_INFINITY : this.#o.maxNewMembersPerMerge,
+      refused: 0,
+    };
+    for (const claim of stateToClaims(state)) this.#o.apply(claim, { ...source, admission });
+    if (admission.refused > 0) {
+      const detail = `${admission.refused} new members refused from one push-pull of ${state.members.length}`;
+      this.#o.onDrop(new MembershipDecodeError('member-limit', detail), source.from);
+    }
   }
 }
