@@ -56,8 +56,10 @@ export interface MemberLifecycleReports {
   readonly change: MemberChangeListener;
   /** An `alive` for a held name from another address: ignored, and reported. */
   readonly conflict: (member: MemberRecord, other: MemberRecord) => void;
-  /** A claim refused (implausible incarnation). */
+  /** A claim refused (implausible incarnation, member limit). */
   readonly reject: (error: MembershipDecodeError, from: Address | undefined) => void;
+  /** Sends encoded news straight to the member it is about. */
+  readonly tell: (member: MemberRecord, message: Uint8Array) => void;
 }
 
 /** What the lifecycle tells its node about a member's change. */
@@ -145,11 +147,16 @@ export class MemberLifecycle {
       this.#cancelReap(id);
       this.#probeOrder.add(id);
       if (claim.type === 'suspect') this.#startSuspicion(after, claim.from);
-    } else {
+    }
+    const news = encodeMessage(claim);
+    if (!isLive(after.state)) {
       this.#probeOrder.remove(id);
       this.#scheduleReap(id);
+      // Gossip skips departed members, so a live one wrongly said to be gone (a forged `left`)
+      // would only learn it at its next push-pull: one packet tells it now, so that it refutes.
+      this.#report.tell(after, news);
     }
-    this.#broadcasts.enqueue(id, encodeMessage(claim));
+    this.#broadcasts.enqueue(id, news);
     if (change.event) this.#report.change(change.event, after, before);
   }
 

@@ -181,3 +181,49 @@ describe('push-pull flood: one frame cannot fill every node with made-up members
     expect(joiner.members()).toHaveLength(6);
   });
 });
+
+describe('without a keyring: forged departures and name clashes', () => {
+  it('a forged left for a live member is refuted at once, not at its next push-pull', async () => {
+    // Push-pull (the old way back) is a minute away: only the refutation can bring b back in time.
+    const [a, b, c] = await cluster(['a', 'b', 'c'], { pushPullIntervalMs: 60_000 });
+    const mallory = await attacker();
+    const left: string[] = [];
+    for (const n of [a!, c!]) n.on('left', ({ member }) => left.push(`${n.localMember().id}:${member.id}`));
+    const incarnation = a!.member('b')!.incarnation;
+    for (const n of [a!, c!]) mallory.send(n.address, { type: 'left', id: 'b', incarnation });
+    await vi.waitFor(() => expect(left.length).toBeGreaterThanOrEqual(1), waitOpts);
+    await vi.waitFor(() => {
+      for (const n of [a!, c!]) expect(n.member('b')).toMatchObject({ state: 'alive' });
+    }, waitOpts);
+    expect(b!.localMember().incarnation).toBeGreaterThan(incarnation);
+  });
+
+  it('two nodes with one name are reported as a conflict, with no incarnation war', async () => {
+    const [a, b, c] = await cluster(['a', 'b', 'c']);
+    const conflicts: NameConflict[] = [];
+    const ports = new Map<string, number[]>();
+    for (const n of [a!, c!]) {
+      n.on('conflict', (event) => conflicts.push(event));
+      const seen: number[] = [];
+      ports.set(n.localMember().id, seen);
+      for (const kind of ['updated', 'joined', 'recovered'] as const) {
+        n.on(kind, ({ member }) => {
+          if (member.id === 'b') seen.push(member.port);
+        });
+      }
+    }
+    const impostor = await Membership.create({ name: 'b', ...base });
+    nodes.push(impostor);
+    await impostor.join([formatAddress(a!.address)]);
+    await vi.waitFor(() => expect(conflicts.some((e) => e.member.id === 'b')).toBe(true), waitOpts);
+    await periods(30);
+    const first = conflicts.find((e) => e.member.id === 'b')!;
+    expect(first.member.port).toBe(b!.address.port);
+    expect(first.other.port).toBe(impostor.address.port);
+    // The name never moved between the two addresses, and neither side kept outbidding the other.
+    expect([...ports.values()].flat()).toEqual([]);
+    for (const n of [a!, c!]) expect(n.member('b')?.port).toBe(b!.address.port);
+    expect(b!.localMember().incarnation).toBeLessThan(3);
+    expect(impostor.localMember().incarnation).toBeLessThan(3);
+  });
+});

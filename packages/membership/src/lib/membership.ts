@@ -12,6 +12,7 @@ import { type MembershipOptions, type ResolvedOptions, resolveOptions, validateM
 import { PacketChannel } from './packet-channel.ts';
 import { ProbeOrder } from './probe-order.ts';
 import { Prober } from './prober.ts';
+import { warnIfUnencrypted } from './security-warning.ts';
 import { StateSync } from './state-sync.ts';
 import { type MembershipStats, StatsCounter } from './stats.ts';
 import { type Address, parseAddress, sameAddress, type Transport } from './transport.ts';
@@ -63,6 +64,8 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         clock: o.clock,
         onDrop: (error, from) => sink.drop?.(error, from),
       }));
+    if (!o.transport)
+      warnIfUnencrypted(o.name, { host: o.bindHost, port: transport.address.port }, !!o.keyring);
     const node = new Membership(o, transport);
     sink.drop = (error, from) => node.#dropped(error, from);
     return node;
@@ -99,6 +102,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         change: (event, member, previous) => this.emit(event, { member, previous }),
         conflict: (member, other) => this.emit('conflict', { member, other }),
         reject: (error, from) => this.#dropped(error, from ?? { host: '', port: 0 }),
+        tell: (member, message) => this.#channel.sendParts(member, [message]),
       },
     );
     this.#sync = new StateSync({
