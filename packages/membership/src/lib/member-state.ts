@@ -33,7 +33,8 @@ export const MAX_INCARNATION = 0xffff_ffff;
 /**
  * The incarnation a member takes to beat `claimed` (and its own `current`): one more than the
  * larger of the two, saturating at MAX_INCARNATION. Claims far above what is known are refused
- * before they get here (`maxIncarnationJump`), so the ceiling takes millions of accepted steps.
+ * before they get here (`maxIncarnationJump`), so the ceiling takes 65,536 accepted steps
+ * by default.
  */
 export function nextIncarnation(current: number, claimed = current): number {
   return Math.min(MAX_INCARNATION, Math.max(current, claimed) + 1);

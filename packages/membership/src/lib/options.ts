@@ -44,7 +44,8 @@ export interface MembershipOptions {
   /**
    * Largest step above a known member's incarnation that a claim may take; claims beyond are
    * dropped (reason `incarnation`). A member bumps its own by one per refutation, metadata
-   * change or leave, so honest news never comes near it (default 1024).
+   * change or leave, so honest news never comes near it (default 65536; the u32 ceiling is then
+   * 65,536 accepted steps away, where a wrap-around took one packet).
    */
   readonly maxIncarnationJump?: number;
   /**
@@ -187,7 +188,7 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
     reapDelayMs: nonNegative(options, 'reapDelayMs', 30_000),
     awarenessMaxMultiplier: integer(options, 'awarenessMaxMultiplier', 8, 0, 64),
     lifeguard: options.lifeguard ?? true,
-    maxIncarnationJump: integer(options, 'maxIncarnationJump', 1024, 1, 2 ** 31),
+    maxIncarnationJump: integer(options, 'maxIncarnationJump', 65_536, 1, 2 ** 31),
     maxMembers: integer(options, 'maxMembers', 10_000, 2, 1_000_000),
     maxNewMembersPerMerge: integer(options, 'maxNewMembersPerMerge', 256, 1, 1_000_000),
     maxPacketBytes,
