@@ -130,6 +130,11 @@ export class AttemptScope implements AttemptContext, TimerTarget {
     call.track(this);
   }
 
+  /** Aborted from outside the attempt (caller, deadline, close, a winning hedge), not by its timeout. */
+  get cancelled(): boolean {
+    return this.superseded || this.#call.aborted;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();

@@ -13,6 +13,7 @@ import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
 import { CallScope, plainContext } from './call-scope.ts';
+import { countsAgainstInstance } from './counts-against-instance.ts';
 import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorReporter } from './executor-reporter.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
@@ -72,7 +73,7 @@ class ResilientExecutor implements Executor {
     this.#report = new ExecutorReporter(o.service, o.clock, o, this.#budget);
     this.#counters = this.#report.counters;
     this.events = this.#report.events;
-    const isFailure = (error: unknown) => o.classify(error).retryable;
+    const isFailure = (error: unknown) => countsAgainstInstance(error, false, o.classify);
     const breakers =
       o.circuitBreaker && new InstanceBreakers(o.service, o.circuitBreaker, isFailure, this.#report);
     this.#breakers = breakers;
@@ -88,6 +89,7 @@ class ResilientExecutor implements Executor {
       this.#attemptTimeouts,
       this.#report,
       o.onAttemptEnd,
+      o.classify,
     );
   }
 

@@ -149,6 +149,33 @@ describe('InstanceBreakers', () => {
     expect(breakers.openCount).toBe(1);
   });
 
+  it('holds no state for instances that never failed; the first counted failure creates it', async () => {
+    const breakers = new InstanceBreakers('users', resolveBreakerOptions({}, 'circuitBreaker'), isFailure);
+    for (let i = 0; i < 1_000; i++) await breakers.execute(`u${i}`, 1, ok);
+    await breakers.execute('u1', 1, () => Promise.reject(statusError(404))).catch(() => undefined);
+    expect(breakers.size).toBe(0);
+    await fail(breakers, 'u7', 1);
+    expect(breakers.size).toBe(1);
+  });
+
+  it('a cancelled probe leaves the breaker half-open; a later probe decides', () => {
+    const events = recorder();
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure, events);
+    breakers.record('u1', 1, breakers.admit('u1', 1), 'failure');
+    advance(100);
+    const probe = breakers.admit('u1', 2);
+    expect(probe).toBeDefined();
+    expect(() => breakers.admit('u1', 3)).toThrow(CircuitOpenError); // one probe slot, taken
+    breakers.record('u1', 2, probe, 'cancelled');
+    expect(breakers.isOpen('u1')).toBe(false);
+    expect(breakers.openCount).toBe(1);
+    const next = breakers.admit('u1', 4);
+    breakers.record('u1', 4, next, 'answered'); // a 404 is an answer: the instance is alive
+    expect(events.log).toEqual(['open:u1:1', 'halfOpen:u1:2', 'close:u1:4']);
+    expect(breakers.openCount).toBe(0);
+  });
+
   it('rejects bad options, naming the field', () => {
     // Tried: zero failures, a negative delay, a ratio of 1.5, zero probes.
     expect(() => resolveBreakerOptions({ consecutiveFailures: 0 }, 'circuitBreaker')).toThrow(
