@@ -56,7 +56,10 @@ describe('attempt timeout', () => {
     const result = executor.execute(source, () => new Promise<string>(() => undefined), { idempotent: true });
     await flush();
     clock.advance(50);
-    await expect(result).rejects.toMatchObject({ name: 'TimeoutError', scope: 'attempt' });
+    await expect(result).rejects.toMatchObject({
+      name: 'AllAttemptsFailedError',
+      cause: { name: 'TimeoutError', scope: 'attempt' },
+    });
   });
 
   it('a timed-out non-idempotent call is not re-sent: it may have reached the instance', async () => {

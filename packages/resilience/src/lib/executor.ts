@@ -1,6 +1,8 @@
 import {
+  AllAttemptsFailedError,
   abortReason,
   type Clock,
+  type FailedAttempt,
   NoAvailableInstanceError,
   NotRetriedError,
   RetryBudgetExceededError,
@@ -150,6 +152,8 @@ class ResilientExecutor implements Executor {
     let startedAt: number | undefined = this.clock.now();
     this.#budget?.deposit(startedAt);
     let tried: string[] | undefined;
+    // Allocated on the first failure only: a call that succeeds at once records nothing.
+    let failures: FailedAttempt[] | undefined;
     let backoff: BackoffSequence | undefined;
     let attempt = 1;
     let instanceId: string | undefined;
@@ -161,6 +165,8 @@ class ResilientExecutor implements Executor {
         if (instance === undefined) {
           instanceId = undefined;
           error = new NoAvailableInstanceError(o.service, tried ? 'no instance left to try' : undefined);
+          failures ??= [];
+          failures.push({ attempt, instanceId, error });
         } else {
           instanceId = instance.id;
           const hedged = call !== undefined && hedgeAfterMs !== undefined && attempt < o.maxAttempts;
@@ -170,7 +176,16 @@ class ResilientExecutor implements Executor {
             let value: T;
             if (round !== undefined) {
               tried ??= [];
-              const deps = { runner: this.#runner, source, fn, call: call!, tried, clock: this.clock };
+              failures ??= [];
+              const deps = {
+                runner: this.#runner,
+                source,
+                fn,
+                call: call!,
+                tried,
+                failures,
+                clock: this.clock,
+              };
               value = await runHedged(
                 { ...deps, onHedge: this.#report.hedge },
                 instance,
@@ -193,11 +208,13 @@ class ResilientExecutor implements Executor {
           } else {
             tried ??= [];
             tried.push(instance.id);
+            failures ??= [];
+            failures.push({ attempt, instanceId, error });
           }
         }
         if (call?.aborted) throw call.reason;
         backoff ??= this.#gate.backoff();
-        const delayMs = this.#gate.next({ error, attempt, instanceId, idempotent }, backoff);
+        const delayMs = this.#gate.next(failures!, attempt, idempotent, backoff);
         attempt++;
         startedAt = undefined;
         if (delayMs > 0) {
@@ -223,7 +240,11 @@ class ResilientExecutor implements Executor {
   }
 }
 
-/** NotRetried and RetryBudgetExceeded wrap the failure that decides whether the service is failing. */
+/** The give-up errors wrap the failure that decides whether the service is failing. */
 function causeOf(error: unknown): unknown {
-  return error instanceof NotRetriedError || error instanceof RetryBudgetExceededError ? error.cause : error;
+  return error instanceof NotRetriedError ||
+    error instanceof RetryBudgetExceededError ||
+    error instanceof AllAttemptsFailedError
+    ? error.cause
+    : error;
 }

@@ -1,22 +1,24 @@
-import { NotRetriedError, RetryBudgetExceededError, type TypedEmitter } from '@switchyard/core';
+import {
+  AllAttemptsFailedError,
+  CircuitOpenError,
+  type FailedAttempt,
+  NoAvailableInstanceError,
+  NotRetriedError,
+  RetryBudgetExceededError,
+  type TypedEmitter,
+} from '@switchyard/core';
 import { type BackoffSequence, createBackoff } from './backoff.ts';
 import type { ResolvedExecutorOptions } from './executor-options.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type { ExecutorEvents } from './executor-types.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
-/** The failed attempt a RetryGate judges. */
-export interface FailedAttempt {
-  readonly error: unknown;
-  readonly attempt: number;
-  readonly instanceId: string | undefined;
-  readonly idempotent: boolean;
-}
-
 /**
  * Decides, after a failed attempt, whether the call may try again and after how long, in the
  * order that keeps "nothing lost" true: classification (or `retryOn`), attempts left, the
- * idempotency rule, then the retry budget. Throws the call's give-up error otherwise.
+ * idempotency rule, then the retry budget. Throws the call's give-up error otherwise: the error
+ * itself when it is final (an application error stays the user's own), AllAttemptsFailedError
+ * when the attempts ran out, NotRetriedError, RetryBudgetExceededError.
  * The first failover after a never-reached failure is immediate; other retries back off.
  */
 export class RetryGate {
@@ -42,14 +44,21 @@ export class RetryGate {
     return createBackoff(this.#o.backoff, this.#o.random);
   }
 
-  /** The delay before the next attempt, in ms; throws when the call must give up. */
-  next(failed: FailedAttempt, backoff: BackoffSequence): number {
+  /** The delay before attempt `attempt + 1`, in ms; throws when the call must give up. */
+  next(
+    failures: readonly FailedAttempt[],
+    attempt: number,
+    idempotent: boolean,
+    backoff: BackoffSequence,
+  ): number {
     const o = this.#o;
-    const { error, attempt, instanceId } = failed;
+    // The last failure; `attempt` is the call's attempt count (a hedged round's last may be lower).
+    const { error, instanceId } = failures[failures.length - 1]!;
     const cls = o.classify(error);
     const retryable = o.retryOn?.(error, attempt) ?? cls.retryable;
-    if (!retryable || attempt >= o.maxAttempts) throw error;
-    if (cls.reachedInstance && !failed.idempotent) {
+    if (!retryable) throw error;
+    if (attempt >= o.maxAttempts) throw this.#exhausted(failures);
+    if (cls.reachedInstance && !idempotent) {
       this.#counters.notRetried++;
       throw new NotRetriedError(
         o.service,
@@ -75,5 +84,14 @@ export class RetryGate {
       this.#events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
     }
     return delayMs;
+  }
+
+  /** Every attempt failed. When none could even be sent (no instance, breakers open), that is the answer. */
+  #exhausted(failures: readonly FailedAttempt[]): unknown {
+    const last = failures[failures.length - 1]!.error;
+    const nothingSent = failures.every(
+      (f) => f.error instanceof NoAvailableInstanceError || f.error instanceof CircuitOpenError,
+    );
+    return nothingSent ? last : new AllAttemptsFailedError(this.#o.service, failures);
   }
 }
