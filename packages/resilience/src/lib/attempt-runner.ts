@@ -47,8 +47,13 @@ export class AttemptRunner {
    */
   pick(source: InstanceSource, tried: readonly string[] | undefined): ServiceInstance | undefined {
     if (tried === undefined || tried.length === 0) return source.pick(this.excludeOpen);
-    const fresh = source.pick((instance) => tried.includes(instance.id) || this.excludeOpen(instance));
-    return fresh ?? source.pick(this.excludeOpen);
+    return this.pickFresh(source, tried) ?? source.pick(this.excludeOpen);
+  }
+
+  /** An instance not tried yet in this call and not behind an open breaker, or undefined. */
+  pickFresh(source: InstanceSource, tried: readonly string[] | undefined): ServiceInstance | undefined {
+    if (tried === undefined || tried.length === 0) return source.pick(this.excludeOpen);
+    return source.pick((instance) => tried.includes(instance.id) || this.excludeOpen(instance));
   }
 
   /** The abortable context of one attempt, with its timeout armed. */
@@ -94,7 +99,7 @@ export class AttemptRunner {
       throw caught;
     } finally {
       // Aborted from outside (caller, deadline, close, a winning hedge): no verdict on the instance.
-      const cancelled = scope !== undefined && scope.cancelled;
+      const cancelled = scope?.cancelled === true;
       scope?.end();
       const now = this.#hooks.clock.now();
       const latencyMs = now - start;

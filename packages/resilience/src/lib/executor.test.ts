@@ -42,9 +42,9 @@ describe('executor: retry and failover', () => {
     ]);
   });
 
-  it('fails over at once after a first never-reached failure, and backs off after that', async () => {
+  it('fails over to a fresh instance at once, and backs off before reusing one', async () => {
     const clock = new ManualClock();
-    const source = new FakeSource(instances(3));
+    const source = new FakeSource(instances(2));
     const refused = netError('ECONNREFUSED');
     const { fn, seen } = scripted(refused, refused);
     const executor = createExecutor({
@@ -56,9 +56,9 @@ describe('executor: retry and failover', () => {
     await vi.waitFor(() => expect(seen).toHaveLength(2)); // no clock advance needed for the failover
     expect(clock.now()).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(seen).toHaveLength(2); // the third attempt waits for its backoff
+    expect(seen).toHaveLength(2); // the third attempt reuses users-1: it waits for its backoff
     clock.advance(100);
-    await expect(call).resolves.toBe('users-3');
+    await expect(call).resolves.toBe('users-1');
     executor.close();
   });
 
@@ -194,7 +194,7 @@ describe('executor: retry and failover', () => {
     });
     const delays: number[] = [];
     executor.events.on('retry', (event) => delays.push(event.delayMs));
-    const source = new FakeSource(instances(2));
+    const source = new FakeSource(instances(1)); // retries reuse the instance: they wait
     const { fn } = scripted(
       statusError(429, { 'retry-after': '1' }),
       statusError(429, { 'retry-after': '30' }),

@@ -157,10 +157,15 @@ class ResilientExecutor implements Executor {
     let backoff: BackoffSequence | undefined;
     let attempt = 1;
     let instanceId: string | undefined;
+    // Overload answers (429/503) in this call: from two instances, the service is overloaded.
+    let overloads = 0;
+    // An instance chosen for an immediate failover, taken by the next round.
+    let failover: ServiceInstance | undefined;
     try {
       for (;;) {
         if (this.#closed) throw this.#closedError();
-        const instance = this.#runner.pick(source, tried);
+        const instance = failover ?? this.#runner.pick(source, tried);
+        failover = undefined;
         let error: unknown;
         if (instance === undefined) {
           instanceId = undefined;
@@ -213,8 +218,13 @@ class ResilientExecutor implements Executor {
           }
         }
         if (call?.aborted) throw call.reason;
+        const cls = this.#gate.admit(failures!, attempt, idempotent);
+        if (cls.overload === true) overloads++;
+        // Failover as fast as a proxy's redispatch: a different instance, at once. Backoff only
+        // when the retry must reuse an instance or the whole service asks to slow down.
+        if (overloads < 2) failover = this.#runner.pickFresh(source, tried);
         backoff ??= this.#gate.backoff();
-        const delayMs = this.#gate.next(failures!, attempt, idempotent, backoff);
+        const delayMs = this.#gate.delay(failures!, attempt, cls, failover !== undefined, backoff);
         attempt++;
         startedAt = undefined;
         if (delayMs > 0) {

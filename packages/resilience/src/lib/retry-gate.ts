@@ -8,6 +8,7 @@ import {
   type TypedEmitter,
 } from '@switchyard/core';
 import { type BackoffSequence, createBackoff } from './backoff.ts';
+import type { FailureClass } from './classify-error.ts';
 import type { ResolvedExecutorOptions } from './executor-options.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type { ExecutorEvents } from './executor-types.ts';
@@ -19,7 +20,7 @@ import type { RetryBudget } from './retry-budget.ts';
  * idempotency rule, then the retry budget. Throws the call's give-up error otherwise: the error
  * itself when it is final (an application error stays the user's own), AllAttemptsFailedError
  * when the attempts ran out, NotRetriedError, RetryBudgetExceededError.
- * The first failover after a never-reached failure is immediate; other retries back off.
+ * A failover to an instance not tried yet is immediate; other retries back off.
  */
 export class RetryGate {
   readonly #o: ResolvedExecutorOptions;
@@ -44,13 +45,11 @@ export class RetryGate {
     return createBackoff(this.#o.backoff, this.#o.random);
   }
 
-  /** The delay before attempt `attempt + 1`, in ms; throws when the call must give up. */
-  next(
-    failures: readonly FailedAttempt[],
-    attempt: number,
-    idempotent: boolean,
-    backoff: BackoffSequence,
-  ): number {
+  /**
+   * Whether the call may try again after its last failure: returns the failure's class, or
+   * throws the give-up error. Takes the retry from the budget.
+   */
+  admit(failures: readonly FailedAttempt[], attempt: number, idempotent: boolean): FailureClass {
     const o = this.#o;
     // The last failure; `attempt` is the call's attempt count (a hedged round's last may be lower).
     const { error, instanceId } = failures[failures.length - 1]!;
@@ -73,14 +72,32 @@ export class RetryGate {
       }
       throw new RetryBudgetExceededError(o.service, { instanceId, cause: error });
     }
-    // A first failure that never left for its instance (refused, no route) fails over at once,
-    // as gRPC's transparent retry does: there is nothing to back off from. Later ones back off.
-    let delayMs = !cls.reachedInstance && attempt === 1 ? 0 : backoff.next();
-    // A server's Retry-After wins over our backoff, up to the backoff cap.
-    if (cls.retryAfterMs !== undefined)
-      delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
+    return cls;
+  }
+
+  /**
+   * The delay before attempt `attempt + 1`, in ms. A failover to a different instance goes at
+   * once, as a proxy's redispatch does: there is nothing to back off from. Retrying an instance
+   * already tried, or a service-wide overload (the caller passes `failover: false`), backs off;
+   * a server's `Retry-After` then wins over the backoff, up to the backoff cap.
+   */
+  delay(
+    failures: readonly FailedAttempt[],
+    attempt: number,
+    cls: FailureClass,
+    failover: boolean,
+    backoff: BackoffSequence,
+  ): number {
+    const o = this.#o;
+    let delayMs = 0;
+    if (!failover) {
+      delayMs = backoff.next();
+      if (cls.retryAfterMs !== undefined)
+        delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
+    }
     this.#counters.retries++;
     if (this.#events.hasListeners('retry')) {
+      const { error, instanceId } = failures[failures.length - 1]!;
       this.#events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
     }
     return delayMs;
