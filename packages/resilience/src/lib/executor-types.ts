@@ -121,7 +121,7 @@ export interface Executor {
   readonly events: TypedEmitter<ExecutorEvents>;
   /** Whether the instance's breaker keeps it out of picks now. */
   isOpen(instanceId: string): boolean;
-  /** Forgets closed breakers of instances not in `instanceIds` (call on snapshot change). */
+  /** Forgets the breakers (open ones too) of instances not in `instanceIds` (call on snapshot change). */
   retain(instanceIds: ReadonlySet<string>): void;
   stats(): ExecutorStats;
   /** Clears timers and breakers; sleeping retries reject; later calls reject. */

@@ -136,16 +136,31 @@ describe('InstanceBreakers', () => {
     expect(breakers.isOpen('u1')).toBe(true);
   });
 
-  it('retain() forgets closed breakers of departed instances but keeps open ones', async () => {
+  it('retain() forgets the breakers of departed instances, open ones included', async () => {
     const options = resolveBreakerOptions(
       { consecutiveFailures: 1, halfOpenAfterMs: 60_000 },
       'circuitBreaker',
     );
     const breakers = new InstanceBreakers('users', options, isFailure);
-    await fail(breakers, 'gone-open', 1);
-    await breakers.execute('gone-closed', 1, ok);
-    breakers.retain(new Set(['other']));
-    expect(breakers.isOpen('gone-open')).toBe(true);
+    for (let i = 0; i < 100; i++) await fail(breakers, `crashed-${i}`, 1);
+    await fail(breakers, 'still-here', 1);
+    expect(breakers.openCount).toBe(101);
+    breakers.retain(new Set(['still-here', 'new-pod']));
+    expect(breakers.openCount).toBe(1);
+    expect(breakers.size).toBe(1);
+    expect(breakers.isOpen('still-here')).toBe(true);
+    expect(breakers.isOpen('crashed-7')).toBe(false); // back in discovery one day: a fresh start
+  });
+
+  it('a probe whose instance left meanwhile changes nothing when it settles', () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    breakers.record('u1', 1, undefined, 'failure');
+    breakers.record('u2', 1, undefined, 'failure');
+    advance(100);
+    const probe = breakers.admit('u1', 2);
+    breakers.retain(new Set(['u2']));
+    breakers.record('u1', 2, probe, 'success');
     expect(breakers.openCount).toBe(1);
   });
 

@@ -118,6 +118,8 @@ export class InstanceBreakers {
     verdict: AttemptVerdict,
   ): void {
     if (probe !== undefined) {
+      // A breaker dropped by retain() or clear() while its probe ran: nothing left to decide.
+      if (this.#byId.get(instanceId) !== probe) return;
       probe.probes--;
       if (probe.state === CircuitState.HalfOpen) {
         this.#settleProbe(probe, attempt, verdict);
@@ -154,10 +156,15 @@ export class InstanceBreakers {
     return value;
   }
 
-  /** Drops the breakers of instances that left (closed ones only: open ones keep their verdict). */
+  /**
+   * Drops the breakers of instances that left discovery, open ones included (Envoy drops a
+   * removed host's state too): replaced pods must not pile up as open breakers forever.
+   */
   retain(instanceIds: ReadonlySet<string>): void {
     for (const [id, entry] of this.#byId) {
-      if (!instanceIds.has(id) && entry.state === CircuitState.Closed) this.#byId.delete(id);
+      if (instanceIds.has(id)) continue;
+      if (entry.state !== CircuitState.Closed) this.#open--;
+      this.#byId.delete(id);
     }
   }
 
