@@ -155,6 +155,20 @@ describe('executor over real HTTP', () => {
     await expect.poll(() => backend('hang').closedEarly).toBe(1);
   });
 
+  it('undici takes ctx.abortTarget as its signal: the hanging request is aborted', async () => {
+    const ex = createExecutor({ service: 'orders', timeoutMs: 500, retry: { backoff: { initialMs: 0 } } });
+    const viaTarget = async (instance: ServiceInstance, ctx: AttemptContext): Promise<string> => {
+      const response = await request(`http://${instance.host}:${instance.port}/orders`, {
+        signal: ctx.abortTarget as never, // undici accepts anything with addEventListener('abort')
+        dispatcher: agent,
+      });
+      return response.body.text();
+    };
+    const result = await ex.execute(sourceOf('hang', 'ok-1'), viaTarget, { idempotent: true });
+    expect(result).toBe('ok-1');
+    await expect.poll(() => backend('hang').closedEarly).toBe(1);
+  });
+
   it('a hanging POST times out as NotRetriedError wrapping the TimeoutError', async () => {
     const ex = createExecutor({ service: 'orders', timeoutMs: 500 });
     const error = await ex.execute(sourceOf('hang', 'ok-1'), call('POST')).catch((e: unknown) => e);
