@@ -26,6 +26,7 @@ export { countsAgainstInstance } from './lib/counts-against-instance.ts';
 export { createExecutor } from './lib/executor.ts';
 export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/executor-options.ts';
 export type {
+  AttemptAbortTarget,
   AttemptContext,
   BulkheadOptions,
   ExecuteOptions,
