@@ -168,6 +168,20 @@ describe('executor: breaker semantics', () => {
     expect(executor.stats().breakersOpen).toBe(4);
   });
 
+  it('a probe that times out is a failure: the breaker opens again', async () => {
+    const { clock, executor, log } = setup({ timeoutMs: 100 });
+    const source = new FakeSource(instances(2));
+    await openThenDue(executor, source);
+    source.instances.sort((a, b) => a.id.localeCompare(b.id));
+    const call = executor.execute(source, hangOnFirst([]), { idempotent: true });
+    await flush();
+    clock.advance(100);
+    await expect(call).resolves.toBe('users-2');
+    expect(log).toEqual(['breakerOpen:users-1', 'breakerHalfOpen:users-1', 'breakerOpen:users-1']);
+    expect(executor.isOpen('users-1')).toBe(true);
+    executor.close();
+  });
+
   it('halfOpenProbes: 2 really lets two probes run at once, and no third', async () => {
     const { executor } = setup({
       circuitBreaker: { consecutiveFailures: 1, halfOpenAfterMs: 1_000, halfOpenProbes: 2 },

@@ -152,6 +152,24 @@ describe('InstanceBreakers', () => {
     expect(breakers.isOpen('crashed-7')).toBe(false); // back in discovery one day: a fresh start
   });
 
+  it('with two probes out, the first failure re-opens; the other’s late success does not close', () => {
+    const events = recorder();
+    const options = resolveBreakerOptions(
+      { consecutiveFailures: 1, halfOpenAfterMs: 100, halfOpenProbes: 2 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure, events);
+    breakers.record('u1', 1, undefined, 'failure');
+    advance(100);
+    const first = breakers.admit('u1', 2);
+    const second = breakers.admit('u1', 3);
+    breakers.record('u1', 2, first, 'failure');
+    breakers.record('u1', 3, second, 'success');
+    expect(events.log).toEqual(['open:u1:1', 'halfOpen:u1:2', 'open:u1:2']);
+    expect(breakers.isOpen('u1')).toBe(true);
+    expect(breakers.openCount).toBe(1);
+  });
+
   it('a probe whose instance left meanwhile changes nothing when it settles', () => {
     const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
     const breakers = new InstanceBreakers('users', options, isFailure);
