@@ -128,6 +128,7 @@ export class InstanceBreakers {
       // Another probe already decided: a late one counts like any attempt while closed.
     }
     if (verdict === 'success') {
+      if (this.#byId.size === 0) return; // the usual case: nothing has failed, nothing to reset
       const entry = this.#byId.get(instanceId);
       if (entry?.state === CircuitState.Closed) entry.breaker.success(CircuitState.Closed);
     } else if (verdict === 'failure') {
