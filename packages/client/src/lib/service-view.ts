@@ -5,12 +5,11 @@ import {
   isUp,
   LoadStats,
   type ServiceInstance,
-  TimeoutError,
 } from '@switchyard/core';
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
 import {
   type AttemptContext,
-  classifyError,
+  countsAgainstInstance,
   createExecutor,
   type ExecuteOptions,
   type Executor,
@@ -19,19 +18,6 @@ import {
 import type { ClientEvents } from './client-events.ts';
 import type { ServiceOptions } from './client-options.ts';
 import { DiscoveryFeed, type DiscoveryFeedOptions } from './discovery-feed.ts';
-import { HttpStatusError } from './http-status-error.ts';
-
-/**
- * Whether a failed attempt speaks against the instance (Envoy's gateway errors: refused or
- * reset connections, timeouts, 502/503/504), rather than against the caller (an abort) or the
- * request itself (a 4xx, an application error, a 429 asking to slow down).
- */
-function countsAgainstInstance(error: unknown, signal: AbortSignal): boolean {
-  if (error instanceof TimeoutError) return error.scope === 'attempt';
-  if (signal.aborted) return false;
-  if (error instanceof HttpStatusError && error.statusCode === 429) return false;
-  return classifyError(error).retryable;
-}
 
 const EXECUTOR_EVENTS = [
   'retry',
