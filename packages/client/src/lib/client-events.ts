@@ -27,8 +27,15 @@ export type ClientEvents = {
   /** The registry failed; the last good snapshot keeps serving. */
   registryStale: ServiceEvent & { readonly error: unknown };
   registryRecovered: ServiceEvent & { readonly staleForMs?: number };
-  /** The registry dropped a malformed entry from an answer; the rest were used. */
+  /**
+   * An entry of a discovered list was dropped (malformed, a duplicate id, a denied host); the
+   * rest were used. Reported once per distinct entry while it stays in the lists.
+   */
   invalidInstance: ServiceEvent & { readonly reason: string; readonly entry?: unknown };
+  /** A new instance list could not be applied at all; the last good snapshot (`kept` instances) serves on. */
+  updateRejected: ServiceEvent & { readonly reason: string; readonly error: unknown; readonly kept: number };
+  /** A listener (yours, or a registry watch's) threw; the client carried on. Without a listener here, a process warning. */
+  listenerError: { readonly event: string; readonly error: unknown };
   /** Executor events, forwarded per service. */
   retry: InstanceEvent & { readonly attempt: number; readonly delayMs?: number; readonly error?: unknown };
   giveUp: ServiceEvent & { readonly attempt?: number; readonly error?: unknown };

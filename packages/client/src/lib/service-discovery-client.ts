@@ -9,6 +9,7 @@ import {
   TypedEmitter,
   ValidationError,
   validateServiceName,
+  warnListenerError,
 } from '@switchyard/core';
 import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
@@ -49,7 +50,16 @@ export type CallContext = AttemptContext;
 export class ServiceDiscoveryClient {
   readonly #options: ServiceDiscoveryClientOptions;
   readonly #views = new Map<string, ServiceView>();
-  readonly #events = new TypedEmitter<ClientEvents>();
+  readonly #events: TypedEmitter<ClientEvents> = new TypedEmitter<ClientEvents>({
+    // A throwing listener is reported to `listenerError` listeners, or as a process warning.
+    onListenerError: (error, event) => {
+      if (event === 'listenerError' || !this.#events.hasListeners('listenerError')) {
+        warnListenerError(error, event);
+      } else {
+        this.#events.emit('listenerError', { event, error });
+      }
+    },
+  });
   readonly #pools: OriginPools;
   readonly #clock: Clock;
   readonly #unforward: () => void;

@@ -20,6 +20,7 @@ import type { ClientEvents } from './client-events.ts';
 import type { ServiceOptions } from './client-options.ts';
 import { DiscoveryFeed, type DiscoveryFeedOptions } from './discovery-feed.ts';
 import { HttpStatusError } from './http-status-error.ts';
+import { checkInstanceList, type InstanceVeto, RejectionReporter } from './instance-list-check.ts';
 
 /**
  * Whether a failed attempt speaks against the instance (Envoy's gateway errors: refused or
@@ -73,6 +74,8 @@ export class ServiceView implements InstanceSource {
   readonly #feed: DiscoveryFeed;
   #closed = false;
   readonly #leavers = new Set<string>();
+  readonly #rejections = new RejectionReporter();
+  readonly #veto: InstanceVeto | undefined = undefined;
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
   constructor(service: string, options: ServiceOptions, deps: ServiceViewDeps) {
@@ -205,15 +208,50 @@ export class ServiceView implements InstanceSource {
     await this.#health?.close();
   }
 
-  #apply(instances: readonly ServiceInstance[]): void {
+  /**
+   * The one way a discovered list gets in. It is checked and de-duplicated before anything
+   * sees it; the new snapshot and picker are built before any state changes; and if building
+   * or a detector still throws, the last good snapshot keeps serving and `updateRejected`
+   * says why. Nothing thrown here may reach a registry's watch loop or the event loop.
+   */
+  #apply(list: readonly ServiceInstance[]): void {
     if (this.#closed) return;
-    const up = instances.filter(isUp);
-    this.#discovered = this.#keepHealthyLeavers(up);
-    this.#health?.update(this.#discovered);
-    this.#outliers?.update(this.#discovered);
-    this.load.retain(this.#discovered);
-    this.executor.retain(new Set(this.#discovered.map((instance) => instance.id)));
-    this.#publish();
+    const previous = this.#discovered;
+    try {
+      if (!Array.isArray(list)) throw new TypeError(`expected an array of instances, got ${typeof list}`);
+      const { instances, rejected } = checkInstanceList(list, this.#veto);
+      this.#rejections.report(rejected, ({ reason, entry }) =>
+        this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
+      );
+      const discovered = this.#keepHealthyLeavers(instances.filter(isUp));
+      const next = this.#build(discovered);
+      this.#health?.update(discovered);
+      this.#outliers?.update(discovered);
+      this.#discovered = discovered;
+      this.load.retain(discovered);
+      this.executor.retain(new Set(discovered.map((instance) => instance.id)));
+      this.#swap(next);
+    } catch (error) {
+      this.#rejectUpdate(error, previous);
+    }
+  }
+
+  /** Keeps the last good state after a list that could not be applied, and says why. */
+  #rejectUpdate(error: unknown, previous: readonly ServiceInstance[] | undefined): void {
+    try {
+      // A detector may have taken the new list before another one threw: give them back the old.
+      this.#health?.update(previous ?? []);
+      this.#outliers?.update(previous ?? []);
+    } catch {
+      // The previous list was applied once already; nothing better to restore.
+    }
+    const reason = error instanceof Error ? error.message : String(error);
+    this.#deps.events.emit('updateRejected', {
+      service: this.service,
+      reason,
+      error,
+      kept: this.#snapshot.instances.length,
+    });
   }
 
   /**
@@ -245,25 +283,49 @@ export class ServiceView implements InstanceSource {
 
   /** Rebuilds the snapshot and picker from discovery + health, with Envoy's panic rule. */
   #publish(): void {
-    const discovered = this.#discovered ?? [];
+    try {
+      this.#swap(this.#build(this.#discovered ?? []));
+    } catch (error) {
+      this.#rejectUpdate(error, this.#discovered);
+    }
+  }
+
+  /** The next snapshot and picker, built without changing anything yet. */
+  #build(discovered: readonly ServiceInstance[]): Built {
     const health = this.#health;
     let routable = discovered;
+    let panic: Built['panic'];
     if (health) {
       const verdict = routableWithPanic(discovered, (i) => health.isRoutable(i.id), this.#panicThreshold);
       routable = verdict.instances;
-      if (verdict.panic !== this.#inPanic) {
-        this.#inPanic = verdict.panic;
-        const event = { service: this.service, healthy: verdict.healthy, total: discovered.length };
-        this.#deps.events.emit(verdict.panic ? 'panic' : 'panicOver', event);
-      }
+      panic = { on: verdict.panic, healthy: verdict.healthy, total: discovered.length };
     }
-    const previous = this.#picker;
-    this.#snapshot = createSnapshot(this.service, routable, ++this.#version);
-    this.#picker = this.balancer.build(this.#snapshot, { load: this.load, previous });
-    this.#deps.events.emit('instancesChanged', {
+    const snapshot = createSnapshot(this.service, routable, this.#version + 1);
+    const picker = this.balancer.build(snapshot, { load: this.load, previous: this.#picker });
+    return { snapshot, picker, panic };
+  }
+
+  /** Publishes what `#build` made: the picker swap is atomic for the synchronous picks. */
+  #swap({ snapshot, picker, panic }: Built): void {
+    this.#version = snapshot.version;
+    this.#snapshot = snapshot;
+    this.#picker = picker;
+    const events = this.#deps.events;
+    if (panic && panic.on !== this.#inPanic) {
+      this.#inPanic = panic.on;
+      const event = { service: this.service, healthy: panic.healthy, total: panic.total };
+      events.emit(panic.on ? 'panic' : 'panicOver', event);
+    }
+    events.emit('instancesChanged', {
       service: this.service,
-      instances: this.#snapshot.instances,
-      version: this.#snapshot.version,
+      instances: snapshot.instances,
+      version: snapshot.version,
     });
   }
+}
+
+interface Built {
+  readonly snapshot: InstanceSnapshot;
+  readonly picker: Picker;
+  readonly panic: { readonly on: boolean; readonly healthy: number; readonly total: number } | undefined;
 }
