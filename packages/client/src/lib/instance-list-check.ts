@@ -1,4 +1,4 @@
-import { type ServiceInstance, ValidationError, validateInstance } from '@switchyard/core';
+import { isUp, type ServiceInstance, ValidationError, validateInstance } from '@switchyard/core';
 
 /** An entry of a discovered list that the client will not route to, and why. */
 export interface RejectedInstance {
@@ -13,9 +13,10 @@ export type InstanceVeto = (instance: ServiceInstance) => string | undefined;
 
 /**
  * Checks a list from discovery before anything uses it: every entry against the instance
- * contract, then `veto` (the host policy), then ids unique within the list (the first entry of
- * an id wins, as registries list the oldest first). Never throws for a bad entry: the good rest
- * is returned, the bad ones are listed with their reasons.
+ * contract; only `up` ones go on (a `down` entry is news, not an error); then `veto` (the host
+ * policy); then ids unique within the list (the first `up` entry of an id wins, so a stale
+ * `down` copy never shadows a live one). Never throws for a bad entry: the good rest is
+ * returned, the bad ones are listed with their reasons.
  */
 export function checkInstanceList(
   entries: readonly unknown[],
@@ -35,6 +36,7 @@ export function checkInstanceList(
       rejected.push({ key: `invalid ${keyOf(entry)} ${error.message}`, reason: error.message, entry });
       continue;
     }
+    if (!isUp(instance)) continue;
     const vetoed = veto?.(instance);
     if (vetoed !== undefined) {
       rejected.push({ key: `vetoed ${keyOf(instance)} ${vetoed}`, reason: vetoed, entry });

@@ -108,7 +108,8 @@ export class ServiceDiscoveryClient {
     options: { signal?: AbortSignal } = {},
   ): Promise<readonly ServiceInstance[]> {
     const view = this.#view(service);
-    await view.ready(options.signal);
+    if (view.hasInstances) view.refreshIfDue();
+    else await view.ready(options.signal);
     return view.snapshot.instances;
   }
 

@@ -2,7 +2,6 @@ import { type Balancer, type PickContext, type Picker, roundRobin } from '@switc
 import {
   createSnapshot,
   type InstanceSnapshot,
-  isUp,
   LoadStats,
   type ServiceInstance,
   TimeoutError,
@@ -223,7 +222,7 @@ export class ServiceView implements InstanceSource {
       this.#rejections.report(rejected, ({ reason, entry }) =>
         this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
       );
-      const discovered = this.#keepHealthyLeavers(instances.filter(isUp));
+      const discovered = this.#keepHealthyLeavers(instances);
       const next = this.#build(discovered);
       this.#health?.update(discovered);
       this.#outliers?.update(discovered);
