@@ -42,6 +42,8 @@ export type ClientEvents = {
   breakerOpen: InstanceEvent;
   breakerHalfOpen: InstanceEvent;
   breakerClose: InstanceEvent;
+  /** A hedged attempt started on another instance while the first one was still running. */
+  hedge: ServiceEvent & { readonly instanceId?: string; readonly attempt: number };
   timeout: ServiceEvent & { readonly instanceId?: string; readonly attempt?: number };
   bulkheadRejected: ServiceEvent;
   budgetExhausted: ServiceEvent;

@@ -1,5 +1,11 @@
 import type { Balancer } from '@switchyard/balancers';
-import { type Clock, type Registry, ValidationError, validateServiceName } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  type Registry,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
 import {
   type HealthCheckOptions,
   type OutlierDetectorOptions,
@@ -38,6 +44,10 @@ export interface ServiceDiscoveryClientOptions extends ServiceOptions {
   readonly services?: Readonly<Record<string, ServiceOptions>>;
   /** For registries without `watch`: how long a resolved list is served before it is refreshed. */
   readonly refreshMs?: number;
+  /** Services whose views (instances, health, breakers, registry watch) are kept at most (LRU); default 1000. */
+  readonly maxServices?: number;
+  /** A service not called for this long releases its view and registry watch, ms; default 30 min. */
+  readonly serviceIdleMs?: number;
   /** Instance origins whose connection pools are kept (LRU); default 256. */
   readonly maxOrigins?: number;
   /** Options for each instance's undici Pool. */
@@ -74,8 +84,10 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
   if (!registry || typeof registry.resolve !== 'function') {
     throw new ValidationError('registry', 'expected a Registry with a resolve(service) method');
   }
-  positive(options.refreshMs, 'refreshMs');
+  duration(options.refreshMs, 'refreshMs');
   positive(options.maxOrigins, 'maxOrigins');
+  positive(options.maxServices, 'maxServices');
+  duration(options.serviceIdleMs, 'serviceIdleMs');
   checkService(options, '');
   for (const [name, own] of Object.entries(options.services ?? {})) {
     validateServiceName(name, `services.${name}`);
@@ -120,6 +132,19 @@ function prefixed(prefix: string, check: () => void): void {
   } catch (error) {
     if (!(error instanceof ValidationError) || prefix === '') throw error;
     throw new ValidationError(`${prefix}${error.field}`, error.message.replace(/^invalid [^:]+: /, ''));
+  }
+}
+
+// setTimeout fires at once beyond 2^31 - 1 ms: a longer duration would silently become 1 ms.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function duration(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
+    throw new ValidationError(
+      field,
+      `expected a number of ms in 1..${MAX_TIMER_MS}, got ${describeValue(value)}`,
+    );
   }
 }
 

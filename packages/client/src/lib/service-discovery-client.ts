@@ -1,10 +1,11 @@
 import {
   abortReason,
+  ClientClosedError,
   type Clock,
-  NoAvailableInstanceError,
   type Registry,
   type RegistryEvents,
   type ServiceInstance,
+  ServiceNotFoundError,
   systemClock,
   TypedEmitter,
   ValidationError,
@@ -21,6 +22,12 @@ import {
 import { OriginPools } from './origin-pools.ts';
 import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
 import { ServiceView } from './service-view.ts';
+import { ServiceViews } from './service-views.ts';
+
+/** Views kept at most (LRU beyond it): bounds memory and watches whatever names callers use. */
+export const DEFAULT_MAX_SERVICES = 1_000;
+/** gRPC's channel idle timeout: a service not called for 30 minutes releases its view and watch. */
+export const DEFAULT_SERVICE_IDLE_MS = 30 * 60_000;
 
 /** Options of one `callService` call. */
 export interface CallOptions {
@@ -49,7 +56,7 @@ export type CallContext = AttemptContext;
  */
 export class ServiceDiscoveryClient {
   readonly #options: ServiceDiscoveryClientOptions;
-  readonly #views = new Map<string, ServiceView>();
+  readonly #views: ServiceViews;
   readonly #events: TypedEmitter<ClientEvents> = new TypedEmitter<ClientEvents>({
     // A throwing listener is reported to `listenerError` listeners, or as a process warning.
     onListenerError: (error, event) => {
@@ -71,6 +78,18 @@ export class ServiceDiscoveryClient {
     this.#clock = options.clock ?? systemClock;
     this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
+    this.#views = new ServiceViews({
+      clock: this.#clock,
+      maxServices: options.maxServices ?? DEFAULT_MAX_SERVICES,
+      idleMs: options.serviceIdleMs ?? DEFAULT_SERVICE_IDLE_MS,
+      create: (service) =>
+        new ServiceView(service, serviceOptionsFor(this.#options, service), {
+          registry: this.#options.registry,
+          clock: this.#clock,
+          events: this.#events,
+          refreshMs: this.#options.refreshMs ?? 5_000,
+        }),
+    });
   }
 
   /**
@@ -109,7 +128,7 @@ export class ServiceDiscoveryClient {
   ): Promise<readonly ServiceInstance[]> {
     const view = this.#view(service);
     if (view.hasInstances) view.refreshIfDue();
-    else await view.ready(options.signal);
+    else await this.#ready(view, options.signal);
     return view.snapshot.instances;
   }
 
@@ -124,9 +143,9 @@ export class ServiceDiscoveryClient {
   /** Counters per service: calls, attempts, retries, failures, and per-instance load. */
   stats(): Record<string, ServiceStats> {
     const result: Record<string, ServiceStats> = {};
-    for (const [name, view] of this.#views) {
+    for (const [name, view] of this.#views.entries()) {
       result[name] = {
-        ...view.executor.stats(),
+        ...view.stats(),
         instances: Object.fromEntries(
           view.snapshot.instances.map((instance) => {
             const load = view.load.of(instance);
@@ -142,8 +161,7 @@ export class ServiceDiscoveryClient {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const views = [...this.#views.values()];
-    this.#views.clear();
+    const views = this.#views.drain();
     await Promise.all(views.map((view) => view.close()));
     await this.#pools.close();
     this.#unforward();
@@ -170,25 +188,30 @@ export class ServiceDiscoveryClient {
         },
       );
     }
-    if (!view.hasInstances) await view.ready(signal);
-    else view.refreshIfDue();
-    return view.execute(fn, options, hashKey, succeeded);
+    view.inflight++;
+    try {
+      if (!view.hasInstances) await this.#ready(view, signal);
+      else view.refreshIfDue();
+      return await view.execute(fn, options, hashKey, succeeded);
+    } finally {
+      view.inflight--;
+    }
+  }
+
+  /** Waits for a view's first list; a service the registry does not know is released at once. */
+  async #ready(view: ServiceView, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await view.ready(signal);
+    } catch (error) {
+      if (error instanceof ServiceNotFoundError && !view.hasInstances) this.#views.release(view, true);
+      throw error;
+    }
   }
 
   #view(service: string): ServiceView {
-    if (this.#closed) throw new NoAvailableInstanceError(service, 'the client is closed');
-    let view = this.#views.get(service);
-    if (!view) {
-      validateServiceName(service);
-      view = new ServiceView(service, serviceOptionsFor(this.#options, service), {
-        registry: this.#options.registry,
-        clock: this.#clock,
-        events: this.#events,
-        refreshMs: this.#options.refreshMs ?? 5_000,
-      });
-      this.#views.set(service, view);
-    }
-    return view;
+    if (this.#closed) throw new ClientClosedError(service);
+    validateServiceName(service);
+    return this.#views.use(service);
   }
 }
 

@@ -13,6 +13,7 @@ import {
   createExecutor,
   type ExecuteOptions,
   type Executor,
+  type ExecutorStats,
   type InstanceSource,
 } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
@@ -42,6 +43,7 @@ const EXECUTOR_EVENTS = [
   'timeout',
   'bulkheadRejected',
   'budgetExhausted',
+  'hedge',
 ] as const;
 
 /** What a view needs from its client: the registry feed's needs, which include the clock and events. */
@@ -57,6 +59,10 @@ export class ServiceView implements InstanceSource {
   readonly load: LoadStats;
   readonly executor: Executor;
   readonly balancer: Balancer;
+  /** When a call last used this view (clock ms), for the idle timeout. */
+  usedAt = 0;
+  /** Calls running now: a view with calls in flight is never released. */
+  inflight = 0;
 
   readonly #deps: ServiceViewDeps;
   readonly #outliers: OutlierDetector | undefined;
@@ -74,6 +80,7 @@ export class ServiceView implements InstanceSource {
   #closed = false;
   readonly #leavers = new Set<string>();
   readonly #rejections = new RejectionReporter();
+  readonly #brokenBreakers = new Set<string>();
   readonly #veto: InstanceVeto | undefined = undefined;
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
@@ -124,6 +131,19 @@ export class ServiceView implements InstanceSource {
       retryBudget: options.retryBudget,
       clock: deps.clock,
     });
+    // Breakers open now, by instance id: stats count only those of current instances.
+    const broken = this.#brokenBreakers;
+    this.#cleanup.push(
+      this.executor.events.on('breakerOpen', (e) => e.instanceId !== undefined && broken.add(e.instanceId)),
+      this.executor.events.on(
+        'breakerHalfOpen',
+        (e) => e.instanceId !== undefined && broken.add(e.instanceId),
+      ),
+      this.executor.events.on(
+        'breakerClose',
+        (e) => e.instanceId !== undefined && broken.delete(e.instanceId),
+      ),
+    );
     for (const name of EXECUTOR_EVENTS) {
       this.#cleanup.push(
         this.executor.events.on(name, (event: object) =>
@@ -136,6 +156,11 @@ export class ServiceView implements InstanceSource {
   /** The routable instances now (discovered, up, healthy), as the picker sees them. */
   get snapshot(): InstanceSnapshot {
     return this.#snapshot;
+  }
+
+  /** Executor counters, with `breakersOpen` counting only instances discovery lists now. */
+  stats(): ExecutorStats {
+    return { ...this.executor.stats(), breakersOpen: this.#brokenBreakers.size };
   }
 
   /** Whether a first list has arrived; until then calls wait on `ready()`. */
@@ -228,7 +253,9 @@ export class ServiceView implements InstanceSource {
       this.#outliers?.update(discovered);
       this.#discovered = discovered;
       this.load.retain(discovered);
-      this.executor.retain(new Set(discovered.map((instance) => instance.id)));
+      const ids = new Set(discovered.map((instance) => instance.id));
+      this.executor.retain(ids);
+      for (const id of this.#brokenBreakers) if (!ids.has(id)) this.#brokenBreakers.delete(id);
       this.#swap(next);
     } catch (error) {
       this.#rejectUpdate(error, previous);
