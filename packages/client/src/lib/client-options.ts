@@ -14,12 +14,13 @@ import {
 } from '@switchyard/health';
 import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resilience';
 import type { Pool } from 'undici';
+import { rejectUnknownClientOptions } from './client-option-keys.ts';
 
 /** What can be set for every service and overridden per service. */
 export interface ServiceOptions {
   /** The balancing strategy; default `roundRobin()`. */
   readonly balancer?: Balancer;
-  /** Attempts and backoff; default 3 attempts, 25 ms → 1 s full jitter. */
+  /** Attempts and backoff; default 3 attempts, 100 ms doubling to at most 10 s, full jitter. */
   readonly retry?: ExecutorOptions['retry'];
   /** Per-attempt timeout in ms. */
   readonly timeoutMs?: number;
@@ -84,6 +85,7 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
   if (!registry || typeof registry.resolve !== 'function') {
     throw new ValidationError('registry', 'expected a Registry with a resolve(service) method');
   }
+  rejectUnknownClientOptions(options);
   duration(options.refreshMs, 'refreshMs');
   positive(options.maxOrigins, 'maxOrigins');
   positive(options.maxServices, 'maxServices');
