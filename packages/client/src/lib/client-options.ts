@@ -16,13 +16,20 @@ import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resili
 import type { Pool } from 'undici';
 import { rejectUnknownClientOptions } from './client-option-keys.ts';
 
+/**
+ * Per-attempt timeout when none is set: Envoy's default route timeout. Long enough for any
+ * ordinary request, short enough that a backend which accepts and never answers cannot hold a
+ * call for undici's 300 s headers timeout × every attempt.
+ */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 15_000;
+
 /** What can be set for every service and overridden per service. */
 export interface ServiceOptions {
   /** The balancing strategy; default `roundRobin()`. */
   readonly balancer?: Balancer;
   /** Attempts and backoff; default 3 attempts, 100 ms doubling to at most 10 s, full jitter. */
   readonly retry?: ExecutorOptions['retry'];
-  /** Per-attempt timeout in ms. */
+  /** Per-attempt timeout in ms; default 15 000 (Envoy's route timeout). */
   readonly timeoutMs?: number;
   /** Whole-call deadline in ms, across attempts and backoff. */
   readonly deadlineMs?: number;

@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import {
   abortReason,
   ClientClosedError,
@@ -70,7 +71,12 @@ export class ServiceDiscoveryClient {
   readonly #pools: OriginPools;
   readonly #clock: Clock;
   readonly #unforward: () => void;
+  /** Aborted by close(): the signal of every call that brought none of its own. */
+  readonly #lifetime = new AbortController();
+  /** Calls in flight, with the controller that links a caller's own signal to close(). */
+  readonly #inflight = new Map<Promise<unknown>, AbortController | undefined>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: ServiceDiscoveryClientOptions) {
     validateClientOptions(options);
@@ -78,6 +84,8 @@ export class ServiceDiscoveryClient {
     this.#clock = options.clock ?? systemClock;
     this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
+    // Every call without a signal of its own listens here: no listener cap warning.
+    setMaxListeners(0, this.#lifetime.signal);
     this.#views = new ServiceViews({
       clock: this.#clock,
       maxServices: options.maxServices ?? DEFAULT_MAX_SERVICES,
@@ -157,10 +165,22 @@ export class ServiceDiscoveryClient {
     return result;
   }
 
-  /** Stops watches, health checks and timers, and closes every connection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Aborts every call in flight (their signals fire with `ClientClosedError` as the reason),
+   * waits until they have settled, then stops watches, health checks and timers and closes
+   * every connection. Later calls reject with `ClientClosedError`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const reason = new ClientClosedError();
+    this.#lifetime.abort(reason);
+    for (const controller of this.#inflight.values()) controller?.abort(reason);
+    await Promise.allSettled(this.#inflight.keys());
     const views = this.#views.drain();
     await Promise.all(views.map((view) => view.close()));
     await this.#pools.close();
@@ -168,7 +188,41 @@ export class ServiceDiscoveryClient {
     this.#events.removeAllListeners();
   }
 
-  async #call<T>(
+  /** Runs a call so that close() can abort it and wait for it. */
+  #call<T>(
+    service: string,
+    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
+    options: CallOptions,
+    succeeded?: (value: T) => boolean,
+  ): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(service));
+    const own = options.signal;
+    let controller: AbortController | undefined;
+    let signal = this.#lifetime.signal;
+    let unlink: (() => void) | undefined;
+    if (own !== undefined) {
+      // The caller's signal and close() both end the call: one controller per call links them.
+      const linked = new AbortController();
+      controller = linked;
+      signal = linked.signal;
+      if (own.aborted) linked.abort(own.reason);
+      else {
+        const onAbort = () => linked.abort(own.reason);
+        own.addEventListener('abort', onAbort, { once: true });
+        unlink = () => own.removeEventListener('abort', onAbort);
+      }
+    }
+    const call = this.#run(service, fn, { ...options, signal }, succeeded);
+    this.#inflight.set(call, controller);
+    const done = () => {
+      this.#inflight.delete(call);
+      unlink?.();
+    };
+    call.then(done, done);
+    return call;
+  }
+
+  async #run<T>(
     service: string,
     fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
     options: CallOptions,

@@ -17,7 +17,7 @@ import {
   type InstanceSource,
 } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
-import type { ServiceOptions } from './client-options.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS, type ServiceOptions } from './client-options.ts';
 import { DiscoveryFeed, type DiscoveryFeedOptions } from './discovery-feed.ts';
 import { HttpStatusError } from './http-status-error.ts';
 import { checkInstanceList, type InstanceVeto, RejectionReporter } from './instance-list-check.ts';
@@ -124,7 +124,7 @@ export class ServiceView implements InstanceSource {
     this.executor = createExecutor({
       service,
       retry: options.retry,
-      timeoutMs: options.timeoutMs,
+      timeoutMs: options.timeoutMs ?? DEFAULT_ATTEMPT_TIMEOUT_MS,
       deadlineMs: options.deadlineMs,
       circuitBreaker: options.circuitBreaker,
       bulkhead: options.bulkhead,

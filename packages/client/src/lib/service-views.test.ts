@@ -1,6 +1,7 @@
-import { ClientClosedError, ManualClock, ServiceNotFoundError } from '@switchyard/core';
+import { ClientClosedError, ManualClock, ServiceNotFoundError, TimeoutError } from '@switchyard/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientEvents } from './client-events.ts';
+import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './client-options.ts';
 import { DEFAULT_SERVICE_IDLE_MS, ServiceDiscoveryClient } from './service-discovery-client.ts';
 import { instance, PushRegistry } from './test-registry.test-support.ts';
 
@@ -108,6 +109,33 @@ describe('view lifetime', () => {
     await expect(client.callService('users', async () => 1)).rejects.toBeInstanceOf(ClientClosedError);
     await expect(client.request('users', { path: '/' })).rejects.toBeInstanceOf(ClientClosedError);
     await expect(client.getInstances('users')).rejects.toBeInstanceOf(ClientClosedError);
+  });
+});
+
+describe('default attempt timeout', () => {
+  it('a call to an instance that never answers times out after 15 s per attempt by default', async () => {
+    const clock = new ManualClock();
+    const registry = new PushRegistry();
+    registry.push('users', [instance('users-1')]);
+    client = new ServiceDiscoveryClient({ registry, clock, retry: false });
+    let aborted: unknown;
+    const call = client.callService(
+      'users',
+      (_i, { signal }) =>
+        new Promise((_, reject) =>
+          signal.addEventListener('abort', () => {
+            aborted = signal.reason;
+            reject(signal.reason);
+          }),
+        ),
+    );
+    const outcome = call.catch((error: unknown) => error);
+    await vi.waitFor(() => expect(client?.stats().users?.attempts).toBe(1));
+    clock.advance(DEFAULT_ATTEMPT_TIMEOUT_MS - 1);
+    expect(aborted).toBeUndefined();
+    clock.advance(1);
+    expect(await outcome).toBeInstanceOf(TimeoutError);
+    expect(aborted).toBeInstanceOf(TimeoutError);
   });
 });
 
