@@ -36,6 +36,8 @@ const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'outlierDetection',
   'healthCheck',
   'panicThresholdPercent',
+  'departedGraceMs',
+  'maxDeparted',
 );
 const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   ...(SERVICE_KEYS as readonly (keyof ServiceOptions)[]),

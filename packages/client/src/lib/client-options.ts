@@ -23,6 +23,14 @@ import { rejectUnknownClientOptions } from './client-option-keys.ts';
  */
 export const DEFAULT_ATTEMPT_TIMEOUT_MS = 15_000;
 
+/**
+ * How long an instance that left discovery but still passes active checks keeps serving:
+ * Kubernetes' default termination grace period, the time a leaving pod usually still answers.
+ */
+export const DEFAULT_DEPARTED_GRACE_MS = 30_000;
+/** At most this many departed instances are kept per service (the most recent ones). */
+export const DEFAULT_MAX_DEPARTED = 16;
+
 /** What can be set for every service and overridden per service. */
 export interface ServiceOptions {
   /** The balancing strategy; default `roundRobin()`. */
@@ -44,6 +52,13 @@ export interface ServiceOptions {
   readonly healthCheck?: HealthCheckOptions;
   /** Below this share of healthy instances (percent), route across all of them; default 50. */
   readonly panicThresholdPercent?: number;
+  /**
+   * With active health checks: an instance discovery dropped while its checks still pass keeps
+   * serving this long (ms; 0 = drop at once); default 30 000.
+   */
+  readonly departedGraceMs?: number;
+  /** With active health checks: at most this many such departed instances per service; default 16. */
+  readonly maxDeparted?: number;
 }
 
 export interface ServiceDiscoveryClientOptions extends ServiceOptions {
@@ -74,6 +89,8 @@ const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
   'outlierDetection',
   'healthCheck',
   'panicThresholdPercent',
+  'departedGraceMs',
+  'maxDeparted',
 ];
 
 /** The options in force for one service: its overrides over the client-wide ones. */
@@ -108,6 +125,8 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
 function checkService(options: ServiceOptions, prefix: string): void {
   positive(options.timeoutMs, `${prefix}timeoutMs`);
   positive(options.deadlineMs, `${prefix}deadlineMs`);
+  atLeastZero(options.departedGraceMs, `${prefix}departedGraceMs`, MAX_TIMER_MS);
+  atLeastZero(options.maxDeparted, `${prefix}maxDeparted`, 10_000);
   const panic = options.panicThresholdPercent;
   if (panic !== undefined && !(typeof panic === 'number' && panic >= 0 && panic <= 100)) {
     throw new ValidationError(
@@ -154,6 +173,13 @@ function duration(value: unknown, field: string): void {
       field,
       `expected a number of ms in 1..${MAX_TIMER_MS}, got ${describeValue(value)}`,
     );
+  }
+}
+
+function atLeastZero(value: unknown, field: string, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new ValidationError(field, `expected an integer in 0..${max}, got ${describeValue(value)}`);
   }
 }
 

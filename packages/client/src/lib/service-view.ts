@@ -5,6 +5,7 @@ import {
   LoadStats,
   type ServiceInstance,
   TimeoutError,
+  type TimerHandle,
 } from '@switchyard/core';
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
 import {
@@ -17,7 +18,12 @@ import {
   type InstanceSource,
 } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
-import { DEFAULT_ATTEMPT_TIMEOUT_MS, type ServiceOptions } from './client-options.ts';
+import {
+  DEFAULT_ATTEMPT_TIMEOUT_MS,
+  DEFAULT_DEPARTED_GRACE_MS,
+  DEFAULT_MAX_DEPARTED,
+  type ServiceOptions,
+} from './client-options.ts';
 import { DiscoveryFeed, type DiscoveryFeedOptions } from './discovery-feed.ts';
 import { HttpStatusError } from './http-status-error.ts';
 import { checkInstanceList, type InstanceVeto, RejectionReporter } from './instance-list-check.ts';
@@ -78,7 +84,12 @@ export class ServiceView implements InstanceSource {
   #inPanic = false;
   readonly #feed: DiscoveryFeed;
   #closed = false;
-  readonly #leavers = new Set<string>();
+  /** Instances discovery no longer lists but active checks still pass: id → when they left. */
+  readonly #departed = new Map<string, number>();
+  readonly #departedLimits: { readonly graceMs: number; readonly max: number };
+  #departedTimer: TimerHandle | undefined;
+  /** The last list discovery gave, checked. */
+  #listed: readonly ServiceInstance[] | undefined;
   readonly #rejections = new RejectionReporter();
   readonly #brokenBreakers = new Set<string>();
   readonly #veto: InstanceVeto | undefined = undefined;
@@ -90,6 +101,10 @@ export class ServiceView implements InstanceSource {
     this.balancer = options.balancer ?? roundRobin();
     this.load = new LoadStats({ decayMs: this.balancer.latencyDecayMs });
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
+    this.#departedLimits = {
+      graceMs: options.departedGraceMs ?? DEFAULT_DEPARTED_GRACE_MS,
+      max: options.maxDeparted ?? DEFAULT_MAX_DEPARTED,
+    };
     this.#snapshot = createSnapshot(service, [], 0);
     this.#picker = this.balancer.build(this.#snapshot, { load: this.load });
     this.#feed = new DiscoveryFeed(service, deps, (instances) => this.#apply(instances));
@@ -109,8 +124,9 @@ export class ServiceView implements InstanceSource {
       this.#cleanup.push(
         health.events.on('unhealthy', (event) => {
           deps.events.emit('unhealthy', { ...event, service });
-          this.#dropLeaver(event.instanceId);
-          this.#publish();
+          // A departed instance that fails its check goes now.
+          if (this.#departed.has(event.instanceId)) this.#applyListed();
+          else this.#publish();
         }),
         health.events.on('healthy', (event) => {
           deps.events.emit('healthy', { ...event, service });
@@ -226,6 +242,8 @@ export class ServiceView implements InstanceSource {
 
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#departedTimer) this.#deps.clock.clearTimeout(this.#departedTimer);
+    this.#departedTimer = undefined;
     this.#feed.close();
     for (const dispose of this.#cleanup.splice(0)) dispose();
     this.executor.close();
@@ -240,14 +258,25 @@ export class ServiceView implements InstanceSource {
    */
   #apply(list: readonly ServiceInstance[]): void {
     if (this.#closed) return;
-    const previous = this.#discovered;
     try {
       if (!Array.isArray(list)) throw new TypeError(`expected an array of instances, got ${typeof list}`);
       const { instances, rejected } = checkInstanceList(list, this.#veto);
       this.#rejections.report(rejected, ({ reason, entry }) =>
         this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
       );
-      const discovered = this.#keepHealthyLeavers(instances);
+      this.#listed = instances;
+    } catch (error) {
+      this.#rejectUpdate(error, this.#discovered);
+      return;
+    }
+    this.#applyListed();
+  }
+
+  /** Applies the last listed instances plus the departed ones still kept. */
+  #applyListed(): void {
+    const previous = this.#discovered;
+    try {
+      const discovered = this.#withDeparted(this.#listed ?? []);
       const next = this.#build(discovered);
       this.#health?.update(discovered);
       this.#outliers?.update(discovered);
@@ -260,6 +289,7 @@ export class ServiceView implements InstanceSource {
     } catch (error) {
       this.#rejectUpdate(error, previous);
     }
+    this.#scheduleDepartedExpiry();
   }
 
   /** Keeps the last good state after a list that could not be applied, and says why. */
@@ -281,30 +311,46 @@ export class ServiceView implements InstanceSource {
   }
 
   /**
-   * Envoy's rule: an instance that leaves discovery while its active checks still pass keeps
-   * serving until a check fails — discovery is often slower or flakier than the instance.
+   * Envoy's rule, bounded: an instance that leaves discovery while its active checks still pass
+   * keeps serving — discovery is often slower or flakier than the instance — but only for
+   * `departedGraceMs` and at most `maxDeparted` of them (the most recent), so that churn cannot
+   * pile up departed instances, each with its own check loop, for ever.
    */
-  #keepHealthyLeavers(discovered: ServiceInstance[]): ServiceInstance[] {
+  #withDeparted(listed: readonly ServiceInstance[]): ServiceInstance[] {
     const health = this.#health;
     const previous = this.#discovered;
-    this.#leavers.clear();
-    if (!health || !previous) return discovered;
-    const ids = new Set(discovered.map((instance) => instance.id));
-    for (const instance of previous) {
-      if (!ids.has(instance.id) && health.state(instance.id) === 'healthy') {
-        this.#leavers.add(instance.id);
-        discovered.push(instance);
-      }
+    const { graceMs, max } = this.#departedLimits;
+    if (!health || !previous || graceMs <= 0 || max <= 0) {
+      this.#departed.clear();
+      return [...listed];
     }
-    return discovered;
+    const now = this.#deps.clock.now();
+    const ids = new Set(listed.map((instance) => instance.id));
+    const kept: { instance: ServiceInstance; since: number }[] = [];
+    for (const instance of previous) {
+      if (ids.has(instance.id) || health.state(instance.id) !== 'healthy') continue;
+      const since = this.#departed.get(instance.id) ?? now;
+      if (now - since < graceMs) kept.push({ instance, since });
+    }
+    kept.sort((a, b) => b.since - a.since);
+    kept.length = Math.min(kept.length, max);
+    this.#departed.clear();
+    for (const { instance, since } of kept) this.#departed.set(instance.id, since);
+    return [...listed, ...kept.map(({ instance }) => instance)];
   }
 
-  /** A kept leaver failed its check: now it goes. */
-  #dropLeaver(instanceId: string): void {
-    if (!this.#leavers.delete(instanceId) || !this.#discovered) return;
-    this.#discovered = this.#discovered.filter((instance) => instance.id !== instanceId);
-    this.#health?.update(this.#discovered);
-    this.#outliers?.update(this.#discovered);
+  /** One timer for the earliest end of a departed instance's grace. */
+  #scheduleDepartedExpiry(): void {
+    const clock = this.#deps.clock;
+    if (this.#departedTimer) clock.clearTimeout(this.#departedTimer);
+    this.#departedTimer = undefined;
+    if (this.#closed || this.#departed.size === 0) return;
+    const earliest = Math.min(...this.#departed.values());
+    const delay = Math.max(0, earliest + this.#departedLimits.graceMs - clock.now());
+    this.#departedTimer = clock.setTimeout(() => {
+      this.#departedTimer = undefined;
+      this.#applyListed();
+    }, delay);
   }
 
   /** Rebuilds the snapshot and picker from discovery + health, with Envoy's panic rule. */
