@@ -46,6 +46,8 @@ const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   'refreshMs',
   'maxServices',
   'serviceIdleMs',
+  'allowedHosts',
+  'deniedHosts',
   'maxOrigins',
   'poolOptions',
   'clock',

@@ -71,6 +71,10 @@ export interface ServiceDiscoveryClientOptions extends ServiceOptions {
   readonly maxServices?: number;
   /** A service not called for this long releases its view and registry watch, ms; default 30 min. */
   readonly serviceIdleMs?: number;
+  /** If set, only instances on these hosts are called (CIDR ranges, addresses, `*.example.com`). */
+  readonly allowedHosts?: readonly string[];
+  /** Instances on these hosts are never called; default `DEFAULT_DENIED_HOSTS` (metadata, unspecified, link-local). */
+  readonly deniedHosts?: readonly string[];
   /** Instance origins whose connection pools are kept (LRU); default 256. */
   readonly maxOrigins?: number;
   /** Options for each instance's undici Pool. */

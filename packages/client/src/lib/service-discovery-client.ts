@@ -20,6 +20,7 @@ import {
   serviceOptionsFor,
   validateClientOptions,
 } from './client-options.ts';
+import { HostPolicy } from './host-policy.ts';
 import { OriginPools } from './origin-pools.ts';
 import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
 import { ServiceView } from './service-view.ts';
@@ -86,6 +87,7 @@ export class ServiceDiscoveryClient {
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
     // Every call without a signal of its own listens here: no listener cap warning.
     setMaxListeners(0, this.#lifetime.signal);
+    const hosts = new HostPolicy(options);
     this.#views = new ServiceViews({
       clock: this.#clock,
       maxServices: options.maxServices ?? DEFAULT_MAX_SERVICES,
@@ -96,6 +98,7 @@ export class ServiceDiscoveryClient {
           clock: this.#clock,
           events: this.#events,
           refreshMs: this.#options.refreshMs ?? 5_000,
+          veto: (instance) => hosts.check(instance.host),
         }),
     });
   }

@@ -52,8 +52,11 @@ const EXECUTOR_EVENTS = [
   'hedge',
 ] as const;
 
-/** What a view needs from its client: the registry feed's needs, which include the clock and events. */
-export type ServiceViewDeps = DiscoveryFeedOptions;
+/** What a view needs from its client: the registry feed's needs (clock, events) and the host policy. */
+export interface ServiceViewDeps extends DiscoveryFeedOptions {
+  /** Says why an instance must not be called (a denied host), or undefined. */
+  readonly veto?: InstanceVeto;
+}
 
 /**
  * Everything the client knows about one service: the discovered instances, their health and
@@ -92,7 +95,6 @@ export class ServiceView implements InstanceSource {
   #listed: readonly ServiceInstance[] | undefined;
   readonly #rejections = new RejectionReporter();
   readonly #brokenBreakers = new Set<string>();
-  readonly #veto: InstanceVeto | undefined = undefined;
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
   constructor(service: string, options: ServiceOptions, deps: ServiceViewDeps) {
@@ -260,7 +262,7 @@ export class ServiceView implements InstanceSource {
     if (this.#closed) return;
     try {
       if (!Array.isArray(list)) throw new TypeError(`expected an array of instances, got ${typeof list}`);
-      const { instances, rejected } = checkInstanceList(list, this.#veto);
+      const { instances, rejected } = checkInstanceList(list, this.#deps.veto);
       this.#rejections.report(rejected, ({ reason, entry }) =>
         this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
       );
