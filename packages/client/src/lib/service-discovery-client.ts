@@ -139,7 +139,14 @@ export class ServiceDiscoveryClient {
   ): Promise<readonly ServiceInstance[]> {
     const view = this.#view(service);
     if (view.hasInstances) view.refreshIfDue();
-    else await this.#ready(view, options.signal);
+    else {
+      view.inflight++; // a view someone waits on is not released
+      try {
+        await this.#ready(view, options.signal);
+      } finally {
+        view.inflight--;
+      }
+    }
     return view.snapshot.instances;
   }
 
