@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const benches = [
   'balancers/balancers-bench.ts',
   'call-path/executor-overhead.ts',
+  'call-path/breaker-memory.ts',
+  'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
   'registry/registry-bench.ts',
   'membership/membership-bench.ts',

@@ -49,7 +49,7 @@ describe('registry events through ServiceDiscoveryClient (Consul adapter)', () =
     consul.setInstances('users', [...good, { id: 'broken', host: '10.0.0.9', port: 0 }]);
     const { client, invalid } = start();
 
-    expect(ids(await client.getInstances('users'))).toEqual(['users-1', 'users-2']);
+    expect(ids(await client.getInstances('users'))).toEqual(['node-1:users-1', 'node-1:users-2']);
     await vi.waitFor(() => expect(invalid.length).toBeGreaterThan(0), eventually);
     for (const event of invalid) {
       expect(event).toMatchObject({ service: 'users', id: 'broken', reason: expect.stringMatching(/port/) });
@@ -60,7 +60,7 @@ describe('registry events through ServiceDiscoveryClient (Consul adapter)', () =
   it('an entry that turns malformed during a watch is reported, and the rest keeps serving', async () => {
     consul.setInstances('users', good);
     const { client, invalid } = start();
-    expect(ids(await client.getInstances('users'))).toEqual(['users-1', 'users-2']);
+    expect(ids(await client.getInstances('users'))).toEqual(['node-1:users-1', 'node-1:users-2']);
     expect(invalid).toEqual([]);
 
     // Tried: a new entry with weight 0 (an instance's weight must be > 0).
@@ -68,6 +68,6 @@ describe('registry events through ServiceDiscoveryClient (Consul adapter)', () =
     consul.setInstances('users', [...good, zero]);
     await vi.waitFor(() => expect(invalid.map((e) => e.id)).toContain('zero-weight'), eventually);
     expect(invalid.every((e) => e.service === 'users' && typeof e.reason === 'string')).toBe(true);
-    expect(ids(await client.getInstances('users'))).toEqual(['users-1', 'users-2']);
+    expect(ids(await client.getInstances('users'))).toEqual(['node-1:users-1', 'node-1:users-2']);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { LoadStats, type ServiceInstance } from '@switchyard/core';
-import { createExecutor, type InstanceSource } from '@switchyard/resilience';
+import { type AttemptContext, createExecutor, type InstanceSource } from '@switchyard/resilience';
 import {
   ConsecutiveBreaker,
   circuitBreaker,
@@ -104,6 +104,28 @@ export async function main(calls = 1_000_000): Promise<Row[]> {
     ),
   );
   rows.push(await measure('switchyard default + timeoutMs', calls, () => oursTimeout.execute(source, fn)));
+  // What undici does with a request's `signal`: one abort listener, removed when the request ends.
+  const noop = () => undefined;
+  const readsSignal = (_instance: ServiceInstance, ctx: AttemptContext) => {
+    ctx.signal.addEventListener('abort', noop, { once: true });
+    ctx.signal.removeEventListener('abort', noop);
+    return Promise.resolve(value);
+  };
+  const usesTarget = (_instance: ServiceInstance, ctx: AttemptContext) => {
+    ctx.abortTarget?.addEventListener('abort', noop, { once: true });
+    ctx.abortTarget?.removeEventListener('abort', noop);
+    return Promise.resolve(value);
+  };
+  rows.push(
+    await measure('switchyard + timeoutMs, fn listens on ctx.signal', calls, () =>
+      oursTimeout.execute(source, readsSignal),
+    ),
+  );
+  rows.push(
+    await measure('switchyard + timeoutMs, fn listens on ctx.abortTarget', calls, () =>
+      oursTimeout.execute(source, usesTarget),
+    ),
+  );
   rows.push(
     await measure('switchyard default + timeoutMs + deadlineMs', calls, () =>
       oursDeadline.execute(source, fn),

@@ -5,6 +5,7 @@ import {
   validateInstance,
   validateInstanceId,
   validateServiceName,
+  validateTtl,
 } from './validation.ts';
 
 const good = { id: 'users-1', service: 'users', host: '127.0.0.1', port: 8080 };
@@ -106,5 +107,78 @@ describe('partitionInstances', () => {
       [1, 'port'],
       [2, 'instance'],
     ]);
+  });
+});
+
+describe('validateInstance: hosts must survive http://host:port', () => {
+  it.each([
+    ['a host with a port in it', '127.0.0.1:22'],
+    ['an unclosed bracket', '[::1'],
+    ['a trailing backslash', '127.0.0.1\\'],
+    ['a space', 'a b'],
+    ['user info', 'user@evil.example'],
+    ['a fragment', 'host#x'],
+    ['a query', 'host?x'],
+    ['a path', 'host/x'],
+    ['IPv4 shorthand the parser rewrites', '127.1'],
+    ['a non-ASCII name the parser rewrites', 'bücher.example'],
+    ['an IPv6 zone id', 'fe80::1%eth0'],
+    ['a bracketed name that is not IPv6', '[localhost]'],
+    ['a control character', 'host\u0000'],
+  ])('rejects %s', (_what, host) => {
+    expect(fieldOf({ ...good, host })).toBe('host');
+  });
+
+  it('accepts names, IPv4 and IPv6 (bare or bracketed, stored bare as originOf expects)', () => {
+    expect(validateInstance({ ...good, host: 'users-1.internal' }).host).toBe('users-1.internal');
+    expect(validateInstance({ ...good, host: 'Users-1.Internal' }).host).toBe('Users-1.Internal');
+    expect(validateInstance({ ...good, host: '10.0.0.7' }).host).toBe('10.0.0.7');
+    expect(validateInstance({ ...good, host: '::1' }).host).toBe('::1');
+    expect(validateInstance({ ...good, host: '[::1]' }).host).toBe('::1');
+    expect(validateInstance({ ...good, host: 'fe80:0:0:0::1' }).host).toBe('fe80:0:0:0::1');
+    expect(validateInstance({ ...good, host: 'my_host', port: 80 }).host).toBe('my_host');
+  });
+});
+
+describe('validateInstance: ids and metadata', () => {
+  it.each([
+    ['a NUL', 'users\u0000-1'],
+    ['an escape sequence', 'users-1\u001b[31m'],
+    ['a right-to-left override', 'users-\u202e1-resu'],
+    ['a zero-width space', 'users\u200b-1'],
+    ['a lone surrogate', 'users-\ud800'],
+  ])('rejects an id with %s', (_what, id) => {
+    expect(fieldOf({ ...good, id })).toBe('id');
+  });
+
+  it('accepts ids with printable non-ASCII characters', () => {
+    expect(validateInstanceId('usérs-1:8080')).toBe('usérs-1:8080');
+  });
+
+  it('caps metadata by keys, key length, value length and total size', () => {
+    const keys = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    expect(Object.keys(validateInstance({ ...good, metadata: keys(128) }).metadata ?? {})).toHaveLength(128);
+    expect(fieldOf({ ...good, metadata: keys(129) })).toBe('metadata');
+    expect(fieldOf({ ...good, metadata: { ['k'.repeat(129)]: 'v' } })).toMatch(/^metadata\.k+…$/);
+    expect(validateInstance({ ...good, metadata: { v: 'x'.repeat(1024) } }).metadata?.v).toHaveLength(1024);
+    expect(fieldOf({ ...good, metadata: { v: 'x'.repeat(1025) } })).toBe('metadata.v');
+    const big = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, 'x'.repeat(1020)]));
+    expect(fieldOf({ ...good, metadata: big })).toBe('metadata');
+  });
+
+  it('prints the type of a value of the wrong type', () => {
+    expect(() => validateInstance({ ...good, port: '8080' })).toThrow('got "8080" (string)');
+    expect(() => validateInstance({ ...good, weight: '2' })).toThrow('got "2" (string)');
+  });
+});
+
+describe('validateTtl', () => {
+  it('accepts up to 2^31-1 ms and rejects more (Node timers overflow to 1 ms)', () => {
+    expect(validateTtl(10_000)).toBe(10_000);
+    expect(validateTtl(2 ** 31 - 1)).toBe(2 ** 31 - 1);
+    expect(validateTtl(undefined)).toBeUndefined();
+    expect(() => validateTtl(2 ** 31)).toThrow(ValidationError);
+    expect(() => validateTtl(1e12, 'ttlMs')).toThrow(/invalid ttlMs:.*1000000000000 \(number\)/);
+    expect(() => validateTtl('2000')).toThrow('got "2000" (string)');
   });
 });

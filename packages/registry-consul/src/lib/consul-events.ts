@@ -4,8 +4,10 @@ import type { RegistryEvents } from '@switchyard/core';
  * What a ConsulRegistry reports besides instance lists. Listen with `registry.on(name, fn)`.
  * The first three are core's `RegistryEvents`, which `ServiceDiscoveryClient` forwards.
  *
- * - `invalidInstance`: a health entry lacked a field or broke the instance contract; it is left
- *   out and the rest is served. A watch reports each bad entry once, not on every answer.
+ * - `invalidInstance`: a health entry lacked a field, broke the instance contract, had port 0 or
+ *   repeated an id; it is left out and the rest is served. Each bad entry is reported once
+ *   (resolve and watch share the record), not on every answer.
+ * - `registryStale` also follows an answer over `maxResponseBytes` or `maxInstances`.
  * - `registryStale`: a watch request failed; the last list stays and the watch retries with
  *   backoff.
  * - `registryRecovered`: a watch request worked again after `registryStale`.
@@ -16,7 +18,9 @@ export interface ConsulRegistryEvents extends RegistryEvents {
   invalidInstance: {
     readonly service: string;
     readonly index: number;
+    /** `Service.ID` and `Node.Node` of the entry, when it has them. */
     readonly id: string | undefined;
+    readonly node: string | undefined;
     readonly reason: string;
     readonly entry: unknown;
   };

@@ -1,4 +1,11 @@
-import { type Clock, systemClock, ValidationError } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  MAX_TIMER_MS,
+  rejectUnknownOptions,
+  systemClock,
+  ValidationError,
+} from '@switchyard/core';
 
 /** The fetch signature the adapter needs (globalThis.fetch fits). */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -26,10 +33,33 @@ export interface ConsulRegistryOptions {
   /** Backoff bounds after a failed watch request. Defaults 250 ms and 30,000 ms. */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
+  /** Largest health answer read, in bytes; a bigger one is refused and the last list kept. Default 16 MiB. */
+  readonly maxResponseBytes?: number;
+  /** Most entries a health answer may hold; more is refused and the last list kept. Default 10,000. */
+  readonly maxInstances?: number;
   /** Replaces the global fetch (looked up at each request otherwise, so test interceptors see it). */
   readonly fetch?: FetchLike;
   readonly clock?: Clock;
 }
+
+/** Every option {@link ConsulRegistry} knows; anything else is a typo and is refused. */
+export const CONSUL_OPTION_KEYS: readonly string[] = Object.freeze([
+  'url',
+  'token',
+  'datacenter',
+  'tag',
+  'consistency',
+  'waitMs',
+  'requestTimeoutMs',
+  'deregisterCriticalAfterMs',
+  'defaultTtlMs',
+  'minBackoffMs',
+  'maxBackoffMs',
+  'maxResponseBytes',
+  'maxInstances',
+  'fetch',
+  'clock',
+]);
 
 export interface ResolvedConsulOptions {
   readonly url: string;
@@ -43,20 +73,33 @@ export interface ResolvedConsulOptions {
   readonly defaultTtlMs: number;
   readonly minBackoffMs: number;
   readonly maxBackoffMs: number;
+  readonly maxResponseBytes: number;
+  readonly maxInstances: number;
   readonly fetch: FetchLike | undefined;
   readonly clock: Clock;
 }
 
 /** Validates every option up front; throws a ValidationError naming the bad one. */
 export function resolveConsulOptions(options: ConsulRegistryOptions): ResolvedConsulOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new ValidationError('options', 'expected an object with at least { url }');
+  if (options === undefined) {
+    throw new ValidationError('url', "required: new ConsulRegistry({ url: 'http://127.0.0.1:8500' })");
+  }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError(
+      'options',
+      `expected an object with at least { url }, got ${describeValue(options)}`,
+    );
+  }
+  rejectUnknownOptions(options, CONSUL_OPTION_KEYS, 'ConsulRegistry options');
+  if (options.url === undefined) {
+    throw new ValidationError('url', "required: the agent's HTTP address, e.g. 'http://127.0.0.1:8500'");
   }
   let url: URL;
   try {
+    if (typeof options.url !== 'string') throw new TypeError('not a string');
     url = new URL(options.url);
   } catch {
-    throw new ValidationError('url', `expected an absolute http(s) URL, got ${JSON.stringify(options.url)}`);
+    throw new ValidationError('url', `expected an absolute http(s) URL, got ${describeValue(options.url)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new ValidationError('url', `expected http: or https:, got ${url.protocol}`);
@@ -64,19 +107,23 @@ export function resolveConsulOptions(options: ConsulRegistryOptions): ResolvedCo
   for (const field of ['token', 'datacenter', 'tag'] as const) {
     const value = options[field];
     if (value !== undefined && (typeof value !== 'string' || value.length === 0)) {
-      throw new ValidationError(field, `expected a non-empty string, got ${JSON.stringify(value)}`);
+      throw new ValidationError(field, `expected a non-empty string, got ${describeValue(value)}`);
     }
   }
   const consistency = options.consistency ?? 'default';
   if (!['default', 'stale', 'consistent'].includes(consistency)) {
     throw new ValidationError(
       'consistency',
-      `expected default, stale or consistent, got ${JSON.stringify(consistency)}`,
+      `expected default, stale or consistent, got ${describeValue(consistency)}`,
     );
   }
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
-    throw new ValidationError('fetch', 'expected a fetch-compatible function');
+    throw new ValidationError(
+      'fetch',
+      `expected a fetch-compatible function, got ${describeValue(options.fetch)}`,
+    );
   }
+  const clock = validateClock(options.clock);
   const minBackoffMs = positive('minBackoffMs', options.minBackoffMs, 250);
   const maxBackoffMs = positive('maxBackoffMs', options.maxBackoffMs, 30_000);
   if (minBackoffMs > maxBackoffMs) {
@@ -86,7 +133,8 @@ export function resolveConsulOptions(options: ConsulRegistryOptions): ResolvedCo
     );
   }
   const waitMs = positive('waitMs', options.waitMs, 30_000);
-  if (waitMs > 600_000) throw new ValidationError('waitMs', `Consul waits at most 600,000 ms, got ${waitMs}`);
+  if (waitMs > 600_000)
+    throw new ValidationError('waitMs', `Consul waits at most 600,000 ms, got ${describeValue(waitMs)}`);
   return {
     url: `${url.origin}${url.pathname.replace(/\/+$/, '')}`,
     token: options.token,
@@ -103,15 +151,47 @@ export function resolveConsulOptions(options: ConsulRegistryOptions): ResolvedCo
     defaultTtlMs: positive('defaultTtlMs', options.defaultTtlMs, 10_000),
     minBackoffMs,
     maxBackoffMs,
+    maxResponseBytes: count('maxResponseBytes', options.maxResponseBytes, 16 * 1024 * 1024),
+    maxInstances: count('maxInstances', options.maxInstances, 10_000),
     fetch: options.fetch,
-    clock: options.clock ?? systemClock,
+    clock,
   };
+}
+
+/** A Clock (now, setTimeout, clearTimeout), or the system's when absent. */
+export function validateClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const candidate = clock as Partial<Clock> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.now !== 'function' ||
+    typeof candidate.setTimeout !== 'function' ||
+    typeof candidate.clearTimeout !== 'function'
+  ) {
+    throw new ValidationError(
+      'clock',
+      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
+    );
+  }
+  return clock as Clock;
+}
+
+function count(field: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(field, `expected an integer >= 1, got ${describeValue(value)}`);
+  }
+  return value;
 }
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(field, `expected a finite number of milliseconds > 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new ValidationError(
+      field,
+      `expected a number of milliseconds > 0 and ≤ ${MAX_TIMER_MS}, got ${describeValue(value)}`,
+    );
   }
   return value;
 }

@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   ManualClock,
   RegistryProtocolError,
@@ -15,6 +17,8 @@ import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ConsulRegistryOptions } from './consul-options.ts';
 import { ConsulRegistry } from './consul-registry.ts';
 
+// Captured before msw patches it: one test talks to a real HTTP server on loopback.
+const realFetch = globalThis.fetch.bind(globalThis);
 const URL_ = 'http://consul.test:8500';
 const TTL_URL = 'http://consul-ttl.test:8500';
 const users = [
@@ -37,6 +41,9 @@ async function waitFor<T>(what: string, check: () => T, timeoutMs = 5_000): Prom
   }
 }
 const ids = (list: readonly ServiceInstance[]) => list.map((i) => i.id).sort();
+/** The `Service.ID`s of a list (ids are `<node>:<Service.ID>`). */
+const serviceIds = (list: readonly ServiceInstance[]) =>
+  list.map((i) => i.metadata?.['consul.serviceId']).sort();
 
 describe('ConsulRegistry against Consul’s wire format (msw)', () => {
   const open: ConsulRegistry[] = [];
@@ -59,33 +66,33 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
 
   it('resolves passing instances: Service.Address or Node.Address, Weights.Passing, Meta, zone', async () => {
     const found = await registry().resolve('users');
-    expect(ids(found)).toEqual(['u1', 'u2', 'u3']);
-    expect(found.find((i) => i.id === 'u1')).toEqual({
-      id: 'u1',
+    expect(ids(found)).toEqual(['node-1:u1', 'node-1:u3', 'node-2:u2']);
+    expect(found.find((i) => i.id === 'node-1:u1')).toEqual({
+      id: 'node-1:u1',
       service: 'users',
       host: '10.0.0.1',
       port: 8080,
       weight: 3,
       zone: 'z1',
-      metadata: { version: '2', zone: 'z1' },
+      metadata: { version: '2', zone: 'z1', 'consul.node': 'node-1', 'consul.serviceId': 'u1' },
     });
-    expect(found.find((i) => i.id === 'u2')?.host).toBe('10.9.9.9');
+    expect(found.find((i) => i.id === 'node-2:u2')?.host).toBe('10.9.9.9');
     consul.setHealth('u2', 'critical');
-    expect(ids(await registry().resolve('users'))).toEqual(['u1', 'u3']);
+    expect(serviceIds(await registry().resolve('users'))).toEqual(['u1', 'u3']);
     expect(await registry().resolve('nobody')).toEqual([]);
   });
 
   it('filters by tag and datacenter, and reads stale when asked', async () => {
     consul.setInstances('users', [...users, { id: 'far', host: '10.5.0.1', port: 80, datacenter: 'dc2' }]);
-    expect(ids(await registry({ tag: 'canary' }).resolve('users'))).toEqual(['u3']);
-    expect(ids(await registry({ datacenter: 'dc2' }).resolve('users'))).toEqual(['far']);
+    expect(serviceIds(await registry({ tag: 'canary' }).resolve('users'))).toEqual(['u3']);
+    expect(serviceIds(await registry({ datacenter: 'dc2' }).resolve('users'))).toEqual(['far']);
     consul.setLeader(false);
     // Without a leader only stale reads answer.
     await expect(registry().resolve('users')).rejects.toBeInstanceOf(RegistryUnavailableError);
     await expect(registry({ consistency: 'consistent' }).resolve('users')).rejects.toBeInstanceOf(
       RegistryUnavailableError,
     );
-    expect(ids(await registry({ consistency: 'stale' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
+    expect(serviceIds(await registry({ consistency: 'stale' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
   });
 
   it('sends the ACL token; without it Consul refuses', async () => {
@@ -95,13 +102,13 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     // Tried: no token, then a wrong one.
     await expect(registry({ url }).resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
     await expect(registry({ url, token: 'nope' }).resolve('users')).rejects.toThrow(/403/);
-    expect(ids(await registry({ url, token: 's3cret' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
+    expect(serviceIds(await registry({ url, token: 's3cret' }).resolve('users'))).toEqual(['u1', 'u2', 'u3']);
     secured.close();
   });
 
   it('drops entries with missing fields one by one, with an event each, and serves the rest', async () => {
     const good = {
-      Node: { Address: '10.0.0.1' },
+      Node: { Node: 'n1', Address: '10.0.0.1' },
       Service: { ID: 'ok', Service: 'users', Address: '', Port: 80 },
     };
     server.use(
@@ -109,11 +116,15 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
         HttpResponse.json(
           [
             good,
-            { Node: { Address: '10.0.0.2' }, Service: { Service: 'users', Port: 81 } },
-            { Node: { Address: '10.0.0.3' }, Service: { ID: 'noport', Service: 'users', Address: '' } },
-            { Node: {}, Service: { ID: 'noaddr', Service: 'users', Address: '', Port: 82 } },
-            { Node: { Address: '10.0.0.4' } },
-            { Node: { Address: '10.0.0.5' }, Service: { ID: 'p0', Service: 'users', Port: 0 } },
+            { Node: { Node: 'n2', Address: '10.0.0.2' }, Service: { Service: 'users', Port: 81 } },
+            {
+              Node: { Node: 'n3', Address: '10.0.0.3' },
+              Service: { ID: 'noport', Service: 'users', Address: '' },
+            },
+            { Node: { Node: 'n4' }, Service: { ID: 'noaddr', Service: 'users', Address: '', Port: 82 } },
+            { Node: { Node: 'n5', Address: '10.0.0.4' } },
+            { Node: { Node: 'n6', Address: '10.0.0.5' }, Service: { ID: 'p0', Service: 'users', Port: 0 } },
+            { Node: { Address: '10.0.0.6' }, Service: { ID: 'nonode', Service: 'users', Port: 83 } },
           ],
           { headers: { 'X-Consul-Index': '7' } },
         ),
@@ -123,21 +134,31 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     const events: ConsulRegistryEvents['invalidInstance'][] = [];
     r.on('invalidInstance', (event) => events.push(event));
     const found = await r.resolve('users');
-    expect(found).toEqual([{ id: 'ok', service: 'users', host: '10.0.0.1', port: 80 }]);
+    expect(found).toEqual([
+      {
+        id: 'n1:ok',
+        service: 'users',
+        host: '10.0.0.1',
+        port: 80,
+        metadata: { 'consul.node': 'n1', 'consul.serviceId': 'ok' },
+      },
+    ]);
     expect(events.map((e) => [e.index, e.id])).toEqual([
       [1, undefined],
       [2, 'noport'],
       [3, 'noaddr'],
       [4, undefined],
       [5, 'p0'],
+      [6, 'nonode'],
     ]);
     expect(events[0]?.reason).toMatch(/Service\.ID/);
     expect(events[1]?.reason).toMatch(/Service\.Port/);
     expect(events[3]?.reason).toMatch(/no Service object/);
     expect(events[4]?.reason).toMatch(/port/);
+    expect(events[5]?.reason).toMatch(/Node\.Node/);
     expect(events.every((e) => e.service === 'users')).toBe(true);
     expect(events[4]?.entry).toEqual({
-      Node: { Address: '10.0.0.5' },
+      Node: { Node: 'n6', Address: '10.0.0.5' },
       Service: { ID: 'p0', Service: 'users', Port: 0 },
     });
   });
@@ -157,7 +178,7 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     consul.removeInstance('users', 'u2');
     await waitFor('u2 removed', () => last.length === 1);
     expect(dropped).toEqual(['p0']);
-    expect(ids(last)).toEqual(['u3']);
+    expect(serviceIds(last)).toEqual(['u3']);
   });
 
   it('watch: a wait that is not a multiple of 16 ms still makes a working blocking query', async () => {
@@ -203,23 +224,23 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     await waitFor('blocking query parked', () => consul.blockedQueries === 1);
 
     consul.setInstances('users', [...users, { id: 'u4', host: '10.0.0.4', port: 80 }]);
-    await waitFor('u4 added', () => last().some((i) => i.id === 'u4'));
+    await waitFor('u4 added', () => last().some((i) => i.id === 'node-1:u4'));
     consul.setInstances('users', [
       { ...users[0]!, weight: 9 },
       users[1]!,
       users[2]!,
       { id: 'u4', host: '10.0.0.4', port: 80 },
     ]);
-    await waitFor('u1 weight 9', () => last().find((i) => i.id === 'u1')?.weight === 9);
+    await waitFor('u1 weight 9', () => last().find((i) => i.id === 'node-1:u1')?.weight === 9);
     consul.setHealth('u4', 'critical');
-    await waitFor('u4 failing → gone', () => !last().some((i) => i.id === 'u4'));
+    await waitFor('u4 failing → gone', () => !last().some((i) => i.id === 'node-1:u4'));
     consul.removeInstance('users', 'u3');
-    await waitFor('u3 removed', () => !last().some((i) => i.id === 'u3'));
+    await waitFor('u3 removed', () => !last().some((i) => i.id === 'node-1:u3'));
     const calls = seen.length;
     consul.setHealth('u4', 'warning'); // still not passing: the answer does not change
     await waitFor('blocking again', () => consul.blockedQueries === 1);
     expect(seen.length).toBe(calls);
-    expect(ids(last())).toEqual(['u1', 'u2']);
+    expect(serviceIds(last())).toEqual(['u1', 'u2']);
   });
 
   it('watch: an index that goes backwards restarts from 0 and keeps following', async () => {
@@ -268,7 +289,7 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     expect(staleFor).toHaveLength(1);
     expect(staleFor[0]).toBeGreaterThanOrEqual(0);
     expect(seen.every((list) => list.length > 0)).toBe(true); // never emptied by an error
-    expect(ids(seen.at(-1)!)).toEqual(['u1']);
+    expect(serviceIds(seen.at(-1)!)).toEqual(['u1']);
   });
 
   it('register, heartbeat, TTL expiry and deregister through the agent API', async () => {
@@ -282,15 +303,26 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
       zone: 'z9',
     };
     await r.register(me, { ttlMs: 5_000 });
-    expect(await r.resolve('api')).toEqual([{ ...me, weight: 2, metadata: { zone: 'z9' } }]);
+    expect(await r.resolve('api')).toEqual([
+      {
+        ...me,
+        id: 'node-1:me-1',
+        weight: 2,
+        metadata: { zone: 'z9', 'consul.node': 'node-1', 'consul.serviceId': 'me-1' },
+      },
+    ]);
     ttlClock.advance(4_000);
     await r.heartbeat('api', 'me-1');
     ttlClock.advance(4_000); // 8 s after registering, 4 s after the heartbeat: still passing
-    expect(ids(await r.resolve('api'))).toEqual(['me-1']);
+    expect(serviceIds(await r.resolve('api'))).toEqual(['me-1']);
     ttlClock.advance(2_000); // no heartbeat for 6 s > TTL: the check goes critical
     expect(await r.resolve('api')).toEqual([]);
     await r.heartbeat('api', 'me-1');
-    expect(ids(await r.resolve('api'))).toEqual(['me-1']);
+    expect(serviceIds(await r.resolve('api'))).toEqual(['me-1']);
+    // What resolve gave can be registered again: the adapter's own consul.* keys are not sent.
+    const [resolved] = await r.resolve('api');
+    await r.register({ ...resolved!, id: 'me-1' }, { ttlMs: 5_000 });
+    expect((await r.resolve('api'))[0]?.metadata).toEqual(resolved?.metadata);
     await r.deregister('api', 'me-1');
     expect(await r.resolve('api')).toEqual([]);
     await expect(r.heartbeat('api', 'me-1')).rejects.toBeInstanceOf(ServiceNotFoundError);
@@ -336,5 +368,174 @@ describe('ConsulRegistry against Consul’s wire format (msw)', () => {
     await waitFor('blocking query parked', () => consul.blockedQueries === 1);
     await r.close();
     await waitFor('no query left', () => consul.blockedQueries === 0);
+  });
+
+  it('ten nodes answering Service.ID "web" are ten instances: id = node + Service.ID, the ID kept in metadata', async () => {
+    // Consul defaults Service.ID to the service name and requires it unique per agent only.
+    const nodes = Array.from({ length: 10 }, (_, n) => ({
+      id: 'web',
+      host: '',
+      port: 8080,
+      node: `node-${n}`,
+      nodeAddress: `10.0.1.${n + 1}`,
+    }));
+    consul.setInstances('web', nodes);
+    const r = registry({ waitMs: 10_000 });
+    const found = await r.resolve('web');
+    expect(ids(found)).toEqual(nodes.map((n) => `${n.node}:web`).sort());
+    expect(new Set(found.map((i) => i.host)).size).toBe(10);
+    expect(found.find((i) => i.id === 'node-3:web')).toEqual({
+      id: 'node-3:web',
+      service: 'web',
+      host: '10.0.1.4',
+      port: 8080,
+      weight: 1,
+      metadata: { 'consul.node': 'node-3', 'consul.serviceId': 'web' },
+    });
+    let watched: readonly ServiceInstance[] = [];
+    r.watch('web', (list) => {
+      watched = list;
+    });
+    await waitFor('watch list', () => watched.length === 10);
+    expect(ids(watched)).toEqual(ids(found));
+  });
+
+  it('matches service names case-insensitively, as Consul does: resolving Redis finds redis', async () => {
+    consul.setInstances('redis', [{ id: 'redis-1', host: '10.0.2.1', port: 6379 }]);
+    const found = await registry().resolve('Redis');
+    expect(found.map((i) => [i.id, i.service, i.port])).toEqual([['node-1:redis-1', 'Redis', 6379]]);
+  });
+
+  it('skips port 0 (no port registered) with an invalidInstance event that says so', async () => {
+    consul.setInstances('users', [...users, { id: 'noport', host: '10.0.0.9', port: 0 }]);
+    const r = registry();
+    const events: ConsulRegistryEvents['invalidInstance'][] = [];
+    r.on('invalidInstance', (event) => events.push(event));
+    expect(ids(await r.resolve('users'))).toEqual(['node-1:u1', 'node-2:u2', 'node-1:u3'].sort());
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ id: 'noport', node: 'node-1', service: 'users' });
+    expect(events[0]?.reason).toMatch(/Service\.Port.*is 0.*registration gives no port/);
+  });
+
+  it('qualifies ids by namespace and partition, escapes separators, takes zone from node meta, drops repeats', async () => {
+    const entry = (node: Record<string, unknown>, service: Record<string, unknown>) => ({
+      Node: { Address: '10.0.3.1', Meta: {}, ...node },
+      Service: { Service: 'users', Port: 80, Address: '', ...service },
+    });
+    server.use(
+      http.get(`${URL_}/v1/health/service/users`, () =>
+        HttpResponse.json([
+          entry({ Node: 'n1' }, { ID: 'api', Namespace: 'default', Partition: 'default' }),
+          entry({ Node: 'n1' }, { ID: 'api', Namespace: 'team-a', Partition: 'default' }),
+          entry({ Node: 'n1', Partition: 'eu' }, { ID: 'api', Namespace: 'team-a' }),
+          entry({ Node: 'n:2', Meta: { zone: 'eu-1a' } }, { ID: 'api:8080/v1' }),
+          entry({ Node: 'n1' }, { ID: 'api', Meta: { zone: 'svc-zone' } }),
+        ]),
+      ),
+    );
+    const r = registry();
+    const events: ConsulRegistryEvents['invalidInstance'][] = [];
+    r.on('invalidInstance', (event) => events.push(event));
+    const found = await r.resolve('users');
+    expect(found.map((i) => i.id)).toEqual([
+      'n1:api',
+      'n1@team-a:api',
+      'n1@team-a.eu:api',
+      'n%3A2:api:8080%2Fv1',
+    ]);
+    expect(found[2]?.metadata).toMatchObject({ 'consul.namespace': 'team-a', 'consul.partition': 'eu' });
+    expect(found[3]).toMatchObject({
+      zone: 'eu-1a',
+      metadata: { 'consul.serviceId': 'api:8080/v1', 'consul.node': 'n:2' },
+    });
+    // The last entry repeats the first one's node and ID: reported, the first kept.
+    expect(events.map((e) => [e.index, e.id, e.node])).toEqual([[4, 'api', 'n1']]);
+    expect(events[0]?.reason).toMatch(/twice/);
+  });
+
+  it('refuses an oversized answer early and drops the connection: Content-Length, then a streaming count', async () => {
+    // A real HTTP server that sends 64 KiB chunks until the client goes away.
+    const closed: string[] = [];
+    let sent = 0;
+    const endless = createServer((request, response) => {
+      const declared = request.url?.includes('/declared/');
+      response.writeHead(200, {
+        'Content-Type': 'application/json',
+        ...(declared ? { 'Content-Length': String(2 ** 30) } : {}),
+      });
+      const chunk = Buffer.alloc(64 * 1024, 0x20);
+      const pump = () => {
+        while (!response.destroyed && response.write(chunk)) sent += chunk.length;
+      };
+      response.on('drain', pump);
+      response.on('close', () => closed.push(declared ? 'declared' : 'streamed'));
+      pump();
+    });
+    await new Promise<void>((resolve) => endless.listen(0, '127.0.0.1', resolve));
+    const { port } = endless.address() as AddressInfo;
+    try {
+      for (const kind of ['declared', 'streamed']) {
+        sent = 0;
+        const r = registry({
+          url: `http://127.0.0.1:${port}/${kind}`,
+          fetch: realFetch,
+          maxResponseBytes: 1024 * 1024,
+        });
+        const error = await r.resolve('users').catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(RegistryProtocolError);
+        expect((error as Error).message).toMatch(
+          kind === 'declared' ? /1073741824 bytes \(Content-Length\)/ : /over 1048576 bytes/,
+        );
+        await waitFor(`${kind}: server sees the connection close`, () => closed.includes(kind), 10_000);
+        expect(sent).toBeLessThan(64 * 1024 * 1024); // far from the endless whole
+      }
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+
+  it('refuses more than maxInstances entries: a watch keeps its last list, registryStale, then recovers', async () => {
+    const r = registry({ waitMs: 10_000, maxInstances: 3 });
+    const states: string[] = [];
+    r.on('registryStale', ({ error }) => states.push(`stale:${(error as Error).message}`));
+    r.on('registryRecovered', () => states.push('recovered'));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    await waitFor('first list', () => seen.length === 1);
+    await waitFor('blocking query parked', () => consul.blockedQueries === 1);
+    const extra = { id: 'u4', host: '10.0.0.4', port: 80 };
+    consul.setInstances('users', [...users, extra]);
+    await waitFor('registryStale', () => states.length === 1);
+    expect(states[0]).toMatch(/4 entries, more than maxInstances \(3\)/);
+    await expect(r.resolve('users')).rejects.toBeInstanceOf(RegistryProtocolError);
+    expect(seen).toHaveLength(1); // the last good list stays
+    consul.setInstances('users', [users[0]!, extra]);
+    await waitFor('recovered', () => states.includes('recovered'));
+    await waitFor('new list', () => seen.length === 2);
+    expect(serviceIds(seen[1]!)).toEqual(['u1', 'u4']);
+  });
+
+  it('reports a bad entry once across resolve, repeated resolves and watch', async () => {
+    consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
+    const r = registry({ waitMs: 10_000 });
+    const reported: (string | undefined)[] = [];
+    r.on('invalidInstance', (event) => reported.push(event.id));
+    await r.resolve('users');
+    await r.resolve('users');
+    let last: readonly ServiceInstance[] = [];
+    r.watch('users', (list) => {
+      last = list;
+    });
+    await waitFor('watch list', () => last.length === 3);
+    await r.resolve('users');
+    expect(reported).toEqual(['p0']);
+    // Fixed, then broken again: reported again.
+    consul.setInstances('users', users);
+    await waitFor('p0 gone from the answer', async () => (await r.resolve('users')).length === 3);
+    await r.resolve('users');
+    consul.setInstances('users', [...users, { id: 'p0', host: '10.0.0.9', port: 0 }]);
+    await r.resolve('users');
+    expect(reported).toEqual(['p0', 'p0']);
   });
 });

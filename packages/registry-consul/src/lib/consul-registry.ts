@@ -13,6 +13,7 @@ import {
   validateServiceName,
   validateTtl,
 } from '@switchyard/core';
+import { rejectionKey } from './consul-entry.ts';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import { consulRequest, statusError } from './consul-http.ts';
 import {
@@ -22,6 +23,7 @@ import {
 } from './consul-options.ts';
 import { ConsulWatch } from './consul-watch.ts';
 import { queryHealth } from './health-query.ts';
+import { RejectionLog } from './rejection-log.ts';
 
 // Consul 1.x answers a pass for an unknown check with 404; older agents with 500 and this text.
 const UNKNOWN_CHECK = /unknown check|does not have associated TTL/i;
@@ -39,7 +41,11 @@ const UNKNOWN_CHECK = /unknown check|does not have associated TTL/i;
  */
 export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implements Registry, RegistryWriter {
   readonly #options: ResolvedConsulOptions;
-  readonly #watches = new SharedWatches((service) => new ConsulWatch(service, this.#options, this));
+  // Shared by resolve and watch: each bad entry is reported once, however it was read.
+  readonly #rejections = new RejectionLog();
+  readonly #watches = new SharedWatches(
+    (service) => new ConsulWatch(service, this.#options, this, this.#rejections),
+  );
   #closed = false;
 
   constructor(options: ConsulRegistryOptions) {
@@ -51,7 +57,9 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
     validateServiceName(service);
     this.#assertOpen();
     const answer = await queryHealth(this.#options, service, { index: 0, signal: options.signal });
-    for (const entry of answer.rejected) this.emit('invalidInstance', { service, ...entry });
+    for (const entry of this.#rejections.replace(service, answer.rejected, rejectionKey)) {
+      this.emit('invalidInstance', { service, ...entry });
+    }
     return Object.freeze([...answer.instances]);
   }
 
@@ -71,7 +79,10 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
     this.#assertOpen();
     const context = { service: clean.service, instanceId: clean.id };
     const ttlMs = validateTtl(options.ttlMs ?? this.#options.defaultTtlMs, 'ttlMs', context) as number;
-    const meta: Record<string, string> = { ...clean.metadata };
+    // The keys this adapter adds when reading (consul.node…) are not the instance's own.
+    const meta: Record<string, string> = Object.fromEntries(
+      Object.entries(clean.metadata ?? {}).filter(([key]) => !key.startsWith('consul.')),
+    );
     if (clean.zone !== undefined) meta.zone = clean.zone;
     if (clean.secure) meta.secure = 'true';
     const body = {
@@ -129,6 +140,7 @@ export class ConsulRegistry extends TypedEmitter<ConsulRegistryEvents> implement
   async close(): Promise<void> {
     this.#closed = true;
     for (const watch of this.#watches.drain()) watch.close();
+    this.#rejections.clear();
     this.removeAllListeners();
   }
 

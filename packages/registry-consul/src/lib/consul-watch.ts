@@ -1,8 +1,9 @@
 import { sleep, type TypedEmitter, WatchFanout, type WatchSource } from '@switchyard/core';
-import type { RejectedConsulEntry } from './consul-entry.ts';
+import { type RejectedConsulEntry, rejectionKey } from './consul-entry.ts';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ResolvedConsulOptions } from './consul-options.ts';
 import { queryHealth } from './health-query.ts';
+import type { RejectionLog } from './rejection-log.ts';
 import { retryDelay } from './retry-delay.ts';
 
 /**
@@ -14,7 +15,6 @@ import { retryDelay } from './retry-delay.ts';
 export class ConsulWatch implements WatchSource {
   readonly fanout = new WatchFanout();
   readonly #stop = new AbortController();
-  #reported = new Set<string>();
   #index = 0;
   #staleSince: number | undefined;
 
@@ -22,6 +22,7 @@ export class ConsulWatch implements WatchSource {
     readonly service: string,
     readonly options: ResolvedConsulOptions,
     readonly events: TypedEmitter<ConsulRegistryEvents>,
+    readonly rejections: RejectionLog,
   ) {
     void this.#run();
   }
@@ -73,12 +74,8 @@ export class ConsulWatch implements WatchSource {
   }
 
   #report(rejected: readonly RejectedConsulEntry[]): void {
-    const now = new Set<string>();
-    for (const entry of rejected) {
-      const key = `${entry.id ?? `#${entry.index}`}\u0000${entry.reason}`;
-      now.add(key);
-      if (!this.#reported.has(key)) this.events.emit('invalidInstance', { service: this.service, ...entry });
+    for (const entry of this.rejections.replace(this.service, rejected, rejectionKey)) {
+      this.events.emit('invalidInstance', { service: this.service, ...entry });
     }
-    this.#reported = now;
   }
 }

@@ -12,6 +12,8 @@ export interface HealthAnswer {
 
 /**
  * `GET /v1/health/service/<service>?passing` with the datacenter, tag and read-mode options.
+ * An answer over `maxResponseBytes` or with more than `maxInstances` entries is refused with
+ * RegistryProtocolError (a watch then keeps its last list).
  * With `index > 0` it is a blocking query: Consul holds it up to `wait` (plus up to wait/16 of
  * its own jitter), so the deadline is wait + wait/16 + the normal request timeout.
  *
@@ -53,6 +55,12 @@ export async function queryHealth(
   }
   if (!Array.isArray(body)) {
     throw new RegistryProtocolError(`health answer is not a JSON array`, { service });
+  }
+  if (body.length > options.maxInstances) {
+    throw new RegistryProtocolError(
+      `health answer has ${body.length} entries, more than maxInstances (${options.maxInstances})`,
+      { service },
+    );
   }
   const { instances, rejected } = decodeHealthEntries(service, body);
   return { instances, rejected, index: answer.index };

@@ -1,5 +1,12 @@
 import { Resolver } from 'node:dns/promises';
-import { abortReason, partitionInstances, type ServiceInstance, ValidationError } from '@switchyard/core';
+import {
+  abortReason,
+  partitionInstances,
+  RegistryProtocolError,
+  type ServiceInstance,
+  SwitchyardError,
+  ValidationError,
+} from '@switchyard/core';
 import { dnsCode, toDnsError } from './dns-error.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
 import { srvTtlMs } from './srv-ttl.ts';
@@ -14,6 +21,11 @@ export const ZERO_SRV_WEIGHT = 0.01;
 export interface RejectedRecord {
   readonly record: string;
   readonly reason: string;
+}
+
+/** What makes two dropped records the same one across answers. */
+export function recordKey(entry: RejectedRecord): string {
+  return entry.record;
 }
 
 /** One resolution of a service: its instances, what was dropped, and the lowest TTL seen. */
@@ -33,7 +45,8 @@ interface Address {
  * Resolves `service` once with a resolver of its own (so that an abort cancels only this
  * lookup). SRV mode keeps the lowest-priority group that yields at least one usable instance;
  * targets are resolved to addresses with the same resolver, because `dns.lookup` would ignore
- * the configured servers.
+ * the configured servers. More than `maxRecords` SRV records, addresses for one name, or
+ * instances in all is refused with RegistryProtocolError.
  *
  * @example
  * const { instances } = await lookupService('users', resolveDnsOptions({ mode: 'srv' }));
@@ -67,12 +80,18 @@ export async function lookupService(
         if (options.port === undefined || !isNotFound(error)) throw error;
       }
     }
-    const addresses = await resolveAddresses(resolver, name);
+    const addresses = bounded(
+      await resolveAddresses(resolver, name),
+      options.maxRecords,
+      `addresses of ${name}`,
+      service,
+    );
     const rejected: RejectedRecord[] = [];
     const instances = build(service, rejected, options, addresses, options.port as number, {});
     return { instances, rejected, ttlMs: lowestTtl(addresses) };
   } catch (error) {
     if (signal?.aborted) throw abortReason(signal);
+    if (error instanceof SwitchyardError) throw error;
     throw toDnsError(service, name, error);
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -91,6 +110,7 @@ async function lookupSrv(
     resolver.resolveSrv(name),
     server === undefined ? undefined : srvTtlMs(server, name, options.timeoutMs),
   ]);
+  bounded(records, options.maxRecords, `SRV records of ${name}`, service);
   const priorities = [...new Set(records.map((record) => record.priority))].sort((a, b) => a - b);
   const rejected: RejectedRecord[] = [];
   let ttlMs = srvTtl;
@@ -104,7 +124,12 @@ async function lookupSrv(
           return [];
         }
         try {
-          const addresses = await resolveAddresses(resolver, record.name);
+          const addresses = bounded(
+            await resolveAddresses(resolver, record.name),
+            options.maxRecords,
+            `addresses of ${record.name}`,
+            service,
+          );
           ttlMs = Math.min(
             ttlMs ?? Number.POSITIVE_INFINITY,
             lowestTtl(addresses) ?? Number.POSITIVE_INFINITY,
@@ -114,7 +139,7 @@ async function lookupSrv(
             metadata: { target: record.name, priority: String(record.priority) },
           });
         } catch (error) {
-          if (isUnavailable(error)) throw error;
+          if (error instanceof SwitchyardError || isUnavailable(error)) throw error;
           rejected.push({
             record: label,
             reason: `target ${record.name} has no address (${dnsCode(error)})`,
@@ -123,7 +148,7 @@ async function lookupSrv(
         }
       }),
     );
-    const instances = dedupe(resolved.flat());
+    const instances = bounded(dedupe(resolved.flat()), options.maxRecords, `instances from ${name}`, service);
     if (instances.length > 0) {
       return { instances, rejected, ttlMs: ttlMs === Number.POSITIVE_INFINITY ? undefined : ttlMs };
     }
@@ -150,6 +175,14 @@ async function resolveAddresses(resolver: Resolver, name: string): Promise<Addre
     errors[0] ??
     Object.assign(new Error(name), { code: 'ENODATA' })
   );
+}
+
+/** `list` itself, unless it holds more than `max` entries: a poisoned or runaway answer. */
+function bounded<T>(list: T[], max: number, what: string, service: string): T[] {
+  if (list.length > max) {
+    throw new RegistryProtocolError(`${list.length} ${what}, more than maxRecords (${max})`, { service });
+  }
+  return list;
 }
 
 function build(

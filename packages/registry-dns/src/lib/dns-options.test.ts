@@ -42,4 +42,29 @@ describe('resolveDnsOptions', () => {
     expect(fieldOf({ mode: 'srv', tries: 1.5 })).toBe('tries');
     expect(fieldOf({ mode: 'srv', nameFor: 'users.local' })).toBe('nameFor');
   });
+
+  it('missing options name the required field; unknown keys are refused with a suggestion', () => {
+    // Tried: no argument at all (plain JavaScript), `timeout` for timeoutMs, `ttl`.
+    expect(fieldOf(undefined)).toBe('mode');
+    expect(fieldOf(null)).toBe('options');
+    expect(fieldOf({ mode: 'srv', timeout: 5 })).toBe('DnsRegistry options.timeout');
+    expect(() => resolveDnsOptions({ mode: 'srv', timeout: 5 } as unknown as DnsRegistryOptions)).toThrow(
+      /did you mean .*timeoutMs/,
+    );
+    expect(() => resolveDnsOptions({ mode: 'srv', ttl: 5 } as unknown as DnsRegistryOptions)).toThrow(
+      /unknown option/,
+    );
+  });
+
+  it('prints the type of a value of the wrong type and checks every option', () => {
+    // Tried: a number as a string, a string boolean, a string clock, a record cap of 0.
+    expect(() =>
+      resolveDnsOptions({ mode: 'srv', timeoutMs: '2000' } as unknown as DnsRegistryOptions),
+    ).toThrow('got "2000" (string)');
+    expect(fieldOf({ mode: 'srv', secure: 'yes' })).toBe('secure');
+    expect(fieldOf({ mode: 'srv', clock: 'system' })).toBe('clock');
+    expect(fieldOf({ mode: 'srv', maxRecords: 0 })).toBe('maxRecords');
+    expect(fieldOf({ mode: 'srv', maxTtlMs: 2 ** 31 })).toBe('maxTtlMs');
+    expect(resolveDnsOptions({ mode: 'srv' }).maxRecords).toBe(1_000);
+  });
 });

@@ -1,5 +1,13 @@
 import { Resolver } from 'node:dns';
-import { type Clock, systemClock, ValidationError, validatePort } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  MAX_TIMER_MS,
+  rejectUnknownOptions,
+  systemClock,
+  ValidationError,
+  validatePort,
+} from '@switchyard/core';
 
 /** Options of {@link DnsRegistry}. */
 export interface DnsRegistryOptions {
@@ -22,8 +30,28 @@ export interface DnsRegistryOptions {
   readonly tries?: number;
   /** Instances from DNS speak https. Default false. */
   readonly secure?: boolean;
+  /**
+   * Most records an answer may use: SRV records, and addresses per name. A bigger answer is
+   * refused (a watch keeps its last list and emits `registryStale`). Default 1,000.
+   */
+  readonly maxRecords?: number;
   readonly clock?: Clock;
 }
+
+/** Every option {@link DnsRegistry} knows; anything else is a typo and is refused. */
+export const DNS_OPTION_KEYS: readonly string[] = Object.freeze([
+  'mode',
+  'servers',
+  'port',
+  'nameFor',
+  'minTtlMs',
+  'maxTtlMs',
+  'timeoutMs',
+  'tries',
+  'secure',
+  'maxRecords',
+  'clock',
+]);
 
 export interface ResolvedDnsOptions {
   readonly mode: 'srv' | 'a';
@@ -35,16 +63,27 @@ export interface ResolvedDnsOptions {
   readonly timeoutMs: number;
   readonly tries: number;
   readonly secure: boolean;
+  readonly maxRecords: number;
   readonly clock: Clock;
 }
 
 /** Validates every option up front; throws a ValidationError naming the bad one. */
 export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new ValidationError('options', "expected an object with at least { mode: 'srv' | 'a' }");
+  if (options === undefined) {
+    throw new ValidationError('mode', "required: new DnsRegistry({ mode: 'srv' }) or { mode: 'a', port }");
   }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError(
+      'options',
+      `expected an object with at least { mode: 'srv' | 'a' }, got ${describeValue(options)}`,
+    );
+  }
+  rejectUnknownOptions(options, DNS_OPTION_KEYS, 'DnsRegistry options');
   if (options.mode !== 'srv' && options.mode !== 'a') {
-    throw new ValidationError('mode', `expected 'srv' or 'a', got ${JSON.stringify(options.mode)}`);
+    throw new ValidationError(
+      'mode',
+      `${options.mode === undefined ? 'required: ' : ''}expected 'srv' or 'a', got ${describeValue(options.mode)}`,
+    );
   }
   const port = options.port === undefined ? undefined : validatePort(options.port);
   if (options.mode === 'a' && port === undefined) {
@@ -52,7 +91,10 @@ export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptio
   }
   if (options.servers !== undefined) {
     if (!Array.isArray(options.servers) || options.servers.length === 0) {
-      throw new ValidationError('servers', 'expected a non-empty list such as ["127.0.0.1:5353"]');
+      throw new ValidationError(
+        'servers',
+        `expected a non-empty list such as ["127.0.0.1:5353"], got ${describeValue(options.servers)}`,
+      );
     }
     options.servers.forEach((server, index) => {
       try {
@@ -61,21 +103,33 @@ export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptio
       } catch {
         throw new ValidationError(
           `servers[${index}]`,
-          `expected "ip" or "ip:port", got ${JSON.stringify(server)}`,
+          `expected "ip" or "ip:port", got ${describeValue(server)}`,
         );
       }
     });
   }
   if (options.nameFor !== undefined && typeof options.nameFor !== 'function') {
-    throw new ValidationError('nameFor', 'expected a function (service) => record name');
+    throw new ValidationError(
+      'nameFor',
+      `expected a function (service) => record name, got ${describeValue(options.nameFor)}`,
+    );
   }
+  if (options.secure !== undefined && typeof options.secure !== 'boolean') {
+    throw new ValidationError('secure', `expected a boolean, got ${describeValue(options.secure)}`);
+  }
+  const maxRecords = options.maxRecords ?? 1_000;
+  if (typeof maxRecords !== 'number' || !Number.isSafeInteger(maxRecords) || maxRecords < 1) {
+    throw new ValidationError('maxRecords', `expected an integer >= 1, got ${describeValue(maxRecords)}`);
+  }
+  const clock = validateClock(options.clock);
   const minTtlMs = positive('minTtlMs', options.minTtlMs, 1_000);
   const maxTtlMs = positive('maxTtlMs', options.maxTtlMs, 60_000);
   if (minTtlMs > maxTtlMs) {
     throw new ValidationError('minTtlMs', `must not exceed maxTtlMs (${minTtlMs} > ${maxTtlMs})`);
   }
   const tries = positive('tries', options.tries, 2);
-  if (!Number.isInteger(tries)) throw new ValidationError('tries', `expected an integer, got ${tries}`);
+  if (!Number.isInteger(tries))
+    throw new ValidationError('tries', `expected an integer, got ${describeValue(tries)}`);
   return {
     mode: options.mode,
     servers: options.servers ? [...options.servers] : undefined,
@@ -86,14 +140,36 @@ export function resolveDnsOptions(options: DnsRegistryOptions): ResolvedDnsOptio
     timeoutMs: positive('timeoutMs', options.timeoutMs, 2_000),
     tries,
     secure: options.secure ?? false,
-    clock: options.clock ?? systemClock,
+    maxRecords,
+    clock,
   };
 }
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(field, `expected a finite number > 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new ValidationError(
+      field,
+      `expected a number > 0 and ≤ ${MAX_TIMER_MS}, got ${describeValue(value)}`,
+    );
   }
   return value;
+}
+
+function validateClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const candidate = clock as Partial<Clock> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.now !== 'function' ||
+    typeof candidate.setTimeout !== 'function' ||
+    typeof candidate.clearTimeout !== 'function'
+  ) {
+    throw new ValidationError(
+      'clock',
+      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
+    );
+  }
+  return clock as Clock;
 }

@@ -1,6 +1,7 @@
 import { createSocket } from 'node:dgram';
 import {
   ManualClock,
+  RegistryProtocolError,
   RegistryUnavailableError,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -261,6 +262,55 @@ describe.skipIf(!run)('DnsRegistry against a real dnsmasq', () => {
     expect(staleErrors[0]).toBeInstanceOf(SwitchyardError);
     expect(staleFor).toEqual([1_000]); // the ManualClock moved 1 s between failure and success
     expect(seen.length).toBe(1); // the outage never replaced the list
+    await r.close();
+  });
+
+  it('refuses answers with more than maxRecords records; a watch keeps its last list, registryStale, then recovers', async () => {
+    // Tried: 5 SRV records against a cap of 4, then 2 addresses against a cap of 1.
+    await expect(registry({ maxRecords: 4 }).resolve('users')).rejects.toThrow(
+      /5 SRV records of _users\._tcp\.sy\.test, more than maxRecords \(4\)/,
+    );
+    const aMode = { mode: 'a', port: 80, nameFor: (s: string) => `${s}.sy.test` } as const;
+    await expect(registry({ ...aMode, maxRecords: 1 }).resolve('api')).rejects.toBeInstanceOf(
+      RegistryProtocolError,
+    );
+
+    const clock = new ManualClock();
+    const r = registry({ ...aMode, clock, minTtlMs: 1_000, maxRecords: 2 });
+    const states: string[] = [];
+    r.on('registryStale', ({ error }) => states.push(`stale:${(error as Error).message}`));
+    r.on('registryRecovered', () => states.push('recovered'));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('c', (list) => seen.push(list));
+    await waitFor('first list', () => seen.length === 1);
+    await dns.setHosts({ ...hostsNow(), 'c.sy.test': ['10.1.0.3', '10.1.0.4', '10.1.0.5'] });
+    await waitFor('refresh scheduled', () => clock.pendingTimers === 1);
+    clock.advance(5_000);
+    await waitFor('registryStale', () => states.length === 1);
+    expect(states[0]).toMatch(/3 addresses of c\.sy\.test, more than maxRecords \(2\)/);
+    expect(seen).toHaveLength(1); // the last good list stays
+    await dns.setHosts({ ...hostsNow(), 'c.sy.test': ['10.1.0.3', '10.1.0.4'] });
+    await waitFor('retry scheduled', () => clock.pendingTimers === 1);
+    clock.advance(1_000);
+    await waitFor('recovered', () => states.includes('recovered'));
+    await waitFor('new list', () => seen.length === 2);
+    expect(ids(seen[1]!)).toEqual(['10.1.0.3:80', '10.1.0.4:80']);
+    await r.close();
+    await dns.setHosts(hostsNow());
+  });
+
+  it('reports each dropped record once across resolve, repeated resolves and watch', async () => {
+    const clock = new ManualClock();
+    const r = registry({ clock });
+    const dropped: string[] = [];
+    r.on('invalidInstance', (event) => dropped.push(event.record));
+    await r.resolve('users');
+    await r.resolve('users');
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch('users', (list) => seen.push(list));
+    await waitFor('first list', () => seen.length === 1);
+    await r.resolve('users');
+    expect(dropped.sort()).toEqual(['ghost.sy.test:8082 (priority 10)', 'z.sy.test:0 (priority 10)']);
     await r.close();
   });
 });

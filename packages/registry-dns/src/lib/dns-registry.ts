@@ -8,9 +8,10 @@ import {
   validateServiceName,
 } from '@switchyard/core';
 import type { DnsRegistryEvents } from './dns-events.ts';
-import { lookupService } from './dns-lookup.ts';
+import { lookupService, recordKey } from './dns-lookup.ts';
 import { type DnsRegistryOptions, type ResolvedDnsOptions, resolveDnsOptions } from './dns-options.ts';
 import { DnsWatch } from './dns-watch.ts';
+import { RejectionLog } from './rejection-log.ts';
 
 /**
  * A read-only Registry over DNS: SRV records (priority, weight, port, target) or A/AAAA records
@@ -27,7 +28,11 @@ import { DnsWatch } from './dns-watch.ts';
  */
 export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Registry {
   readonly #options: ResolvedDnsOptions;
-  readonly #watches = new SharedWatches((service) => new DnsWatch(service, this.#options, this));
+  // Shared by resolve and watch: each dropped record is reported once, however it was read.
+  readonly #rejections = new RejectionLog();
+  readonly #watches = new SharedWatches(
+    (service) => new DnsWatch(service, this.#options, this, this.#rejections),
+  );
   #closed = false;
 
   constructor(options: DnsRegistryOptions) {
@@ -39,7 +44,9 @@ export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Regi
     validateServiceName(service);
     this.#assertOpen();
     const answer = await lookupService(service, this.#options, options.signal);
-    for (const entry of answer.rejected) this.emit('invalidInstance', { service, ...entry });
+    for (const entry of this.#rejections.replace(service, answer.rejected, recordKey)) {
+      this.emit('invalidInstance', { service, ...entry });
+    }
     return Object.freeze([...answer.instances]);
   }
 
@@ -53,6 +60,7 @@ export class DnsRegistry extends TypedEmitter<DnsRegistryEvents> implements Regi
   async close(): Promise<void> {
     this.#closed = true;
     for (const watch of this.#watches.drain()) watch.close();
+    this.#rejections.clear();
     this.removeAllListeners();
   }
 

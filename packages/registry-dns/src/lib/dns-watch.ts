@@ -6,8 +6,9 @@ import {
   type WatchSource,
 } from '@switchyard/core';
 import type { DnsRegistryEvents } from './dns-events.ts';
-import { lookupService } from './dns-lookup.ts';
+import { lookupService, recordKey } from './dns-lookup.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
+import type { RejectionLog } from './rejection-log.ts';
 
 /**
  * Re-resolves one service on an unref'd timer. The next refresh comes after the answer's lowest
@@ -17,7 +18,6 @@ import type { ResolvedDnsOptions } from './dns-options.ts';
  */
 export class DnsWatch implements WatchSource {
   readonly fanout = new WatchFanout();
-  #reported = new Set<string>();
   #timer: TimerHandle | undefined;
   #inflight: AbortController | undefined;
   #staleSince: number | undefined;
@@ -27,6 +27,7 @@ export class DnsWatch implements WatchSource {
     readonly service: string,
     readonly options: ResolvedDnsOptions,
     readonly events: TypedEmitter<DnsRegistryEvents>,
+    readonly rejections: RejectionLog,
   ) {
     void this.#refresh();
   }
@@ -54,6 +55,7 @@ export class DnsWatch implements WatchSource {
     } catch (error) {
       if (this.#closed) return;
       if (error instanceof ServiceNotFoundError) {
+        this.rejections.replace(this.service, [], recordKey);
         this.fanout.publish([]);
         this.#recovered();
       } else if (this.#staleSince === undefined) {
@@ -67,13 +69,9 @@ export class DnsWatch implements WatchSource {
   }
 
   #report(rejected: readonly { record: string; reason: string }[]): void {
-    const now = new Set<string>();
-    for (const entry of rejected) {
-      const key = `${entry.record}\u0000${entry.reason}`;
-      now.add(key);
-      if (!this.#reported.has(key)) this.events.emit('invalidInstance', { service: this.service, ...entry });
+    for (const entry of this.rejections.replace(this.service, rejected, recordKey)) {
+      this.events.emit('invalidInstance', { service: this.service, ...entry });
     }
-    this.#reported = now;
   }
 
   #recovered(): void {

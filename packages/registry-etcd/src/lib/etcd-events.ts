@@ -5,9 +5,11 @@ import type { RegistryEvents } from '@switchyard/core';
  * The first three are core's `RegistryEvents`, which `ServiceDiscoveryClient` forwards.
  *
  * - `invalidInstance`: a key under the prefix could not be decoded; that entry is left out and
- *   the rest of the service is served.
+ *   the rest of the service is served. Each bad key is reported once (resolve and watch share
+ *   the record), not on every read.
  * - `registryStale` / `registryRecovered`: a watch lost its stream (its list may lag; `error` is
- *   a RegistryUnavailableError whose `cause` is etcd's) and later caught up.
+ *   a RegistryUnavailableError whose `cause` is etcd's) and later caught up; or the service
+ *   grew past `maxInstances` (`error` a RegistryProtocolError) and later shrank.
  * - `leaseLost` / `reregistered`: a registration's lease expired or was revoked; the registry
  *   granted a new lease and wrote the instance again.
  * - `error`: a background operation failed and will be retried.

@@ -48,4 +48,32 @@ describe('resolveEtcdOptions', () => {
       'credentials.rootCertificate',
     );
   });
+
+  it('missing options name the required field; unknown keys are refused with a suggestion', () => {
+    // Tried: no argument at all (plain JavaScript), a typo of leaseCheckMs, a TTL as `ttl`.
+    expect(fieldOf(undefined)).toBe('hosts');
+    expect(fieldOf(null)).toBe('options');
+    expect(fieldOf({ hosts: 'http://a:1', leaseCheckMS: 5 })).toBe('EtcdRegistry options.leaseCheckMS');
+    expect(() =>
+      resolveEtcdOptions({ hosts: 'http://a:1', ttl: 5 } as unknown as EtcdRegistryOptions),
+    ).toThrow(/unknown option/);
+    expect(() =>
+      resolveEtcdOptions({ hosts: 'http://a:1', leaseCheckMS: 5 } as unknown as EtcdRegistryOptions),
+    ).toThrow(/did you mean .*leaseCheckMs/);
+  });
+
+  it('prints the type of a value of the wrong type and checks every option', () => {
+    // Tried: a number as a string, a numeric host, a string boolean, a string clock, limit 0.
+    expect(() =>
+      resolveEtcdOptions({ hosts: 'http://a:1', requestTimeoutMs: '2000' } as unknown as EtcdRegistryOptions),
+    ).toThrow('got "2000" (string)');
+    expect(() => resolveEtcdOptions({ hosts: [2379] } as unknown as EtcdRegistryOptions)).toThrow(
+      '2379 (number)',
+    );
+    expect(fieldOf({ hosts: 'http://a:1', revokeOnClose: 'no' })).toBe('revokeOnClose');
+    expect(fieldOf({ hosts: 'http://a:1', clock: 'system' })).toBe('clock');
+    expect(fieldOf({ hosts: 'http://a:1', maxInstances: 0 })).toBe('maxInstances');
+    expect(fieldOf({ hosts: 'http://a:1', defaultTtlMs: 2 ** 31 })).toBe('defaultTtlMs');
+    expect(resolveEtcdOptions({ hosts: 'http://a:1' }).maxInstances).toBe(10_000);
+  });
 });

@@ -1,4 +1,11 @@
-import { type Clock, systemClock, ValidationError } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  MAX_TIMER_MS,
+  rejectUnknownOptions,
+  systemClock,
+  ValidationError,
+} from '@switchyard/core';
 import type { IOptions } from 'etcd3';
 import { jitteredBackoff } from './retry-delay.ts';
 
@@ -30,8 +37,28 @@ export interface EtcdRegistryOptions {
   readonly leaseCheckMs?: number;
   /** Revoke owned leases on `close()` (instances vanish at once). Default true; false lets them expire. */
   readonly revokeOnClose?: boolean;
+  /**
+   * Most keys a service may hold. Range requests ask for one more (etcd's `limit`), so a bigger
+   * answer is refused before it is read in full; the last list stays. Default 10,000.
+   */
+  readonly maxInstances?: number;
   readonly clock?: Clock;
 }
+
+/** Every option {@link EtcdRegistry} knows; anything else is a typo and is refused. */
+export const ETCD_OPTION_KEYS: readonly string[] = Object.freeze([
+  'hosts',
+  'prefix',
+  'auth',
+  'credentials',
+  'dialTimeoutMs',
+  'requestTimeoutMs',
+  'defaultTtlMs',
+  'leaseCheckMs',
+  'revokeOnClose',
+  'maxInstances',
+  'clock',
+]);
 
 /** Options after validation, with defaults applied. */
 export interface ResolvedEtcdOptions {
@@ -40,31 +67,56 @@ export interface ResolvedEtcdOptions {
   readonly defaultTtlMs: number;
   readonly leaseCheckMs: number | undefined;
   readonly revokeOnClose: boolean;
+  readonly maxInstances: number;
   readonly clock: Clock;
   readonly client: IOptions;
 }
 
 /** Validates every option up front; throws a ValidationError naming the bad one. */
 export function resolveEtcdOptions(options: EtcdRegistryOptions): ResolvedEtcdOptions {
-  if (options === null || typeof options !== 'object') {
-    throw new ValidationError('options', 'expected an object with at least { hosts }');
+  if (options === undefined) {
+    throw new ValidationError('hosts', "required: new EtcdRegistry({ hosts: ['http://127.0.0.1:2379'] })");
   }
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new ValidationError(
+      'options',
+      `expected an object with at least { hosts }, got ${describeValue(options)}`,
+    );
+  }
+  rejectUnknownOptions(options, ETCD_OPTION_KEYS, 'EtcdRegistry options');
   const hosts = typeof options.hosts === 'string' ? [options.hosts] : options.hosts;
   if (!Array.isArray(hosts) || hosts.length === 0) {
-    throw new ValidationError('hosts', 'expected one or more etcd client URLs');
+    throw new ValidationError(
+      'hosts',
+      `required: one or more etcd client URLs such as 'http://127.0.0.1:2379', got ${describeValue(options.hosts)}`,
+    );
   }
   hosts.forEach((host, index) => {
     if (typeof host !== 'string' || !/^https?:\/\/[^/\s]+\/?$/.test(host)) {
       throw new ValidationError(
         `hosts[${index}]`,
-        `expected http(s)://host:port, got ${JSON.stringify(host)}`,
+        `expected http(s)://host:port, got ${describeValue(host)}`,
       );
     }
   });
   const prefix = options.prefix ?? '/services/';
   if (typeof prefix !== 'string' || prefix.length === 0) {
-    throw new ValidationError('prefix', 'expected a non-empty string such as "/services/"');
+    throw new ValidationError(
+      'prefix',
+      `expected a non-empty string such as "/services/", got ${describeValue(prefix)}`,
+    );
   }
+  if (options.revokeOnClose !== undefined && typeof options.revokeOnClose !== 'boolean') {
+    throw new ValidationError(
+      'revokeOnClose',
+      `expected a boolean, got ${describeValue(options.revokeOnClose)}`,
+    );
+  }
+  const maxInstances = options.maxInstances ?? 10_000;
+  if (typeof maxInstances !== 'number' || !Number.isSafeInteger(maxInstances) || maxInstances < 1) {
+    throw new ValidationError('maxInstances', `expected an integer >= 1, got ${describeValue(maxInstances)}`);
+  }
+  const clock = validateClock(options.clock);
   const dialTimeoutMs = positive('dialTimeoutMs', options.dialTimeoutMs, 5_000);
   const requestTimeoutMs = positive('requestTimeoutMs', options.requestTimeoutMs, 5_000);
   const defaultTtlMs = positive('defaultTtlMs', options.defaultTtlMs, 10_000);
@@ -74,10 +126,16 @@ export function resolveEtcdOptions(options: EtcdRegistryOptions): ResolvedEtcdOp
     options.auth !== undefined &&
     (typeof options.auth?.username !== 'string' || typeof options.auth?.password !== 'string')
   ) {
-    throw new ValidationError('auth', 'expected { username, password } strings');
+    throw new ValidationError(
+      'auth',
+      `expected { username, password } strings, got ${describeValue(options.auth)}`,
+    );
   }
   if (options.credentials !== undefined && !Buffer.isBuffer(options.credentials?.rootCertificate)) {
-    throw new ValidationError('credentials.rootCertificate', 'expected a Buffer with the CA certificate');
+    throw new ValidationError(
+      'credentials.rootCertificate',
+      `expected a Buffer with the CA certificate, got ${describeValue(options.credentials?.rootCertificate)}`,
+    );
   }
   const client: IOptions = {
     hosts: [...hosts],
@@ -95,15 +153,37 @@ export function resolveEtcdOptions(options: EtcdRegistryOptions): ResolvedEtcdOp
     defaultTtlMs,
     leaseCheckMs,
     revokeOnClose: options.revokeOnClose ?? true,
-    clock: options.clock ?? systemClock,
+    maxInstances,
+    clock,
     client,
   };
 }
 
 function positive(field: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ValidationError(field, `expected a finite number of milliseconds > 0, got ${String(value)}`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > MAX_TIMER_MS) {
+    throw new ValidationError(
+      field,
+      `expected a number of milliseconds > 0 and ≤ ${MAX_TIMER_MS}, got ${describeValue(value)}`,
+    );
   }
   return value;
+}
+
+function validateClock(clock: unknown): Clock {
+  if (clock === undefined) return systemClock;
+  const candidate = clock as Partial<Clock> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.now !== 'function' ||
+    typeof candidate.setTimeout !== 'function' ||
+    typeof candidate.clearTimeout !== 'function'
+  ) {
+    throw new ValidationError(
+      'clock',
+      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
+    );
+  }
+  return clock as Clock;
 }

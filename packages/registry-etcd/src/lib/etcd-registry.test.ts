@@ -1,5 +1,6 @@
 import {
   ManualClock,
+  RegistryProtocolError,
   RegistryUnavailableError,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -125,6 +126,55 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     await waitFor('b dropped', () => last.length === 1);
     expect(last[0]?.id).toBe('a');
     expect(invalid).toEqual([`/services/${service}/b`]);
+  });
+
+  it('refuses more than maxInstances keys: resolve rejects; a watch keeps its last list, registryStale, then recovers', async () => {
+    const service = fresh();
+    for (const id of ['a', 'b', 'c']) await put(service, id, instance(id, { service }));
+    const r = registry({ maxInstances: 3 });
+    const states: string[] = [];
+    r.on('registryStale', ({ error }) => states.push(`stale:${(error as Error).message}`));
+    r.on('registryRecovered', () => states.push('recovered'));
+    const seen: (readonly ServiceInstance[])[] = [];
+    r.watch(service, (list) => seen.push(list));
+    await waitFor('initial list', () => seen.at(-1)?.length === 3);
+
+    await put(service, 'd', instance('d', { service }));
+    await waitFor('registryStale', () => states.length === 1);
+    expect(states[0]).toMatch(/more than maxInstances \(3\) keys/);
+    await expect(r.resolve(service)).rejects.toBeInstanceOf(RegistryProtocolError);
+    expect(ids(seen.at(-1)!)).toEqual(['a', 'b', 'c']); // the last good list stays
+    await put(service, 'e', instance('e', { service })); // still too many: nothing published
+    await admin.delete().key(`/services/${service}/a`);
+    await admin.delete().key(`/services/${service}/b`);
+    await waitFor('recovered', () => states.includes('recovered'));
+    await waitFor('new list', () => ids(seen.at(-1)!).join() === 'c,d,e');
+    expect(seen.every((list) => list.length <= 3)).toBe(true);
+    expect(ids(await r.resolve(service))).toEqual(['c', 'd', 'e']);
+  });
+
+  it('reports a bad key once across resolve, repeated resolves and watch; again after it was fixed and broke', async () => {
+    const service = fresh();
+    await put(service, 'a', instance('a', { service }));
+    await put(service, 'bad', instance('bad', { service, port: 0 }));
+    const r = registry();
+    const invalid: string[] = [];
+    r.on('invalidInstance', (event) => invalid.push(event.key.slice(-3)));
+    await r.resolve(service);
+    await r.resolve(service);
+    let last: readonly ServiceInstance[] = [];
+    r.watch(service, (list) => {
+      last = list;
+    });
+    await waitFor('watch list', () => last.length === 1);
+    await r.resolve(service);
+    expect(invalid).toEqual(['bad']);
+    await put(service, 'bad', instance('bad', { service }));
+    await waitFor('fixed', () => last.length === 2);
+    await put(service, 'bad', '{broken');
+    await waitFor('broken again', () => last.length === 1);
+    await r.resolve(service);
+    expect(invalid).toEqual(['bad', 'bad']);
   });
 
   it('watch: stays right under churn (1,152 keys written in transactions, then deleted at once)', async () => {

@@ -1,6 +1,7 @@
 import {
   type RegisterOptions,
   type Registry,
+  RegistryProtocolError,
   type RegistryWriter,
   type ResolveOptions,
   type ServiceInstance,
@@ -19,6 +20,7 @@ import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
 import { type EtcdRegistryOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './etcd-options.ts';
 import { LeaseRegistration } from './lease-registration.ts';
+import { RejectionLog } from './rejection-log.ts';
 import { ServiceWatch } from './service-watch.ts';
 
 /**
@@ -35,12 +37,16 @@ import { ServiceWatch } from './service-watch.ts';
 export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Registry, RegistryWriter {
   readonly #options: ResolvedEtcdOptions;
   readonly #client: Etcd3;
+  // Shared by resolve and watch: each bad key is reported once, however it was read.
+  readonly #rejections = new RejectionLog();
   readonly #watches = new SharedWatches(
     (service) =>
       new ServiceWatch(service, this.keyOf(service, ''), {
         client: this.#client,
         clock: this.#options.clock,
         events: this,
+        maxInstances: this.#options.maxInstances,
+        rejections: this.#rejections,
       }),
   );
   readonly #registrations = new Map<string, LeaseRegistration>();
@@ -61,16 +67,27 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
     validateServiceName(service);
     this.#assertOpen();
     const servicePrefix = this.keyOf(service, '');
+    const max = this.#options.maxInstances;
+    // One key more than allowed is enough to know the answer is too big, without reading it all.
     const answer = await callEtcd(service, options.signal, 'get', () =>
-      this.#client.getAll().prefix(servicePrefix).exec(),
+      this.#client
+        .getAll()
+        .prefix(servicePrefix)
+        .limit(max + 1)
+        .exec(),
     );
+    if (answer.kvs.length > max) throw tooManyKeys(service, servicePrefix, max);
     if (answer.kvs.length === 0) throw new ServiceNotFoundError(service);
     const instances: ServiceInstance[] = [];
+    const rejected: EtcdRegistryEvents['invalidInstance'][] = [];
     for (const kv of answer.kvs) {
       const key = kv.key.toString();
       const decoded = decodeEntry(service, key.slice(servicePrefix.length), kv.value.toString());
       if (decoded.ok) instances.push(decoded.instance);
-      else this.emit('invalidInstance', { service, key, reason: decoded.reason, error: decoded.error });
+      else rejected.push({ service, key, reason: decoded.reason, error: decoded.error });
+    }
+    for (const event of this.#rejections.replace(service, rejected, (entry) => entry.key)) {
+      this.emit('invalidInstance', event);
     }
     return Object.freeze(instances);
   }
@@ -149,10 +166,16 @@ export class EtcdRegistry extends TypedEmitter<EtcdRegistryEvents> implements Re
       ...registrations.map((registration) => registration.close(this.#options.revokeOnClose)),
     ]);
     this.#client.close();
+    this.#rejections.clear();
     this.removeAllListeners();
   }
 
   #assertOpen(): void {
     if (this.#closed) throw new ValidationError('registry', 'this EtcdRegistry is closed');
   }
+}
+
+/** The error for a service holding more keys than `maxInstances`. */
+export function tooManyKeys(service: string, prefix: string, max: number): RegistryProtocolError {
+  return new RegistryProtocolError(`more than maxInstances (${max}) keys under ${prefix}`, { service });
 }

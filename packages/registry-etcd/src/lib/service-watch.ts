@@ -1,5 +1,6 @@
 import {
   type Clock,
+  RegistryProtocolError,
   RegistryUnavailableError,
   type ServiceInstance,
   type TimerHandle,
@@ -10,6 +11,7 @@ import {
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
+import type { RejectionLog } from './rejection-log.ts';
 import { retryDelay } from './retry-delay.ts';
 
 const MAX_TOMBSTONES = 1024;
@@ -24,6 +26,9 @@ interface WatchContext {
   readonly client: Etcd3;
   readonly clock: Clock;
   readonly events: TypedEmitter<EtcdRegistryEvents>;
+  /** Most keys the service may hold; past it the last list stays and the watch re-checks with a get. */
+  readonly maxInstances: number;
+  readonly rejections: RejectionLog;
 }
 
 /**
@@ -32,7 +37,10 @@ interface WatchContext {
  * the last revision this class *applied* (etcd3 alone would resume from the revision in the
  * last response header, which skips events still in flight), and an event whose mod revision
  * is not newer than what its key already holds is ignored, so nothing is lost or applied
- * twice. A cancelled watch (revision compacted away) falls back to a fresh get.
+ * twice. A cancelled watch (revision compacted away) falls back to a fresh get. A service
+ * with more than `maxInstances` keys keeps its last list (`registryStale`): the get asks for
+ * one key more than that (etcd's `limit`), and a watch that grows past it stops and goes back
+ * to gets with backoff until the service is small enough again.
  */
 export class ServiceWatch implements WatchSource {
   readonly fanout = new WatchFanout();
@@ -64,8 +72,17 @@ export class ServiceWatch implements WatchSource {
 
   async #sync(): Promise<void> {
     try {
-      const answer = await this.context.client.getAll().prefix(this.keyPrefix).exec();
+      const max = this.context.maxInstances;
+      const answer = await this.context.client
+        .getAll()
+        .prefix(this.keyPrefix)
+        .limit(max + 1)
+        .exec();
       if (this.#closed) return;
+      if (answer.kvs.length > max) {
+        this.#overflow();
+        return;
+      }
       const present = new Set<string>();
       for (const kv of answer.kvs) {
         present.add(kv.key.toString());
@@ -95,11 +112,14 @@ export class ServiceWatch implements WatchSource {
     this.#watcher = watcher;
     watcher.on('data', (response: IWatchResponse) => this.#onData(response));
     watcher.on('disconnected', (error: Error) => {
+      if (watcher !== this.#watcher) return;
       // Resume from what was applied, not from the last header etcd3 saw.
       watcher.request.start_revision = String(this.#revision + 1n);
       this.#markStale(`watch stream lost: ${error.message}`, error);
     });
-    watcher.on('connected', () => this.#markRecovered());
+    watcher.on('connected', () => {
+      if (watcher === this.#watcher) this.#markRecovered();
+    });
     watcher.on('error', (error: Error) => {
       // etcd cancelled the watch (typically: our revision was compacted). Start over from a get.
       if (this.#closed || watcher !== this.#watcher) return;
@@ -111,14 +131,33 @@ export class ServiceWatch implements WatchSource {
   }
 
   #onData(response: IWatchResponse): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#watcher === undefined) return;
     for (const event of response.events) {
       const revision = BigInt(event.kv.mod_revision);
       if (event.type === 'Put') this.#applyPut(event.kv);
       else this.#applyDelete(event.kv.key.toString(), revision);
       if (revision > this.#revision) this.#revision = revision;
     }
+    let live = 0;
+    for (const state of this.#keys.values()) if (state.instance) live++;
+    if (live > this.context.maxInstances) {
+      const watcher = this.#watcher;
+      this.#watcher = undefined;
+      void watcher.cancel().catch(() => undefined);
+      this.#overflow();
+      return;
+    }
     this.#publish();
+  }
+
+  /** Too many keys: keep the last list, say why, and check again later with a bounded get. */
+  #overflow(): void {
+    const max = this.context.maxInstances;
+    const error = new RegistryProtocolError(`more than maxInstances (${max}) keys under ${this.keyPrefix}`, {
+      service: this.service,
+    });
+    this.#markStale(error.message, error, error);
+    this.#timer = this.context.clock.setTimeout(() => void this.#sync(), retryDelay(this.#attempt++));
   }
 
   #applyPut(kv: IKeyValue): void {
@@ -127,7 +166,8 @@ export class ServiceWatch implements WatchSource {
     const known = this.#keys.get(key);
     if (known && known.revision >= revision) return;
     const decoded = decodeEntry(this.service, key.slice(this.keyPrefix.length), kv.value.toString());
-    if (!decoded.ok) {
+    if (decoded.ok) this.context.rejections.forget(this.service, key);
+    else if (this.context.rejections.note(this.service, key, decoded.reason)) {
       this.context.events.emit('invalidInstance', {
         service: this.service,
         key,
@@ -143,6 +183,7 @@ export class ServiceWatch implements WatchSource {
     if (known && known.revision >= revision) return;
     // A tombstone, so that a replayed older put of this key cannot bring it back.
     this.#keys.set(key, { revision, instance: undefined });
+    this.context.rejections.forget(this.service, key);
   }
 
   /**
@@ -165,10 +206,10 @@ export class ServiceWatch implements WatchSource {
     this.fanout.publish(Object.freeze(next));
   }
 
-  #markStale(reason: string, cause: unknown): void {
+  #markStale(reason: string, cause: unknown, typed?: Error): void {
     if (this.#staleSince !== undefined || this.#closed) return;
     this.#staleSince = this.context.clock.now();
-    const error = new RegistryUnavailableError(reason, { service: this.service, cause });
+    const error = typed ?? new RegistryUnavailableError(reason, { service: this.service, cause });
     this.context.events.emit('registryStale', { service: this.service, error });
   }
 

@@ -64,6 +64,7 @@ export function createConsulApi(catalog: ConsulCatalog, options: ConsulApiOption
     };
   };
 
+  // Consul indexes service names lowercased: `Redis` finds `redis`.
   const healthService = (request: MockRequestInfo, name: string) => {
     const params = request.searchParams;
     const dc = params.get('dc') || options.datacenter;
@@ -74,7 +75,7 @@ export function createConsulApi(catalog: ConsulCatalog, options: ConsulApiOption
       () => catalog.serviceIndex(name),
       () =>
         [...catalog.records()]
-          .filter((r) => r.Service === name && r.datacenter === dc)
+          .filter((r) => r.Service.toLowerCase() === name.toLowerCase() && r.datacenter === dc)
           .filter((r) => !passingOnly || allPassing(r))
           .filter((r) => tags.every((tag) => r.Tags.some((t) => t.toLowerCase() === tag)))
           .sort((a, b) => (a.node + a.ID < b.node + b.ID ? -1 : 1))

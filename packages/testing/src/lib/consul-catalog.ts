@@ -44,7 +44,7 @@ export class ConsulCatalog {
 
   /** The index a blocking query on this service compares with (never 0, as in Consul). */
   serviceIndex(name: string): number {
-    return this.#serviceIndex.get(name) ?? 1;
+    return this.#serviceIndex.get(name.toLowerCase()) ?? 1;
   }
 
   get catalogIndex(): number {
@@ -131,7 +131,9 @@ export class ConsulCatalog {
   }
 
   #changed(...services: (string | undefined)[]): void {
-    for (const name of services) if (name !== undefined) this.#serviceIndex.set(name, this.#index);
+    // Keyed lowercased, as Consul matches service names case-insensitively.
+    for (const name of services)
+      if (name !== undefined) this.#serviceIndex.set(name.toLowerCase(), this.#index);
     this.#catalogIndex = this.#index;
     this.waiters.notify();
   }

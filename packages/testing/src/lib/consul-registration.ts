@@ -57,6 +57,20 @@ export function parseRegistration(
   if (!isObject(meta) || !Object.values(meta).every((value) => typeof value === 'string')) {
     throw new ConsulHttpError(400, 'Invalid Service Meta: values must be strings');
   }
+  // Consul's validateMetaPair: ASCII letters, digits, '-' and '_' only; at most 64 pairs.
+  const keys = Object.keys(meta);
+  if (keys.length > 64)
+    throw new ConsulHttpError(
+      400,
+      'Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs',
+    );
+  const badKey = keys.find((key) => !/^[A-Za-z0-9_-]{1,128}$/.test(key));
+  if (badKey !== undefined) {
+    throw new ConsulHttpError(
+      400,
+      `Invalid Service Meta: Key contains invalid characters: ${JSON.stringify(badKey)}`,
+    );
+  }
   // Consul's own rules: Passing >= 1, Warning >= 0.
   const weights = body.Weights ?? { Passing: 1, Warning: 1 };
   if (!isObject(weights) || !isInteger(weights.Passing, 1)) {

@@ -45,6 +45,20 @@ type Entry = {
 };
 
 describe('mockConsul: /v1/health/service/:name', () => {
+  it('matches service names case-insensitively, as Consul does, and one ID may run on many nodes', async () => {
+    const consul = start();
+    consul.setInstances('web', [
+      { id: 'web', host: '', port: 80, node: 'a', nodeAddress: '10.0.0.1' },
+      { id: 'web', host: '', port: 80, node: 'b', nodeAddress: '10.0.0.2' },
+    ]);
+    const entries = (await get('/v1/health/service/WEB')).json() as Entry[];
+    expect(entries.map((e) => [e.Node.Node, e.Service.ID, e.Service.Service])).toEqual([
+      ['a', 'web', 'web'],
+      ['b', 'web', 'web'],
+    ]);
+    expect(consul.index('Web')).toBe(consul.index('web'));
+  });
+
   it('answers Consul’s documented shapes and headers', async () => {
     start();
     const res = await get('/v1/health/service/users');
