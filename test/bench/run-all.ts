@@ -12,6 +12,7 @@ const benches = [
   'balancers/balancers-bench.ts',
   'call-path/executor-overhead.ts',
   'call-path/http-bench.ts',
+  'call-path/fetch-bench.ts',
   'registry/registry-bench.ts',
   'membership/membership-bench.ts',
 ];
