@@ -1,6 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { consistentHash, leastConnections } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
@@ -263,6 +267,41 @@ describe("Node's global fetch", () => {
       cause: 'UnsupportedDispatcherError',
     });
   }, 30_000);
+});
+
+describe('TLS', () => {
+  const fixture = (name: string) =>
+    readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)));
+  // A test-only self-signed certificate for the name "users" (no IP address in it).
+  const cert = fixture('users-cert.pem');
+  const key = fixture('users-key.pem');
+
+  it('https://users reaches a TLS instance by address and verifies its certificate against "users"', async () => {
+    const server = createHttpsServer({ cert, key }, (req, res) => {
+      res.end(JSON.stringify({ host: req.headers.host, servername: (req.socket as TLSSocket).servername }));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const port = (server.address() as AddressInfo).port;
+    registry = new InMemoryRegistry();
+    await registry.register({ id: 'users-tls', service: 'users', host: '127.0.0.1', port, secure: true });
+    client = new ServiceDiscoveryClient({ registry });
+    agent = new Agent({ connect: { ca: cert } });
+    try {
+      const res = await undiciFetch('https://users/me', { dispatcher: agent.compose(switchyard(client)) });
+      expect(await res.json()).toEqual({ host: 'users', servername: 'users' });
+
+      // Another name is checked against the same certificate, and fails.
+      const other = agent.compose(switchyard(client, { servername: () => 'orders' }));
+      const error = await undiciFetch('https://users/me', { dispatcher: other }).catch((e: unknown) => e);
+      expect(
+        causes(error).some((e) => (e as { code?: string }).code === 'ERR_TLS_CERT_ALTNAME_INVALID'),
+      ).toBe(true);
+    } finally {
+      server.close();
+      server.closeAllConnections();
+    }
+  });
 });
 
 describe('switchyard() options', () => {
