@@ -103,7 +103,7 @@ export class RoutedRequest implements Controller {
     const timeoutMs = overrides.timeoutMs;
     if (timeoutMs !== undefined) {
       this.#deadline = setTimeout(
-        () => this.abort(new TimeoutError(this.#service, timeoutMs, 'call')),
+        () => guarded(() => this.abort(new TimeoutError(this.#service, timeoutMs, 'call'))),
         timeoutMs,
       );
       this.#deadline.unref();
@@ -119,7 +119,7 @@ export class RoutedRequest implements Controller {
       this.#fail(error);
       return;
     }
-    call.then(undefined, (error: unknown) => this.#gaveUp(error));
+    call.then(undefined, (error: unknown) => guarded(() => this.#gaveUp(error)));
   }
 
   // DispatchController, as the caller's handler sees it.
@@ -400,6 +400,18 @@ class InstanceAttempt implements Handler {
     // Not started yet (queued in its pool): onRequestStart aborts it; the attempt ends now.
     else this.#fail(reason);
   };
+}
+
+/**
+ * Runs a delivery to the caller's handler outside undici's own call stack (a timer, a promise
+ * callback): a handler that throws there must not take the process down.
+ */
+function guarded(deliver: () => void): void {
+  try {
+    deliver();
+  } catch {
+    // The handler failed on its own error path; there is no one left to tell.
+  }
 }
 
 /** The buffered 429/502/503/504 answer behind a give-up, if that is what ended the call. */

@@ -313,3 +313,30 @@ describe('switchyard() options', () => {
     expect(() => switchyard(fake, { services: ['bad name'] })).toThrow(ValidationError);
   });
 });
+
+describe('a handler that throws', () => {
+  it('does not take the process down when it throws on the error it is given', async () => {
+    await setUp();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      let told = false;
+      dispatcher.dispatch(
+        { origin: 'http://nobody', path: '/', method: 'GET' },
+        {
+          onRequestStart() {},
+          onResponseError() {
+            told = true;
+            throw new Error('handler bug');
+          },
+        },
+      );
+      while (!told) await new Promise((r) => setTimeout(r, 10));
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+  });
+});
