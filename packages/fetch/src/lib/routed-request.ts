@@ -266,6 +266,14 @@ export class RoutedRequest implements Controller {
     if (this.#done) return;
     this.#done = true;
     this.#clearDeadline();
+    // As undici does on a failed request: a stream body nobody will read is released.
+    const body = this.#opts.body as
+      | { destroy?: (error?: Error) => void; destroyed?: boolean }
+      | null
+      | undefined;
+    if (body && typeof body.destroy === 'function' && body.destroyed !== true) {
+      body.destroy(error instanceof Error ? error : undefined);
+    }
     this.#handler.onResponseError?.(this, error instanceof Error ? error : new Error(String(error)));
   }
 

@@ -8,7 +8,7 @@ import type { TLSSocket } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { consistentHash, leastConnections } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
-import { NotRetriedError, ValidationError } from '@switchyard/core';
+import { NotRetriedError, ServiceNotFoundError, ValidationError } from '@switchyard/core';
 import { InMemoryRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
 import { Agent, type Dispatcher, request, fetch as undiciFetch } from 'undici';
@@ -184,6 +184,15 @@ describe('switchyard() with undici fetch and request', () => {
     }).catch((e: unknown) => e);
     expect(causes(error).some((e) => e instanceof ValidationError)).toBe(true);
     expect(backends.list.reduce((sum, b) => sum + b.requests, 0)).toBe(0);
+  });
+
+  it('fails a request for a service the registry does not know with ServiceNotFoundError, releasing its body', async () => {
+    const body = Readable.from(['never read']);
+    const error = await request('http://payments/x', { method: 'POST', body, dispatcher }).catch(
+      (e: unknown) => e,
+    );
+    expect(causes(error).some((e) => e instanceof ServiceNotFoundError)).toBe(true);
+    expect(body.destroyed).toBe(true);
   });
 
   it('x-switchyard-timeout-ms ends a call whose instances do not answer', async () => {
