@@ -14,6 +14,7 @@ const benches = [
   'call-path/breaker-memory.ts',
   'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
+  'call-path/fetch-bench.ts',
   'registry/registry-bench.ts',
   'membership/membership-bench.ts',
 ];
