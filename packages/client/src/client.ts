@@ -9,3 +9,4 @@ export {
   ServiceDiscoveryClient,
   type ServiceStats,
 } from './lib/service-discovery-client.ts';
+export type { InstanceInspection, ServiceInspection } from './lib/service-view.ts';

@@ -38,10 +38,13 @@ const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'panicThresholdPercent',
   'departedGraceMs',
   'maxDeparted',
+  'locality',
+  'slowStart',
 );
 const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   ...(SERVICE_KEYS as readonly (keyof ServiceOptions)[]),
   'registry',
+  'zone',
   'services',
   'refreshMs',
   'maxServices',
@@ -141,4 +144,6 @@ function checkService(options: ServiceOptions, prefix: string): void {
     nested(options.outlierDetection.successRate, SUCCESS_RATE_KEYS, 'outlierDetection.successRate');
   }
   nested(options.healthCheck, HEALTH_CHECK_KEYS, 'healthCheck');
+  nested(options.locality, ['minClusterSize', 'overprovisioningFactor', 'priorityKey'], 'locality');
+  nested(options.slowStart, ['windowMs', 'aggression', 'minWeightPercent', 'stepMs'], 'slowStart');
 }
