@@ -17,6 +17,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { onInnerOutage } from './inner-outage.ts';
 import { pollWatch } from './poll-watch.ts';
+import { validateTimerMs } from './timer-ms.ts';
 
 export interface CachingRegistryOptions {
   /** How long a fetched list is served without asking the inner registry again. */
@@ -75,7 +76,7 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
       throw new ValidationError('inner', 'expected a Registry with a resolve() method');
     }
     this.#inner = inner;
-    const ttlMs = validateTtl(options?.ttlMs);
+    const ttlMs = validateTimerMs(options?.ttlMs);
     if (ttlMs === undefined) throw new ValidationError('ttlMs', 'required: how long a fetched list is fresh');
     this.#ttlMs = ttlMs;
     const maxServices = options.maxServices ?? 1000;

@@ -10,7 +10,6 @@ import {
   ValidationError,
   validateInstance,
   validateServiceName,
-  validateTtl,
 } from '@switchyard/core';
 import { jitteredBackoff } from './backoff.ts';
 import type { HttpRegistryEvents, HttpRegistryOptions } from './http-registry-types.ts';
@@ -23,6 +22,7 @@ import {
   sendRegistryCall,
   validateBaseUrl,
 } from './registry-transport.ts';
+import { validateTimerMs } from './timer-ms.ts';
 
 // Time the server may take beyond `waitMs` before a long-poll counts as lost.
 const LONG_POLL_MARGIN_MS = 5_000;
@@ -49,8 +49,8 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
     super();
     this.#url = validateBaseUrl(options.url);
     this.#fetch = options.fetch;
-    this.#watchWaitMs = validateTtl(options.watchWaitMs ?? 30_000, 'watchWaitMs') as number;
-    this.#timeoutMs = validateTtl(options.timeoutMs ?? 10_000, 'timeoutMs') as number;
+    this.#watchWaitMs = validateTimerMs(options.watchWaitMs ?? 30_000, 'watchWaitMs') as number;
+    this.#timeoutMs = validateTimerMs(options.timeoutMs ?? 10_000, 'timeoutMs') as number;
     this.#backoff = jitteredBackoff(options.backoff);
     this.#clock = options.clock ?? systemClock;
   }
@@ -89,7 +89,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
   /** Registers (or replaces) an instance; with `ttlMs` it must heartbeat to stay. */
   async register(instance: ServiceInstance, options: RegisterOptions = {}): Promise<void> {
     const clean = validateInstance(instance);
-    const ttlMs = validateTtl(options.ttlMs);
+    const ttlMs = validateTimerMs(options.ttlMs);
     const body = JSON.stringify(ttlMs === undefined ? clean : { ...clean, ttlMs });
     const answer = await this.#send({
       method: 'POST',

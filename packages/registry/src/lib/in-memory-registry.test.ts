@@ -63,6 +63,9 @@ describe('InMemoryRegistry', () => {
     ['NaN', Number.NaN],
     ['Infinity', Number.POSITIVE_INFINITY],
     ['a string', '1000'],
+    // Above 2^31-1 Node timers fire every 1 ms (TimeoutOverflowWarning): a CPU burn, not a TTL.
+    ['2^31', 2 ** 31],
+    ['1e12', 1e12],
   ])('rejects ttlMs %s and registers nothing', async (_what, ttlMs) => {
     const registry = new InMemoryRegistry();
     const error = await registry.register(users('u1'), { ttlMs: ttlMs as number }).catch((e: unknown) => e);

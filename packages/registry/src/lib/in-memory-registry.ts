@@ -11,11 +11,11 @@ import {
   systemClock,
   validateInstance,
   validateServiceName,
-  validateTtl,
 } from '@switchyard/core';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IndexWaiters } from './index-waiters.ts';
 import { EMPTY, liveInstances, newServiceState, type ServiceState } from './service-state.ts';
+import { validateTimerMs } from './timer-ms.ts';
 import { WatcherSet } from './watcher-set.ts';
 
 export interface InMemoryRegistryOptions {
@@ -57,7 +57,7 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   /** Synchronous `register` (the protocol handler uses it). Validates both arguments. */
   registerSync(input: ServiceInstance, ttlMs?: number): void {
     const instance = validateInstance(input);
-    const ttl = validateTtl(ttlMs);
+    const ttl = validateTimerMs(ttlMs);
     const state = this.#stateOf(instance.service);
     const expiresAt = ttl === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttl;
     state.registrations.set(instance.id, { instance, ttlMs: ttl, expiresAt });

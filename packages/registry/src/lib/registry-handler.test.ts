@@ -61,6 +61,7 @@ describe('createRegistryHandler', () => {
     ['ttlMs 0', JSON.stringify({ ...good, ttlMs: 0 }), 'ttlMs'],
     ['ttlMs negative', JSON.stringify({ ...good, ttlMs: -10 }), 'ttlMs'],
     ['ttlMs as a string', JSON.stringify({ ...good, ttlMs: '100' }), 'ttlMs'],
+    ['ttlMs above 2^31-1 (timer overflow)', JSON.stringify({ ...good, ttlMs: 2 ** 31 }), 'ttlMs'],
     ['service name with a slash', JSON.stringify({ ...good, service: 'a/b' }), 'service'],
   ])('register with %s → 400 naming the problem, registry unchanged', async (_what, body, field) => {
     const { registry, handle } = await setup();

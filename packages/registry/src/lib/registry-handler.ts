@@ -3,9 +3,9 @@ import {
   ValidationError,
   validateInstance,
   validateServiceName,
-  validateTtl,
 } from '@switchyard/core';
 import type { InMemoryRegistry } from './in-memory-registry.ts';
+import { validateTimerMs } from './timer-ms.ts';
 
 /** One protocol request, independent of the transport (node:http, msw, …). */
 export interface RegistryRequest {
@@ -102,7 +102,7 @@ export function createRegistryHandler(
       return json(400, { error: 'body must be a JSON object (a ServiceInstance, optional ttlMs)' });
     }
     // Check ttlMs first: it is the one field validateInstance does not know about.
-    const ttlMs = validateTtl((body as { ttlMs?: unknown }).ttlMs);
+    const ttlMs = validateTimerMs((body as { ttlMs?: unknown }).ttlMs);
     const instance = validateInstance(body);
     registry.registerSync(instance, ttlMs);
     return json(201, instance);
