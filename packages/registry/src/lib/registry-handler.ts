@@ -1,4 +1,6 @@
 import {
+  rejectUnknownOptions,
+  type ServiceInstance,
   ServiceNotFoundError,
   ValidationError,
   validateInstance,
@@ -20,8 +22,11 @@ export interface RegistryRequest {
 export interface RegistryResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
-  /** JSON text, or '' for 204. */
-  readonly body: string;
+  /**
+   * JSON text, or '' for 204. A resolve answer is UTF-8 bytes shared by every request that sees
+   * the same list: it is serialised once per change, not once per waiting watcher.
+   */
+  readonly body: string | Uint8Array;
 }
 
 export interface RegistryHandlerOptions {
@@ -31,6 +36,8 @@ export interface RegistryHandlerOptions {
   readonly defaultWaitMs?: number;
   /** Bodies above this many bytes get 413. Default 64 KiB. */
   readonly maxBodyBytes?: number;
+  /** Long-polls waiting at once; past it a watch gets 503 with `Retry-After`. Default 4,000. */
+  readonly maxWatchers?: number;
 }
 
 export type RegistryHandler = (request: RegistryRequest) => Promise<RegistryResponse>;
@@ -39,6 +46,12 @@ export type RegistryHandler = (request: RegistryRequest) => Promise<RegistryResp
 export const REGISTRY_INDEX_HEADER = 'x-registry-index';
 
 const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as const;
+
+/** What a watcher or connection turned away at a cap is told to wait before asking again. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/** Every key of RegistryHandlerOptions, for the unknown-option check. */
+export const HANDLER_OPTION_KEYS = ['maxWaitMs', 'defaultWaitMs', 'maxBodyBytes', 'maxWatchers'] as const;
 
 /**
  * The registry HTTP protocol (ARCHITECTURE.md) as a plain function, shared by the embedded
@@ -53,9 +66,12 @@ export function createRegistryHandler(
   registry: InMemoryRegistry,
   options: RegistryHandlerOptions = {},
 ): RegistryHandler {
+  rejectUnknownOptions(options, HANDLER_OPTION_KEYS, 'createRegistryHandler options');
   const maxWaitMs = options.maxWaitMs ?? 60_000;
   const defaultWaitMs = Math.min(options.defaultWaitMs ?? 30_000, maxWaitMs);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const maxWatchers = options.maxWatchers ?? 4_000;
+  let watchers = 0;
 
   const handle = async (request: RegistryRequest): Promise<RegistryResponse> => {
     const parts = splitPath(request.pathname);
@@ -110,8 +126,18 @@ export function createRegistryHandler(
 
   const resolve = async (service: string, request: RegistryRequest): Promise<RegistryResponse> => {
     const index = optionalInteger(request.searchParams, 'index', 0);
-    if (index !== undefined) {
+    if (index !== undefined && index !== registry.indexOf(service)) {
+      // Nothing to wait for: answer at once, without taking a watcher slot.
+    } else if (index !== undefined) {
       const waitMs = optionalInteger(request.searchParams, 'waitMs', 0) ?? defaultWaitMs;
+      if (watchers >= maxWatchers) {
+        return {
+          status: 503,
+          headers: { ...JSON_HEADERS, 'retry-after': String(RETRY_AFTER_SECONDS) },
+          body: JSON.stringify({ error: `too many watchers (at most ${maxWatchers}); retry later` }),
+        };
+      }
+      watchers++;
       try {
         await registry.waitForChange(service, index, {
           timeoutMs: Math.min(waitMs, maxWaitMs),
@@ -121,13 +147,15 @@ export function createRegistryHandler(
         // The caller went away (or the server is closing): answer with the current state, which
         // nobody may read, rather than make every transport handle a rejection.
         if (!request.signal.aborted) throw error;
+      } finally {
+        watchers--;
       }
     }
     const current = registry.indexOf(service);
     if (!registry.has(service)) {
       return json(404, { error: `service ${service} not found`, service }, current);
     }
-    return json(200, registry.resolveSync(service), registry.indexOf(service));
+    return listAnswer(registry.resolveSync(service), current);
   };
 
   return async (request) => {
@@ -160,6 +188,20 @@ function optionalInteger(params: URLSearchParams, name: string, min: number): nu
     throw new ValidationError(name, `expected an integer >= ${min}, got ${JSON.stringify(raw)}`);
   }
   return value;
+}
+
+// Each live list (frozen, replaced on every change) → its JSON bytes. Weak: a list and its bytes
+// go together once the registry moves on, so this holds nothing a change has not replaced.
+const encodedLists = new WeakMap<readonly ServiceInstance[], Uint8Array>();
+
+/** A resolve answer: the list serialised once, its bytes shared by every request that reads it. */
+function listAnswer(list: readonly ServiceInstance[], index: number): RegistryResponse {
+  let body = encodedLists.get(list);
+  if (!body) {
+    body = Buffer.from(JSON.stringify(list));
+    encodedLists.set(list, body);
+  }
+  return { status: 200, headers: { ...JSON_HEADERS, [REGISTRY_INDEX_HEADER]: String(index) }, body };
 }
 
 function json(status: number, value: unknown, index?: number): RegistryResponse {

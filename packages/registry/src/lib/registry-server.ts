@@ -1,8 +1,29 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { validatePort } from '@switchyard/core';
+import type { AddressInfo, Socket } from 'node:net';
+import { describeValue, rejectUnknownOptions, ValidationError, validatePort } from '@switchyard/core';
 import { InMemoryRegistry } from './in-memory-registry.ts';
-import { createRegistryHandler, type RegistryHandlerOptions } from './registry-handler.ts';
+import {
+  createRegistryHandler,
+  HANDLER_OPTION_KEYS,
+  RETRY_AFTER_SECONDS,
+  type RegistryHandlerOptions,
+} from './registry-handler.ts';
+import { validateTimerMs } from './timer-ms.ts';
+
+const JSON_TYPE = { 'content-type': 'application/json; charset=utf-8' } as const;
+// Connections beyond maxConnections + this are dropped by Node without an answer.
+const HARD_CONNECTION_MARGIN = 256;
+
+const SERVER_OPTION_KEYS = [
+  ...HANDLER_OPTION_KEYS,
+  'port',
+  'host',
+  'registry',
+  'maxConnections',
+  'headersTimeoutMs',
+  'requestTimeoutMs',
+  'keepAliveTimeoutMs',
+] as const;
 
 export interface RegistryServerOptions extends RegistryHandlerOptions {
   /** 0 (default) picks a free port. */
@@ -11,6 +32,14 @@ export interface RegistryServerOptions extends RegistryHandlerOptions {
   readonly host?: string;
   /** The store to serve; default a fresh InMemoryRegistry that `close()` also closes. */
   readonly registry?: InMemoryRegistry;
+  /** Open connections at once; past it a new one gets 503 with `Retry-After` and is closed. Default 4,096. */
+  readonly maxConnections?: number;
+  /** A client must send its request headers within this time, or its socket is closed. Default 10 s. */
+  readonly headersTimeoutMs?: number;
+  /** … and its whole request (headers and body) within this time. Default 30 s. */
+  readonly requestTimeoutMs?: number;
+  /** An idle keep-alive connection is closed after this time. Default 5 s. */
+  readonly keepAliveTimeoutMs?: number;
 }
 
 export interface RegistryServer {
@@ -18,6 +47,8 @@ export interface RegistryServer {
   readonly url: string;
   readonly port: number;
   readonly registry: InMemoryRegistry;
+  /** Connections open now (watchers hold one each). */
+  connections(): number;
   /** Ends long-polls, closes every socket and stops listening. */
   close(): Promise<void>;
 }
@@ -32,17 +63,33 @@ export interface RegistryServer {
  * await server.close();
  */
 export async function createRegistryServer(options: RegistryServerOptions = {}): Promise<RegistryServer> {
+  rejectUnknownOptions(options, SERVER_OPTION_KEYS, 'createRegistryServer options');
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 0;
   if (port !== 0) validatePort(port);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const ownsRegistry = options.registry === undefined;
   const registry = options.registry ?? new InMemoryRegistry();
-  const handle = createRegistryHandler(registry, { ...options, maxBodyBytes });
+  const maxConnections = positiveInteger(options.maxConnections ?? 4_096, 'maxConnections');
+  const headersTimeout = validateTimerMs(options.headersTimeoutMs ?? 10_000, 'headersTimeoutMs') as number;
+  const requestTimeout = validateTimerMs(options.requestTimeoutMs ?? 30_000, 'requestTimeoutMs') as number;
+  const keepAliveTimeout = validateTimerMs(
+    options.keepAliveTimeoutMs ?? 5_000,
+    'keepAliveTimeoutMs',
+  ) as number;
+  const handle = createRegistryHandler(registry, {
+    ...pickHandlerOptions(options),
+    maxBodyBytes,
+  });
   // Every in-flight request's controller: close() aborts them so long-polls end at once.
   const inflight = new Set<AbortController>();
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    if (refused.has(req.socket)) {
+      const body = JSON.stringify({ error: `too many connections (at most ${maxConnections}); retry later` });
+      send(res, 503, { ...JSON_TYPE, 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' }, body);
+      return;
+    }
     const controller = new AbortController();
     inflight.add(controller);
     // The client hanging up (or close()) ends its long-poll instead of leaving a waiter behind.
@@ -70,7 +117,27 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
     }
   };
 
-  const server = createServer((req, res) => void onRequest(req, res));
+  const server = createServer(
+    {
+      // Slow-header and slow-body sockets are closed instead of held open (Slowloris); the
+      // check runs every second rather than Node's default 30 s.
+      headersTimeout: Math.min(headersTimeout, requestTimeout),
+      requestTimeout,
+      keepAliveTimeout,
+      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+    },
+    (req, res) => void onRequest(req, res),
+  );
+  // Past the cap a connection is answered 503 + Retry-After on its first request and closed
+  // (one that sends nothing goes at headersTimeout); far past it Node drops it outright.
+  let connections = 0;
+  const refused = new WeakSet<Socket>();
+  server.maxConnections = maxConnections + HARD_CONNECTION_MARGIN;
+  server.on('connection', (socket: Socket) => {
+    connections++;
+    socket.once('close', () => connections--);
+    if (connections > maxConnections) refused.add(socket);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -86,6 +153,7 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
     url: `http://${urlHost}:${bound}`,
     port: bound,
     registry,
+    connections: () => connections,
     close() {
       closing ??= (async () => {
         const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -132,10 +200,31 @@ function readBody(req: IncomingMessage, limit: number): Promise<string | undefin
   });
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: string): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: string | Uint8Array,
+): void {
   if (res.headersSent || res.destroyed) return;
-  res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+  const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  res.writeHead(status, { ...headers, 'content-length': String(length) });
   res.end(body);
+}
+
+function positiveInteger(value: unknown, field: string): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
+    throw new ValidationError(field, `expected an integer >= 1, got ${describeValue(value)}`);
+  }
+  return value;
+}
+
+function pickHandlerOptions(options: RegistryServerOptions): RegistryHandlerOptions {
+  const picked: { -readonly [K in keyof RegistryHandlerOptions]: RegistryHandlerOptions[K] } = {};
+  for (const key of HANDLER_OPTION_KEYS) {
+    if (options[key] !== undefined) (picked as Record<string, unknown>)[key] = options[key];
+  }
+  return picked;
 }
 
 function tooLarge(limit: number): string {
