@@ -72,16 +72,19 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   /**
    * Synchronous `register` (the protocol handler uses it). Validates both arguments. `owner` is
    * an opaque digest of the registrant's key: while the registration lives, only the same owner
-   * may replace, renew or remove it (RegistrationConflictError otherwise).
+   * may replace, renew or remove it (RegistrationConflictError otherwise). Without `owner` the
+   * caller is this process, which is trusted: it may replace anything, and the owner stays.
    */
-  registerSync(input: ServiceInstance, ttlMs?: number, owner = ''): void {
+  registerSync(input: ServiceInstance, ttlMs?: number, owner?: string): void {
     const instance = validateInstance(input);
     const ttl = validateTimerMs(ttlMs);
     this.#expireDue();
     const created = !this.#services.has(instance.service);
     const state = this.#stateOf(instance.service);
     const old = state.registrations.get(instance.id);
-    if (old && old.owner !== owner) throw new RegistrationConflictError(instance.service, instance.id);
+    if (old && owner !== undefined && old.owner !== owner) {
+      throw new RegistrationConflictError(instance.service, instance.id);
+    }
     const expiresAt = ttl === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttl;
     const registration: Registration = {
       service: instance.service,
@@ -89,7 +92,7 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
       ttlMs: ttl,
       expiresAt,
       queuedAt: expiresAt,
-      owner,
+      owner: owner ?? old?.owner ?? '',
     };
     state.registrations.set(instance.id, registration);
     if (!old) this.#registrations++;
@@ -107,12 +110,12 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   }
 
   /** Synchronous `deregister`; with `owner`, refuses (RegistrationConflictError) another owner's instance. */
-  deregisterSync(service: string, id: string, owner = ''): void {
+  deregisterSync(service: string, id: string, owner?: string): void {
     this.#expireDue();
     const state = this.#services.get(service);
     const registration = state?.registrations.get(id);
     if (!state || !registration) throw new ServiceNotFoundError(service, { instanceId: id });
-    if (registration.owner !== owner) throw new RegistrationConflictError(service, id);
+    if (owner !== undefined && registration.owner !== owner) throw new RegistrationConflictError(service, id);
     this.#remove(state, registration);
   }
 
@@ -123,11 +126,11 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   }
 
   /** Synchronous `heartbeat`; with `owner`, refuses (RegistrationConflictError) another owner's instance. */
-  heartbeatSync(service: string, id: string, owner = ''): void {
+  heartbeatSync(service: string, id: string, owner?: string): void {
     this.#expireDue();
     const registration = this.#services.get(service)?.registrations.get(id);
     if (!registration) throw new ServiceNotFoundError(service, { instanceId: id });
-    if (registration.owner !== owner) throw new RegistrationConflictError(service, id);
+    if (owner !== undefined && registration.owner !== owner) throw new RegistrationConflictError(service, id);
     // Only the deadline moves; its heap entry catches up lazily when it surfaces.
     if (registration.ttlMs !== undefined) registration.expiresAt = this.#clock.now() + registration.ttlMs;
   }

@@ -5,7 +5,16 @@ import { createRegistryHandler, type RegistryRequest } from './registry-handler.
 const signal = new AbortController().signal;
 const request = (method: string, path: string, bodyText?: string, extra: Partial<RegistryRequest> = {}) => {
   const url = new URL(path, 'http://registry');
-  return { method, pathname: url.pathname, searchParams: url.searchParams, bodyText, signal, ...extra };
+  const headers = new Headers(bodyText === undefined ? {} : { 'content-type': 'application/json' });
+  return {
+    method,
+    pathname: url.pathname,
+    searchParams: url.searchParams,
+    bodyText,
+    signal,
+    headers,
+    ...extra,
+  };
 };
 const good = { id: 'u1', service: 'users', host: '127.0.0.1', port: 8080 };
 

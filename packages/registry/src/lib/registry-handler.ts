@@ -7,6 +7,14 @@ import {
   validateServiceName,
 } from '@switchyard/core';
 import type { InMemoryRegistry } from './in-memory-registry.ts';
+import { RegistrationConflictError } from './registry-errors.ts';
+import {
+  bearerTokenMatches,
+  type HeaderSource,
+  isJsonContentType,
+  ownerOf,
+  tokenDigest,
+} from './request-credentials.ts';
 import { validateTimerMs } from './timer-ms.ts';
 
 /** One protocol request, independent of the transport (node:http, msw, …). */
@@ -17,6 +25,8 @@ export interface RegistryRequest {
   readonly bodyText?: string | undefined;
   /** Aborts a pending long-poll (the client went away, the server is closing). */
   readonly signal: AbortSignal;
+  /** The request headers (token, owner key, content type); none counts as all absent. */
+  readonly headers?: HeaderSource | undefined;
 }
 
 export interface RegistryResponse {
@@ -38,6 +48,11 @@ export interface RegistryHandlerOptions {
   readonly maxBodyBytes?: number;
   /** Long-polls waiting at once; past it a watch gets 503 with `Retry-After`. Default 4,000. */
   readonly maxWatchers?: number;
+  /**
+   * When set, every request must carry `Authorization: Bearer <token>` (401 otherwise). The
+   * token is compared in constant time and never echoed.
+   */
+  readonly token?: string;
 }
 
 export type RegistryHandler = (request: RegistryRequest) => Promise<RegistryResponse>;
@@ -51,7 +66,13 @@ const JSON_HEADERS = { 'content-type': 'application/json; charset=utf-8' } as co
 export const RETRY_AFTER_SECONDS = 5;
 
 /** Every key of RegistryHandlerOptions, for the unknown-option check. */
-export const HANDLER_OPTION_KEYS = ['maxWaitMs', 'defaultWaitMs', 'maxBodyBytes', 'maxWatchers'] as const;
+export const HANDLER_OPTION_KEYS = [
+  'maxWaitMs',
+  'defaultWaitMs',
+  'maxBodyBytes',
+  'maxWatchers',
+  'token',
+] as const;
 
 /**
  * The registry HTTP protocol (ARCHITECTURE.md) as a plain function, shared by the embedded
@@ -72,13 +93,35 @@ export function createRegistryHandler(
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const maxWatchers = options.maxWatchers ?? 4_000;
   let watchers = 0;
+  if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length === 0)) {
+    throw new ValidationError('token', 'expected a non-empty string');
+  }
+  const expectedToken = options.token === undefined ? undefined : tokenDigest(options.token);
 
   const handle = async (request: RegistryRequest): Promise<RegistryResponse> => {
+    if (expectedToken && !bearerTokenMatches(request.headers, expectedToken)) {
+      return {
+        status: 401,
+        headers: { ...JSON_HEADERS, 'www-authenticate': 'Bearer realm="switchyard-registry"' },
+        body: JSON.stringify({ error: 'missing or wrong bearer token' }),
+      };
+    }
+    // JSON only: a cross-site form or `text/plain` fetch cannot send application/json without
+    // a CORS preflight, which this server never grants.
+    if ((request.bodyText ?? '') !== '' || (request.method === 'POST' && request.pathname === '/register')) {
+      const type = request.headers?.get('content-type');
+      if (!isJsonContentType(type)) {
+        return json(415, {
+          error: `expected Content-Type: application/json, got ${type ? JSON.stringify(type) : 'none'}`,
+        });
+      }
+    }
+    const owner = ownerOf(request.headers);
     const parts = splitPath(request.pathname);
     const { method } = request;
     if (parts.length === 1 && parts[0] === 'register') {
       if (method !== 'POST') return methodNotAllowed('POST');
-      return register(request);
+      return register(request, owner);
     }
     if (parts[0] !== 'services') return json(404, { error: `no route for ${request.pathname}` });
     if (parts.length === 1) {
@@ -92,18 +135,18 @@ export function createRegistryHandler(
     }
     if (parts[2] === 'instances' && parts.length === 4) {
       if (method !== 'DELETE') return methodNotAllowed('DELETE');
-      await registry.deregister(service, parts[3] as string);
+      registry.deregisterSync(service, parts[3] as string, owner);
       return empty(204);
     }
     if (parts[2] === 'instances' && parts.length === 5 && parts[4] === 'heartbeat') {
       if (method !== 'PUT') return methodNotAllowed('PUT');
-      await registry.heartbeat(service, parts[3] as string);
+      registry.heartbeatSync(service, parts[3] as string, owner);
       return empty(204);
     }
     return json(404, { error: `no route for ${request.pathname}` });
   };
 
-  const register = (request: RegistryRequest): RegistryResponse => {
+  const register = (request: RegistryRequest, owner: string): RegistryResponse => {
     const text = request.bodyText ?? '';
     if (Buffer.byteLength(text) > maxBodyBytes) {
       return json(413, { error: `body larger than ${maxBodyBytes} bytes` });
@@ -120,7 +163,7 @@ export function createRegistryHandler(
     // Check ttlMs first: it is the one field validateInstance does not know about.
     const ttlMs = validateTimerMs((body as { ttlMs?: unknown }).ttlMs);
     const instance = validateInstance(body);
-    registry.registerSync(instance, ttlMs);
+    registry.registerSync(instance, ttlMs, owner);
     return json(201, instance);
   };
 
@@ -163,6 +206,9 @@ export function createRegistryHandler(
       return await handle(request);
     } catch (error) {
       if (error instanceof ValidationError) return json(400, { error: error.message, field: error.field });
+      if (error instanceof RegistrationConflictError) {
+        return json(409, { error: error.message, service: error.service, instanceId: error.instanceId });
+      }
       if (error instanceof ServiceNotFoundError) {
         return json(404, { error: error.message, service: error.service, instanceId: error.instanceId });
       }

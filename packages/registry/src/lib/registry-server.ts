@@ -1,6 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { describeValue, rejectUnknownOptions, ValidationError, validatePort } from '@switchyard/core';
+import { hostAllowlist } from './host-allowlist.ts';
 import { InMemoryRegistry } from './in-memory-registry.ts';
 import {
   createRegistryHandler,
@@ -23,6 +25,8 @@ const SERVER_OPTION_KEYS = [
   'headersTimeoutMs',
   'requestTimeoutMs',
   'keepAliveTimeoutMs',
+  'allowedHosts',
+  'tls',
 ] as const;
 
 export interface RegistryServerOptions extends RegistryHandlerOptions {
@@ -40,10 +44,26 @@ export interface RegistryServerOptions extends RegistryHandlerOptions {
   readonly requestTimeoutMs?: number;
   /** An idle keep-alive connection is closed after this time. Default 5 s. */
   readonly keepAliveTimeoutMs?: number;
+  /**
+   * `Host` header values answered (others get 403): a defence against DNS rebinding. Default
+   * `localhost`, 127.0.0.0/8, `::1` and the bound `host`. `['*']` accepts any.
+   */
+  readonly allowedHosts?: readonly string[];
+  /** Serve https: PEM key and certificate; with `ca` and `requestCert`, clients need a certificate it signed (mTLS). */
+  readonly tls?: RegistryServerTlsOptions;
+}
+
+export interface RegistryServerTlsOptions {
+  readonly key: string | Buffer;
+  readonly cert: string | Buffer;
+  /** CA(s) that sign client certificates (mTLS). */
+  readonly ca?: string | Buffer | ReadonlyArray<string | Buffer>;
+  /** Require a client certificate signed by `ca`. Default false. */
+  readonly requestCert?: boolean;
 }
 
 export interface RegistryServer {
-  /** `http://host:port`, ready for `new HttpRegistry({ url })`. */
+  /** `http://host:port` (`https:` with `tls`), ready for `new HttpRegistry({ url })`. */
   readonly url: string;
   readonly port: number;
   readonly registry: InMemoryRegistry;
@@ -68,6 +88,7 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
   const port = options.port ?? 0;
   if (port !== 0) validatePort(port);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
+  const hostAllowed = hostAllowlist(options.allowedHosts, host);
   const ownsRegistry = options.registry === undefined;
   const registry = options.registry ?? new InMemoryRegistry();
   const maxConnections = positiveInteger(options.maxConnections ?? 4_096, 'maxConnections');
@@ -85,6 +106,11 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
   const inflight = new Set<AbortController>();
 
   const onRequest = async (req: IncomingMessage, res: ServerResponse) => {
+    if (!hostAllowed(req.headers.host)) {
+      // Not an answer a rebinding page can use: no data, no CORS headers.
+      send(res, 403, { ...JSON_TYPE }, JSON.stringify({ error: 'host not allowed' }));
+      return;
+    }
     if (refused.has(req.socket)) {
       const body = JSON.stringify({ error: `too many connections (at most ${maxConnections}); retry later` });
       send(res, 503, { ...JSON_TYPE, 'retry-after': String(RETRY_AFTER_SECONDS), connection: 'close' }, body);
@@ -107,6 +133,7 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
         searchParams: url.searchParams,
         bodyText,
         signal: controller.signal,
+        headers: { get: (name) => headerValue(req, name) },
       });
       send(res, answer.status, answer.headers, answer.body);
     } catch (error) {
@@ -117,23 +144,26 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
     }
   };
 
-  const server = createServer(
-    {
-      // Slow-header and slow-body sockets are closed instead of held open (Slowloris); the
-      // check runs every second rather than Node's default 30 s.
-      headersTimeout: Math.min(headersTimeout, requestTimeout),
-      requestTimeout,
-      keepAliveTimeout,
-      connectionsCheckingInterval: Math.min(1_000, headersTimeout),
-    },
-    (req, res) => void onRequest(req, res),
-  );
+  const httpOptions = {
+    // Slow-header and slow-body sockets are closed instead of held open (Slowloris); the
+    // check runs every second rather than Node's default 30 s.
+    headersTimeout: Math.min(headersTimeout, requestTimeout),
+    requestTimeout,
+    keepAliveTimeout,
+    connectionsCheckingInterval: Math.min(1_000, headersTimeout),
+  };
+  const listener = (req: IncomingMessage, res: ServerResponse) => void onRequest(req, res);
+  const tls = options.tls === undefined ? undefined : tlsOptions(options.tls);
+  const server = tls
+    ? createHttpsServer({ ...httpOptions, ...tls }, listener)
+    : createServer(httpOptions, listener);
   // Past the cap a connection is answered 503 + Retry-After on its first request and closed
   // (one that sends nothing goes at headersTimeout); far past it Node drops it outright.
   let connections = 0;
   const refused = new WeakSet<Socket>();
   server.maxConnections = maxConnections + HARD_CONNECTION_MARGIN;
-  server.on('connection', (socket: Socket) => {
+  // Count sockets as requests see them: the TLS socket for https, the TCP one for http.
+  server.on(tls ? 'secureConnection' : 'connection', (socket: Socket) => {
     connections++;
     socket.once('close', () => connections--);
     if (connections > maxConnections) refused.add(socket);
@@ -150,7 +180,7 @@ export async function createRegistryServer(options: RegistryServerOptions = {}):
   let closing: Promise<void> | undefined;
 
   return {
-    url: `http://${urlHost}:${bound}`,
+    url: `${tls ? 'https' : 'http'}://${urlHost}:${bound}`,
     port: bound,
     registry,
     connections: () => connections,
@@ -210,6 +240,33 @@ function send(
   const length = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   res.writeHead(status, { ...headers, 'content-length': String(length) });
   res.end(body);
+}
+
+function tlsOptions(tls: RegistryServerTlsOptions) {
+  rejectUnknownOptions(tls, ['key', 'cert', 'ca', 'requestCert'], 'tls');
+  if (tls.key === undefined || tls.cert === undefined) {
+    throw new ValidationError(
+      tls.key === undefined ? 'tls.key' : 'tls.cert',
+      'required for https: PEM key and cert',
+    );
+  }
+  const requestCert = tls.requestCert ?? false;
+  if (requestCert && tls.ca === undefined) {
+    throw new ValidationError('tls.ca', 'required with requestCert: the CA that signs client certificates');
+  }
+  return {
+    key: tls.key,
+    cert: tls.cert,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca as string | Buffer | Array<string | Buffer> }),
+    requestCert,
+    rejectUnauthorized: requestCert,
+  };
+}
+
+function headerValue(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name.toLowerCase()];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : value;
 }
 
 function positiveInteger(value: unknown, field: string): number {

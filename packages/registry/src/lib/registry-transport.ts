@@ -1,4 +1,10 @@
-import { abortReason, RegistryUnavailableError, ValidationError } from '@switchyard/core';
+import {
+  abortReason,
+  RegistryProtocolError,
+  RegistryUnavailableError,
+  ValidationError,
+} from '@switchyard/core';
+import { fetch as undiciFetch } from 'undici';
 
 /** The subset of `fetch` the HTTP registry needs; inject one to route or mock requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -22,21 +28,35 @@ export interface RegistryAnswer {
   readonly text: string;
 }
 
+/** How to reach the registry: shared by every call of one HttpRegistry. */
+export interface RegistryEndpoint {
+  readonly baseUrl: string;
+  /** undefined: the global fetch, looked up per request. */
+  readonly fetch: FetchLike | undefined;
+  /** Sent on every request (authorization, owner key); never put in errors. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** The undici dispatcher carrying TLS options, when there are any. */
+  readonly dispatcher?: unknown;
+  /** Answers larger than this are refused (RegistryProtocolError) without being read in full. */
+  readonly maxResponseBytes: number;
+}
+
 /**
- * Sends one protocol request and reads the whole answer (bodies are small, and reading them
- * frees the keep-alive connection). `fetch` is looked up on every request, so an msw patch of
- * the global fetch applies even when installed after construction.
- * Rejects with the signal's reason on abort, and with RegistryUnavailableError when the
- * registry cannot be reached, times out or answers 5xx.
+ * Sends one protocol request and reads the answer, up to `maxResponseBytes`: a declared
+ * Content-Length above it is refused before reading, and a body that grows past it while
+ * streaming is cut off (the connection is dropped). `fetch` is looked up on every request, so
+ * an msw patch of the global fetch applies even when installed after construction.
+ * Rejects with the signal's reason on abort, with RegistryUnavailableError when the registry
+ * cannot be reached, times out or answers 5xx, and with RegistryProtocolError for an oversized
+ * answer.
  */
 export async function sendRegistryCall(
-  baseUrl: string,
-  fetchImpl: FetchLike | undefined,
+  endpoint: RegistryEndpoint,
   call: RegistryCall,
 ): Promise<RegistryAnswer> {
   const { signal, timeoutMs, service, instanceId } = call;
   if (signal?.aborted) throw abortReason(signal);
-  const url = `${baseUrl}${call.path}`;
+  const url = `${endpoint.baseUrl}${call.path}`;
   // One controller per request, joined by hand: AbortSignal.any on a long-lived signal keeps
   // references on some Node 20 releases.
   const controller = new AbortController();
@@ -49,25 +69,32 @@ export async function sendRegistryCall(
   }, timeoutMs);
   timer.unref();
   try {
-    const fetchFn = fetchImpl ?? globalThis.fetch;
-    const init: RequestInit = { method: call.method, signal: controller.signal };
+    const fetchFn =
+      endpoint.fetch ?? (endpoint.dispatcher ? (undiciFetch as unknown as FetchLike) : globalThis.fetch);
+    const headers: Record<string, string> = { ...endpoint.headers };
+    const init: RequestInit = {
+      method: call.method,
+      signal: controller.signal,
+      headers,
+    };
+    if (endpoint.dispatcher) (init as Record<string, unknown>).dispatcher = endpoint.dispatcher;
     if (call.body !== undefined) {
       init.body = call.body;
-      init.headers = { 'content-type': 'application/json' };
+      headers['content-type'] = 'application/json';
     }
     const response = await fetchFn(url, init);
-    const text = await response.text();
+    const text = await readBounded(response, endpoint.maxResponseBytes, controller, { service, instanceId });
     if (response.status >= 500) {
       throw new RegistryUnavailableError(`${call.method} ${url} answered HTTP ${response.status}`, {
         service,
         instanceId,
-        cause: text,
+        cause: text.slice(0, 200),
       });
     }
     return { status: response.status, headers: response.headers, text };
   } catch (error) {
     if (signal?.aborted) throw abortReason(signal);
-    if (error instanceof RegistryUnavailableError) throw error;
+    if (error instanceof RegistryUnavailableError || error instanceof RegistryProtocolError) throw error;
     const detail = timedOut
       ? `no answer from ${url} within ${timeoutMs} ms`
       : `${call.method} ${url} failed: ${describeError(error)}`;
@@ -76,6 +103,36 @@ export async function sendRegistryCall(
     clearTimeout(timer);
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Reads the body as UTF-8, refusing (and aborting the transfer) past `limit` bytes. */
+async function readBounded(
+  response: Response,
+  limit: number,
+  controller: AbortController,
+  context: { service?: string | undefined; instanceId?: string | undefined },
+): Promise<string> {
+  const tooLarge = (size: string) => {
+    controller.abort();
+    return new RegistryProtocolError(`answer larger than maxResponseBytes (${limit}): ${size}`, context);
+  };
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (Number.isFinite(declared) && declared > limit) throw tooLarge(`Content-Length ${declared}`);
+  if (!response.body) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw tooLarge(`more than ${limit} bytes streamed`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, size).toString('utf8');
 }
 
 /** Checks a registry base URL (absolute, http or https) and returns it without trailing slashes. */
