@@ -6,6 +6,7 @@ import {
   RegistryUnavailableError,
   type ResolveOptions,
   raceAbort,
+  rejectUnknownOptions,
   type ServiceInstance,
   type SwitchyardError,
   systemClock,
@@ -76,6 +77,11 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
       throw new ValidationError('inner', 'expected a Registry with a resolve() method');
     }
     this.#inner = inner;
+    rejectUnknownOptions(
+      options,
+      ['ttlMs', 'maxServices', 'maxStalenessMs', 'clock'],
+      'CachingRegistry options',
+    );
     const ttlMs = validateTimerMs(options?.ttlMs);
     if (ttlMs === undefined) throw new ValidationError('ttlMs', 'required: how long a fetched list is fresh');
     this.#ttlMs = ttlMs;

@@ -139,6 +139,11 @@ describe('registerSelf against the embedded registry server', () => {
     ['heartbeatMs above 2^31-1', { ttlMs: 2 ** 31 - 1, heartbeatMs: 2 ** 31 }, 'heartbeatMs'],
     ['heartbeatMs below 10 ms', { ttlMs: 1000, heartbeatMs: 1 }, 'heartbeatMs'],
     ['a ttlMs so short the heartbeat would be under 10 ms', { ttlMs: 10 }, 'heartbeatMs'],
+    [
+      'an unknown option (token belongs to the HttpRegistry)',
+      { ttlMs: 1000, token: 'x' },
+      'registerSelf options.token',
+    ],
   ])('rejects %s up front', (_what, options, field) => {
     const store = new InMemoryRegistry();
     let error: unknown;

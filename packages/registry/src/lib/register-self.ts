@@ -1,6 +1,7 @@
 import {
   type Clock,
   type RegistryWriter,
+  rejectUnknownOptions,
   type ServiceInstance,
   ServiceNotFoundError,
   SwitchyardError,
@@ -84,6 +85,11 @@ class SelfRegistrationLoop extends TypedEmitter<SelfRegistrationEvents> implemen
 
   constructor(registry: RegistryWriter, instance: ServiceInstance, options: RegisterSelfOptions) {
     super();
+    rejectUnknownOptions(
+      options,
+      ['ttlMs', 'heartbeatMs', 'signal', 'handleSignals', 'backoff', 'closeTimeoutMs', 'clock'],
+      'registerSelf options',
+    );
     const ttlMs = validateTimerMs(options?.ttlMs);
     if (ttlMs === undefined) throw new ValidationError('ttlMs', 'required: the registration TTL in ms');
     const heartbeatMs = validateTimerMs(
