@@ -13,7 +13,11 @@ export {
   type SelfRegistration,
   type SelfRegistrationEvents,
 } from './lib/register-self.ts';
-export { RegistrationConflictError, RegistryAccessDeniedError } from './lib/registry-errors.ts';
+export {
+  RegistrationConflictError,
+  RegistryAccessDeniedError,
+  RegistryBusyError,
+} from './lib/registry-errors.ts';
 export {
   createRegistryHandler,
   REGISTRY_INDEX_HEADER,

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
+  ManualClock,
   RegistryProtocolError,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -10,6 +11,7 @@ import {
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpRegistry } from './http-registry.ts';
 import type { HttpRegistryEvents, HttpRegistryOptions } from './http-registry-types.ts';
+import { RegistryBusyError } from './registry-errors.ts';
 
 const instance = (id: string): ServiceInstance => ({ id, service: 'users', host: '127.0.0.1', port: 8080 });
 
@@ -209,5 +211,31 @@ describe('invalidInstance fires once per distinct bad entry', () => {
     await registry.resolve('users');
     await registry.resolve('users');
     expect(reported.map((event) => (event.entry as { id: string }).id)).toEqual(['bad', 'bad-2']);
+  });
+});
+
+describe('a busy registry (503 + Retry-After)', () => {
+  it('the watch waits at least Retry-After before asking again, and throws RegistryBusyError', async () => {
+    const clock = new ManualClock();
+    let requests = 0;
+    const server = await scripted((_req, res) => {
+      requests++;
+      if (requests === 1) return listAnswer([instance('u1')])(_req, res);
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ error: 'too many watchers' }));
+    });
+    const registry = client({ url: server.url, clock });
+    const errors: Array<HttpRegistryEvents['error']> = [];
+    registry.on('error', (event) => errors.push(event));
+    const stop = registry.watch('users', () => {});
+    cleanup.push(async () => stop());
+    while (errors.length === 0) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(errors[0]?.error).toBeInstanceOf(RegistryBusyError);
+    expect((errors[0]?.error as RegistryBusyError).retryAfterMs).toBe(1_000);
+    clock.advance(900); // the backoff alone (10–50 ms) would have asked again by now
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(requests).toBe(2);
+    clock.advance(200);
+    while (requests < 3) await new Promise((resolve) => setTimeout(resolve, 10));
   });
 });

@@ -1,4 +1,4 @@
-import { SwitchyardError, type SwitchyardErrorOptions } from '@switchyard/core';
+import { RegistryUnavailableError, SwitchyardError, type SwitchyardErrorOptions } from '@switchyard/core';
 
 /**
  * The instance id belongs to another registrant until its registration expires or its owner
@@ -26,5 +26,19 @@ export class RegistryAccessDeniedError extends SwitchyardError {
       options,
     );
     this.status = status;
+  }
+}
+
+/**
+ * The registry is at a cap (watchers, connections) and asked to be left alone for
+ * `retryAfterMs` (its 503 `Retry-After`). Still a RegistryUnavailableError; the watch loop waits
+ * at least that long before asking again.
+ */
+export class RegistryBusyError extends RegistryUnavailableError {
+  readonly retryAfterMs: number;
+
+  constructor(detail: string, retryAfterMs: number, options: SwitchyardErrorOptions = {}) {
+    super(detail, options);
+    this.retryAfterMs = retryAfterMs;
   }
 }

@@ -5,6 +5,7 @@ import {
   ValidationError,
 } from '@switchyard/core';
 import { fetch as undiciFetch } from 'undici';
+import { RegistryBusyError } from './registry-errors.ts';
 
 /** The subset of `fetch` the HTTP registry needs; inject one to route or mock requests. */
 export type FetchLike = (input: string, init: RequestInit) => Promise<Response>;
@@ -84,6 +85,19 @@ export async function sendRegistryCall(
     }
     const response = await fetchFn(url, init);
     const text = await readBounded(response, endpoint.maxResponseBytes, controller, { service, instanceId });
+    const retryAfterMs =
+      response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
+    if (retryAfterMs !== undefined) {
+      throw new RegistryBusyError(
+        `${call.method} ${url} answered HTTP 503 (retry after ${retryAfterMs} ms)`,
+        retryAfterMs,
+        {
+          service,
+          instanceId,
+          cause: text.slice(0, 200),
+        },
+      );
+    }
     if (response.status >= 500) {
       throw new RegistryUnavailableError(`${call.method} ${url} answered HTTP ${response.status}`, {
         service,
@@ -149,6 +163,15 @@ export function validateBaseUrl(url: unknown): string {
     throw new ValidationError('url', `expected http: or https:, got ${parsed.protocol}`);
   }
   return parsed.href.replace(/\/+$/, '');
+}
+
+// A busy registry may ask for a pause; more than this is not honoured (the watch must come back).
+const MAX_RETRY_AFTER_MS = 60_000;
+
+/** `Retry-After` in seconds (the form this protocol uses), capped; undefined when absent or not a number. */
+function parseRetryAfter(value: string | null): number | undefined {
+  if (value === null || !/^\d+$/.test(value.trim())) return undefined;
+  return Math.min(Number(value.trim()) * 1000, MAX_RETRY_AFTER_MS);
 }
 
 function describeError(error: unknown): string {
