@@ -155,8 +155,31 @@ describe('HttpRegistry answers are bounded', () => {
     registry.on('invalidInstance', (event) => invalid.push(event));
     const error = await registry.resolve('users').catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RegistryProtocolError);
-    expect((error as Error).message).toMatch(/11 entries, more than maxInstances \(10\)/);
+    expect((error as Error).message).toMatch(/more than maxInstances \(10\)/);
     expect(invalid).toEqual([]); // refused before any entry was validated
+  });
+
+  it('an endless list is refused once it streams past maxInstances entries, long before maxResponseBytes', async () => {
+    let written = 0;
+    const server = await scripted((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'x-registry-index': '1' });
+      res.write('[');
+      const chunk = Buffer.from(`${JSON.stringify(instance('x'))},`.repeat(100));
+      const pump = () => {
+        while (!res.destroyed && written < 256 * 2 ** 20 && res.write(chunk)) written += chunk.length;
+      };
+      res.on('drain', pump);
+      res.on('error', () => {});
+      pump();
+    });
+    const error = await client({ url: server.url, maxInstances: 1_000 })
+      .resolve('users')
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RegistryProtocolError);
+    expect((error as Error).message).toMatch(
+      /more than maxInstances \(1000\) entries; refused while streaming/,
+    );
+    expect(written).toBeLessThan(16 * 2 ** 20); // stopped far below the 16 MiB byte cap
   });
 
   it('a watch keeps its last good list when the answers turn oversized, and says why', async () => {

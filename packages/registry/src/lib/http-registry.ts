@@ -198,6 +198,7 @@ export class HttpRegistry extends TypedEmitter<HttpRegistryEvents> implements Re
       signal,
       service,
       timeoutMs: index === undefined ? this.#timeoutMs : this.#watchWaitMs + LONG_POLL_MARGIN_MS,
+      maxEntries: this.#maxInstances,
     });
     expectStatus(answer, 200, service, undefined);
     const instances = parseInstanceList(service, answer.text, this.#maxInstances, (rejected) =>

@@ -5,6 +5,7 @@ import {
   ValidationError,
 } from '@switchyard/core';
 import { fetch as undiciFetch } from 'undici';
+import { ArrayEntryCounter } from './array-entry-counter.ts';
 import { RegistryBusyError } from './registry-errors.ts';
 
 /** The subset of `fetch` the HTTP registry needs; inject one to route or mock requests. */
@@ -21,6 +22,8 @@ export interface RegistryCall {
   /** For the errors' context. */
   readonly service?: string | undefined;
   readonly instanceId?: string | undefined;
+  /** For list answers: refuse (RegistryProtocolError) once a 2xx body shows more array entries. */
+  readonly maxEntries?: number | undefined;
 }
 
 export interface RegistryAnswer {
@@ -84,7 +87,11 @@ export async function sendRegistryCall(
       headers['content-type'] = 'application/json';
     }
     const response = await fetchFn(url, init);
-    const text = await readBounded(response, endpoint.maxResponseBytes, controller, { service, instanceId });
+    const maxEntries = response.status < 300 ? call.maxEntries : undefined;
+    const text = await readBounded(response, endpoint.maxResponseBytes, maxEntries, controller, {
+      service,
+      instanceId,
+    });
     const retryAfterMs =
       response.status === 503 ? parseRetryAfter(response.headers.get('retry-after')) : undefined;
     if (retryAfterMs !== undefined) {
@@ -123,6 +130,7 @@ export async function sendRegistryCall(
 async function readBounded(
   response: Response,
   limit: number,
+  maxEntries: number | undefined,
   controller: AbortController,
   context: { service?: string | undefined; instanceId?: string | undefined },
 ): Promise<string> {
@@ -134,6 +142,7 @@ async function readBounded(
   if (Number.isFinite(declared) && declared > limit) throw tooLarge(`Content-Length ${declared}`);
   if (!response.body) return '';
   const reader = response.body.getReader();
+  const counter = maxEntries === undefined ? undefined : new ArrayEntryCounter();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -143,6 +152,15 @@ async function readBounded(
     if (size > limit) {
       await reader.cancel().catch(() => undefined);
       throw tooLarge(`more than ${limit} bytes streamed`);
+    }
+    counter?.push(value);
+    if (counter && maxEntries !== undefined && counter.entries > maxEntries) {
+      await reader.cancel().catch(() => undefined);
+      controller.abort();
+      throw new RegistryProtocolError(
+        `answer lists more than maxInstances (${maxEntries}) entries; refused while streaming`,
+        context,
+      );
     }
     chunks.push(value);
   }
