@@ -1,8 +1,8 @@
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
-const OPEN = new Set([0x5b, 0x7b]); // [ {
-const CLOSE = new Set([0x5d, 0x7d]); // ] }
 const COMMA = 0x2c;
+const isOpen = (byte: number) => byte === 0x5b || byte === 0x7b; // [ {
+const isClose = (byte: number) => byte === 0x5d || byte === 0x7d; // ] }
 
 /**
  * Counts the top-level entries of a JSON array as its bytes stream in, without parsing it: a
@@ -23,17 +23,18 @@ export class ArrayEntryCounter {
   }
 
   push(chunk: Uint8Array): void {
-    for (const byte of chunk) {
+    for (let i = 0; i < chunk.length; i++) {
+      const byte = chunk[i] as number;
       if (this.#inString) {
         if (this.#escaped) this.#escaped = false;
         else if (byte === BACKSLASH) this.#escaped = true;
         else if (byte === QUOTE) this.#inString = false;
         continue;
       }
-      if (this.#depth === 1 && byte > 0x20 && !CLOSE.has(byte)) this.#sawValue = true;
+      if (this.#depth === 1 && byte > 0x20 && !isClose(byte)) this.#sawValue = true;
       if (byte === QUOTE) this.#inString = true;
-      else if (OPEN.has(byte)) this.#depth++;
-      else if (CLOSE.has(byte)) this.#depth--;
+      else if (isOpen(byte)) this.#depth++;
+      else if (isClose(byte)) this.#depth--;
       else if (byte === COMMA && this.#depth === 1) this.#separators++;
     }
   }
