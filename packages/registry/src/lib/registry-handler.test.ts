@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { InMemoryRegistry } from './in-memory-registry.ts';
-import { createRegistryHandler, type RegistryRequest } from './registry-handler.ts';
+import {
+  createRegistryHandler,
+  type RegistryHandlerOptions,
+  type RegistryRequest,
+} from './registry-handler.ts';
 
 const signal = new AbortController().signal;
 const request = (method: string, path: string, bodyText?: string, extra: Partial<RegistryRequest> = {}) => {
@@ -173,5 +177,15 @@ describe('createRegistryHandler', () => {
     const again = handle(request('GET', `/services/users?index=${index + 1}&waitMs=60000`));
     registry.registerSync({ ...good, id: 'u3' });
     expect((await again).status).toBe(200);
+  });
+
+  it.each([
+    ['maxWatchers 0', { maxWatchers: 0 }, 'maxWatchers'],
+    ['an empty token', { token: '' }, 'token'],
+    ['an unknown key', { maxWatcher: 5 }, 'createRegistryHandler options.maxWatcher'],
+  ])('rejects %s with a ValidationError', (_what, options, field) => {
+    expect(() => createRegistryHandler(new InMemoryRegistry(), options as RegistryHandlerOptions)).toThrow(
+      expect.objectContaining({ field }),
+    );
   });
 });

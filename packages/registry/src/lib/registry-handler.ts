@@ -1,4 +1,5 @@
 import {
+  describeValue,
   rejectUnknownOptions,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -92,6 +93,9 @@ export function createRegistryHandler(
   const defaultWaitMs = Math.min(options.defaultWaitMs ?? 30_000, maxWaitMs);
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024;
   const maxWatchers = options.maxWatchers ?? 4_000;
+  if (!Number.isSafeInteger(maxWatchers) || maxWatchers < 1) {
+    throw new ValidationError('maxWatchers', `expected an integer >= 1, got ${describeValue(maxWatchers)}`);
+  }
   let watchers = 0;
   if (options.token !== undefined && (typeof options.token !== 'string' || options.token.length === 0)) {
     throw new ValidationError('token', 'expected a non-empty string');

@@ -74,7 +74,8 @@ export interface RegistryServer {
 }
 
 /**
- * Starts the embedded registry server (the HTTP protocol of ARCHITECTURE.md) on node:http.
+ * Starts the embedded registry server (the HTTP protocol of ARCHITECTURE.md) on node:http, or
+ * node:https with `tls`.
  *
  * @example
  * const server = await createRegistryServer({ port: 0 });
