@@ -16,6 +16,9 @@ const benches = [
   'call-path/http-bench.ts',
   'call-path/fetch-bench.ts',
   'registry/registry-bench.ts',
+  'registry/registration-bench.ts',
+  'registry/watcher-fanout-bench.ts',
+  'registry/oversized-answer-bench.ts',
   'membership/membership-bench.ts',
 ];
 const filter = process.argv[2];
