@@ -106,7 +106,7 @@ export function createDashboard(client: ServiceDiscoveryClient, options: Dashboa
   };
   subscribe(SWITCHYARD_CHANNELS.attemptEnd, onAttempt);
   const offs = EVENTS.map((name) =>
-    client.on(name, (payload: unknown) => log.add(clock.now(), name, payload)),
+    client.on(name, (payload: unknown) => log.add(Date.now(), name, payload)),
   );
 
   const state = () => dashboardState(client, traffic, log, clock.now());

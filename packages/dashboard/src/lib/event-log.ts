@@ -1,5 +1,6 @@
 /** One line of the page's "recent events". */
 export interface LoggedEvent {
+  /** Wall-clock ms (Date.now()). */
   readonly at: number;
   readonly name: string;
   readonly service: string | undefined;
