@@ -1,9 +1,11 @@
-import { type InstanceSnapshot, type ServiceInstance, ValidationError } from '@switchyard/core';
+import { type InstanceSnapshot, type ServiceInstance, ValidationError, weightOf } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { requireHashKey } from './hash-key.ts';
 import { isPrime, MAX_TABLE_SIZE, MaglevTable } from './maglev-table.ts';
-import { hashInto, hashSlot } from './murmur3.ts';
-import { VisitMarks } from './visit-marks.ts';
+import { hashInto, hashSlot, murmur3Int } from './murmur3.ts';
+
+/** Table lookups for a key whose owner is excluded, before the exact draw among the allowed. */
+const REHASHES = 8;
 
 export interface MaglevOptions {
   /** Lookup-table entries: a prime, ideally ≥ 100 × instances. Default 65537. */
@@ -12,38 +14,50 @@ export interface MaglevOptions {
 
 class MaglevPicker implements Picker {
   readonly #table: MaglevTable;
-  readonly #marks: VisitMarks;
+  readonly #weights: Float64Array;
   readonly #service: string;
 
   constructor(service: string, table: MaglevTable) {
     this.#service = service;
     this.#table = table;
-    this.#marks = new VisitMarks(table.members.length);
+    this.#weights = Float64Array.from(table.members, weightOf);
   }
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const table = this.#table;
     hashInto(requireHashKey(context?.hashKey, 'maglev', this.#service), 0);
-    const slot = hashSlot[0]! % table.size;
+    const hash = hashSlot[0]!;
     const members = table.members;
-    const owner = table.ownerAt(slot);
+    const owner = table.ownerAt(hash % table.size);
     const excluded = context?.excluded;
     if (!excluded || !excluded(members[owner]!)) return members[owner];
-    // The following entries belong to instances in permutation order, so an excluded
-    // instance's keys spread over all the others, the same way on every client.
-    const marks = this.#marks;
-    marks.begin();
-    marks.first(owner);
-    const n = members.length;
-    let seen = 1;
-    for (let k = 1, i = slot + 1; k < table.size && seen < n; k++, i++) {
-      if (i === table.size) i = 0;
-      const next = table.ownerAt(i);
-      if (!marks.first(next)) continue;
-      seen++;
+    // Rehash the key, not walk the table: each rehash lands on an entry at random, so an
+    // excluded instance's keys spread over the others by their table shares (by weight), the
+    // same way on every client. (The owners of the following entries are not independent of
+    // the excluded one's: walking on gave one neighbour 0.6 of a 0.25 share in a test.)
+    for (let round = 1; round < REHASHES; round++) {
+      const next = table.ownerAt(murmur3Int(round, hash) % table.size);
       if (!excluded(members[next]!)) return members[next];
     }
-    return undefined;
+    return this.#drawAllowed(hash, excluded);
+  }
+
+  /** When most of the table is excluded: a draw by weight among the allowed, fixed by the key's hash. */
+  #drawAllowed(hash: number, excluded: (instance: ServiceInstance) => boolean): ServiceInstance | undefined {
+    const members = this.#table.members;
+    const weights = this.#weights;
+    let total = 0;
+    for (let i = 0; i < members.length; i++) if (!excluded(members[i]!)) total += weights[i]!;
+    if (total === 0) return undefined;
+    let r = (murmur3Int(REHASHES, hash) / 4_294_967_296) * total;
+    let last: ServiceInstance | undefined;
+    for (let i = 0; i < members.length; i++) {
+      if (excluded(members[i]!)) continue;
+      last = members[i];
+      r -= weights[i]!;
+      if (r < 0) return last;
+    }
+    return last;
   }
 }
 

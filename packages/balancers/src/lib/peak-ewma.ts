@@ -5,6 +5,7 @@ import {
   type ServiceInstance,
   systemClock,
   ValidationError,
+  weightOf,
 } from '@switchyard/core';
 import { type Balancer, type BuildContext, emptyPicker, type Picker } from './balancer.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
@@ -23,14 +24,24 @@ export interface PeakEwmaOptions {
 class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #load: InstanceLoad;
   readonly #clock: Clock;
+  /** 1 / mean weight: the request being placed, as a share of an average instance. */
+  readonly #placing: number;
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad, clock: Clock) {
     super(instances);
     this.#load = load;
     this.#clock = clock;
+    let total = 0;
+    for (const instance of instances) total += weightOf(instance);
+    this.#placing = instances.length / total;
   }
 
-  /** The lower latency × (in flight + 1) / weight wins. */
+  /**
+   * The lower latency × (in flight / weight + 1 / mean weight) wins: with equal weights that is
+   * Finagle's latency × (in flight + 1). Counting the request being placed per mean weight, not
+   * per own weight, makes two idle instances of the same latency a tie, so an idle fleet gets
+   * its weight shares (from the weighted draw) instead of everything going to the heavier one.
+   */
   protected better(a: number, b: number): number {
     const { stats, inverseWeight } = this.#load;
     const sa = stats[a]!;
@@ -42,8 +53,9 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     let lb = sb.samples === 0 ? -1 : latency(sb, now);
     if (la < 0) la = lb < 0 ? 1 : lb;
     if (lb < 0) lb = la;
-    const costA = la * (sa.inflight + 1) * inverseWeight[a]!;
-    const costB = lb * (sb.inflight + 1) * inverseWeight[b]!;
+    const placing = this.#placing;
+    const costA = la * (sa.inflight * inverseWeight[a]! + placing);
+    const costB = lb * (sb.inflight * inverseWeight[b]! + placing);
     return costB < costA ? b : a;
   }
 }
