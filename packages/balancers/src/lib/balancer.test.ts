@@ -71,9 +71,11 @@ describe.each(Object.entries(strategies))('%s keeps the balancer contract', (nam
     }));
   }
 
-  // A hash strategy's spread is fixed by its ring or table (160 points a member, 100 entries per
-  // instance): a looser bound than for the random draws, which 40,000 picks pin within a percent.
-  const tolerance = requiresHashKey ? 0.2 : 0.05;
+  // 40,000 random picks pin a share within a percent or two. A hash strategy's spread is fixed by
+  // its table (≥ 100 entries an instance) or ring, whose points follow weight / total as in Envoy:
+  // beside a weight-100 instance a weight-1 one holds ~10 of 1,030 points, so its share of the
+  // heavy one's keys is proportional only up to about ±1/√10. Bounds say what each can promise.
+  const tolerance = name.startsWith('consistentHash') ? 0.6 : requiresHashKey ? 0.2 : 0.05;
 
   it('spreads over the allowed instances by weight when the heaviest is excluded (100/1/1/1)', () => {
     const instances = fleet(4).map((instance, i) => ({ ...instance, weight: i === 0 ? 100 : 1 }));
