@@ -31,9 +31,8 @@ export abstract class TwoChoicesPicker implements Picker {
     const instances = this.instances;
     const n = instances.length;
     const excluded = context?.excluded;
-    if (excluded === undefined && this.#alias === undefined) {
+    if (excluded === undefined && this.#alias === undefined && n > 1) {
       // The hot path: two distinct uniform draws, no exclusions.
-      if (n === 1) return instances[0];
       const a = randomIndex(n);
       let b = randomIndex(n - 1);
       if (b >= a) b++;
