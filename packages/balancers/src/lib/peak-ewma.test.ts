@@ -87,13 +87,18 @@ describe('peakEwma', () => {
     const clock = new ManualClock(1_000);
     let reads = 0;
     const counting = {
-      now: () => (reads++, clock.now()),
+      now: () => {
+        reads++;
+        return clock.now();
+      },
       setTimeout: clock.setTimeout.bind(clock),
       clearTimeout: clock.clearTimeout.bind(clock),
     };
     const load = new LoadStats();
     const picker = peakEwma({ clock: counting }).build(createSnapshot('s', fleet(10), 1), { load });
-    fleet(10).forEach((instance, i) => load.of(instance).observe(clock.now(), 5 + i));
+    fleet(10).forEach((instance, i) => {
+      load.of(instance).observe(clock.now(), 5 + i);
+    });
     clock.advance(500);
     for (let i = 0; i < 1_000; i++) picker.pick();
     // Each instance's samples are seen once; a clock read per pick would be 1,000.
