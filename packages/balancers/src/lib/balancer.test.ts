@@ -73,8 +73,8 @@ describe.each(Object.entries(strategies))('%s keeps the balancer contract', (nam
 
   // 40,000 random picks pin a share within a percent or two. A hash strategy's spread is fixed by
   // its table (≥ 100 entries an instance) or ring, whose points follow weight / total as in Envoy:
-  // beside a weight-100 instance a weight-1 one holds ~10 of 1,030 points, so its share of the
-  // heavy one's keys is proportional only up to about ±1/√10. Bounds say what each can promise.
+  // beside a weight-100 instance a weight-1 one holds ~6 of 640 points, so its share of the
+  // heavy one's keys is proportional only up to about ±1/√6. Bounds say what each can promise.
   const tolerance = name.startsWith('consistentHash') ? 0.6 : requiresHashKey ? 0.2 : 0.05;
 
   it('spreads over the allowed instances by weight when the heaviest is excluded (100/1/1/1)', () => {

@@ -8,7 +8,10 @@ import { VisitMarks } from './visit-marks.ts';
 export interface ConsistentHashOptions {
   /** Ring points per instance of mean weight; each gets points in proportion to weight / total. Default 160. */
   virtualNodes?: number;
-  /** Fewest ring points, whatever the fleet (Envoy's and gRFC A42's `min_ring_size`). Default 1024. */
+  /**
+   * Fewest ring points, whatever the fleet (Envoy's and gRFC A42's `min_ring_size`, 1024 there).
+   * Default 1: a binding minimum moves keys between staying instances on every membership change.
+   */
   minRingSize?: number;
   /** Most ring points, ≤ 8,388,608 (8 bytes each). Default 8,388,608. */
   maxRingSize?: number;

@@ -11,7 +11,11 @@ export interface RingMember {
 export interface HashRingOptions {
   /** Points per member of mean weight (each gets points in proportion to weight / total). Default 160. */
   virtualNodes?: number;
-  /** Fewest points on the ring (Envoy's and gRFC A42's `min_ring_size`). Default 1024. */
+  /**
+   * Fewest points on the ring (Envoy's and gRFC A42's `min_ring_size`, 1024 there). Default 1:
+   * a minimum above `virtualNodes` × members rescales every member's points when one joins or
+   * leaves, so keys would move between members that stay.
+   */
   minRingSize?: number;
   /** Most points on the ring, ≤ 8,388,608 (Envoy's and gRFC A42's cap and default). Default 8,388,608. */
   maxRingSize?: number;
@@ -19,7 +23,7 @@ export interface HashRingOptions {
 
 /** The largest ring Envoy and gRPC (gRFC A42) allow: 8 bytes a point, so 64 MiB. */
 export const MAX_RING_SIZE = 8_388_608;
-const DEFAULT_MIN_RING_SIZE = 1_024;
+const DEFAULT_MIN_RING_SIZE = 1;
 
 /**
  * A consistent-hash ring: each member owns MurmurHash3 points in proportion to its weight, kept
