@@ -56,6 +56,8 @@ class LocalityPicker implements Picker {
 
   pick(context?: PickContext): ServiceInstance | undefined {
     const levels = this.levels;
+    // The common case, one level and no zones: the strategy's own pick, no draw.
+    if (levels.length === 1 && levels[0]!.zoneCdf.length === 0) return levels[0]!.all.pick(context);
     const chosen = draw(this.levelCdf, randomFraction());
     const level = levels[chosen]!;
     let instance: ServiceInstance | undefined;
