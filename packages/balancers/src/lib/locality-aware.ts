@@ -118,7 +118,12 @@ export function localityAware(inner: Balancer, options: LocalityOptions = {}): B
       const previous = context.previous instanceof LocalityPicker ? context.previous.byKey : undefined;
       const byKey = new Map<PickerKey, Picker>();
       const sub = (key: PickerKey, instances: readonly ServiceInstance[]): Picker => {
-        const picker = inner.build(createSnapshot(snapshot.service, instances, snapshot.version), {
+        // A group holding every instance is the snapshot itself: no copy.
+        const group =
+          instances.length === snapshot.instances.length
+            ? snapshot
+            : createSnapshot(snapshot.service, instances, snapshot.version);
+        const picker = inner.build(group, {
           ...context,
           previous: previous?.get(key),
         });
