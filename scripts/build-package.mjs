@@ -5,7 +5,8 @@
 //
 // The entry points are read from the manifest, so a package only has to follow the pattern:
 // `exports["<subpath>"].default` is `./src/<name>.ts` in the workspace and
-// `publishConfig.exports["<subpath>"]` is `{ types: ./dist/<name>.d.ts, default: ./dist/<name>.js }`.
+// `publishConfig.exports["<subpath>"]` is `{ types: ./dist/<name>.d.ts, default: ./dist/<name>.js }`
+// (and `publishConfig.main`/`types` repeat the "." entry).
 // Only what the entries import is emitted: tests and test helpers never reach `dist/`.
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
@@ -41,6 +42,11 @@ function entryPoints() {
     fail('publishConfig.exports must list the same subpaths as exports');
   }
   if (entries.length === 0) fail('exports names no entry point');
+  // `main` and `types` for resolvers that predate `exports` (TypeScript's `node10`).
+  const dot = published['.'];
+  if (dot && (manifest.publishConfig.main !== dot.default || manifest.publishConfig.types !== dot.types)) {
+    fail(`publishConfig.main and publishConfig.types must be ${dot.default} and ${dot.types}`);
+  }
   for (const entry of entries)
     if (!existsSync(entry)) fail(`entry ${relative(packageDir, entry)} is missing`);
   return entries;
