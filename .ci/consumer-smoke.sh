@@ -38,7 +38,7 @@ echo "--- publint (warnings are errors)"
 lint_failed=0
 for t in "${tarballs[@]}"; do
   out=$(node_modules/.bin/publint run "$t" --strict 2>&1) || lint_failed=1
-  echo "$(basename "$t"): $(echo "$out" | grep -v '^Running publint\|^Unpacking\|^Linting' | tr '\n' ' ')"
+  echo "$(basename "$t"): $(echo "$out" | grep -v 'Running publint\|Unpacking tarball\|Linting\.\.\.' | tr '\n' ' ')"
 done
 [ $lint_failed -eq 0 ] || { echo "publint failed"; status=1; }
 
@@ -111,5 +111,6 @@ for version in 22 24; do
   fi
   run_on "$bin" || status=1
 done
-[ $status -eq 0 ] && echo "consumer smoke test: passed" || echo "consumer smoke test: FAILED"
+[ $status -eq 0 ] && verdict=passed || verdict=FAILED
+echo "consumer smoke test: $verdict (${SECONDS} s)"
 exit $status
