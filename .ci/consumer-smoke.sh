@@ -37,7 +37,7 @@ for t in "${tarballs[@]}"; do node .ci/check-tarball.mjs "$t" || status=1; done
 echo "--- publint (warnings are errors)"
 lint_failed=0
 for t in "${tarballs[@]}"; do
-  out=$(node_modules/.bin/publint run "$t" --strict 2>&1) || lint_failed=1
+  out=$(NO_COLOR=1 node_modules/.bin/publint run "$t" --strict 2>&1) || lint_failed=1
   echo "$(basename "$t"): $(echo "$out" | grep -v 'Running publint\|Unpacking tarball\|Linting\.\.\.' | tr '\n' ' ')"
 done
 [ $lint_failed -eq 0 ] || { echo "publint failed"; status=1; }
