@@ -1,6 +1,7 @@
 /**
  * One instance of the "hello" service, as its own process: serves HTTP, registers itself with
- * the registry (TTL 1.5 s, heartbeat every 0.5 s) and deregisters on SIGTERM.
+ * the registry (TTL 1.5 s, heartbeat every 0.5 s), deregisters and exits on SIGTERM or SIGINT, and
+ * when its parent goes away (the IPC channel it was started with closes).
  *
  *   node --import tsx examples/quickstart/backend.ts <id> <registry-url>
  */
@@ -25,16 +26,28 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 
 const registry = new HttpRegistry({ url: registryUrl });
-const registration = await registerSelf(
+const registration = registerSelf(
   registry,
   { id, service: 'hello', host: '127.0.0.1', port },
   { ttlMs: 1_500, heartbeatMs: 500 },
 );
+await registration.ready;
 
-process.once('SIGTERM', async () => {
+let stopping = false;
+async function stop() {
+  if (stopping) return;
+  stopping = true;
+  // However the steps below go, this process is gone within 5 s.
+  setTimeout(() => process.exit(1), 5_000).unref();
   await registration.close();
   server.close();
   server.closeAllConnections();
   await registry.close();
-});
+  if (process.connected) process.disconnect();
+}
+process.once('SIGTERM', stop);
+process.once('SIGINT', stop);
+// Watchdog: the parent's IPC channel closes when the parent dies, even by SIGKILL, which it
+// cannot forward. Without this the backend would run on, heartbeating a registry that is gone.
+process.once('disconnect', stop);
 console.log(`ready ${port}`);
