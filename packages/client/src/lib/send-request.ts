@@ -3,6 +3,7 @@ import type { AttemptContext } from '@switchyard/resilience';
 import type { Dispatcher } from 'undici';
 import { HttpStatusError } from './http-status-error.ts';
 import type { OriginPools } from './origin-pools.ts';
+import { TlsVerificationError } from './tls-verification-error.ts';
 
 /** One HTTP request to "some instance of a service". */
 export interface HttpRequest {
@@ -36,6 +37,11 @@ export interface HttpResponse {
 const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const MAX_ERROR_BODY = 64 * 1024;
 
+/**
+ * One attempt: the request to `instance` over its pooled connection. An answer that says "try
+ * another instance" (429, 502, 503, 504: undici's retry handler's set) is thrown as
+ * `HttpStatusError`; a certificate failure as `TlsVerificationError`.
+ */
 export async function sendRequest(
   pools: OriginPools,
   instance: ServiceInstance,
@@ -43,7 +49,8 @@ export async function sendRequest(
   context: AttemptContext,
 ): Promise<HttpResponse> {
   checkRequest(instance.service, request);
-  const response = await pools.for(instance).request({
+  const route = pools.route(instance);
+  const options: Dispatcher.RequestOptions & { servername?: string | undefined } = {
     method: request.method ?? 'GET',
     path: request.path,
     query: request.query,
@@ -53,7 +60,18 @@ export async function sendRequest(
     signal: context.signal === neverAbortedSignal ? undefined : context.signal,
     headersTimeout: request.headersTimeout,
     bodyTimeout: request.bodyTimeout,
-  });
+    // Per request as well as per pool: undici would otherwise take the name to verify from a
+    // `Host` header.
+    servername: route.servername,
+  };
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await pools.pool(route).request(options);
+  } catch (error) {
+    throw TlsVerificationError.matches(error)
+      ? new TlsVerificationError(instance, route.servername, error)
+      : error;
+  }
   if (RETRYABLE_STATUS.has(response.statusCode)) {
     const text = await readCapped(response.body);
     throw new HttpStatusError(instance.service, instance.id, response.statusCode, response.headers, text);
