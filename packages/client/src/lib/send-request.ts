@@ -1,4 +1,4 @@
-import { neverAbortedSignal, type ServiceInstance, ValidationError } from '@switchyard/core';
+import { type ServiceInstance, ValidationError } from '@switchyard/core';
 import type { AttemptContext } from '@switchyard/resilience';
 import type { Dispatcher } from 'undici';
 import { HttpStatusError } from './http-status-error.ts';
@@ -33,8 +33,6 @@ export interface HttpResponse {
   readonly instance: ServiceInstance;
 }
 
-/** Answers that say "try another instance" (the same set undici's retry handler uses). */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const MAX_ERROR_BODY = 64 * 1024;
 
 /**
@@ -56,8 +54,9 @@ export async function sendRequest(
     query: request.query,
     headers: request.headers as Record<string, string>,
     body: request.body ?? null,
-    // A signal that can never abort would only collect listeners.
-    signal: context.signal === neverAbortedSignal ? undefined : context.signal,
+    // The attempt's aborts without an AbortController per attempt (undici takes any object with
+    // addEventListener('abort')). Undefined when nothing can abort the attempt.
+    signal: context.abortTarget as AbortSignal | undefined,
     headersTimeout: request.headersTimeout,
     bodyTimeout: request.bodyTimeout,
     // Per request as well as per pool: undici would otherwise take the name to verify from a
@@ -72,12 +71,13 @@ export async function sendRequest(
       ? new TlsVerificationError(instance, route.servername, error)
       : error;
   }
-  if (RETRYABLE_STATUS.has(response.statusCode)) {
+  const status = response.statusCode;
+  if (status === 429 || (status >= 502 && status <= 504)) {
     const text = await readCapped(response.body);
-    throw new HttpStatusError(instance.service, instance.id, response.statusCode, response.headers, text);
+    throw new HttpStatusError(instance.service, instance.id, status, response.headers, text);
   }
   return {
-    statusCode: response.statusCode,
+    statusCode: status,
     headers: response.headers,
     trailers: response.trailers,
     body: response.body,
