@@ -13,6 +13,7 @@ import type {
   RetryOptions,
 } from '@switchyard/resilience';
 import type { ServiceDiscoveryClientOptions, ServiceOptions } from './client-options.ts';
+import type { InstanceTlsOptions } from './instance-tls.ts';
 
 /**
  * Every key of `T`, checked by the compiler both ways: a key that is not an option fails, and
@@ -38,6 +39,7 @@ const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'panicThresholdPercent',
   'departedGraceMs',
   'maxDeparted',
+  'tls',
 );
 const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   ...(SERVICE_KEYS as readonly (keyof ServiceOptions)[]),
@@ -85,6 +87,7 @@ const SUCCESS_RATE_KEYS = allKeys<SuccessRateOptions>()(
   'requestVolume',
   'enforcementPercentage',
 );
+const TLS_KEYS = allKeys<InstanceTlsOptions>()('ca', 'cert', 'key', 'servername', 'rejectUnauthorized');
 const HEALTH_CHECK_KEYS = allKeys<HealthCheckOptions>()(
   'type',
   'path',
@@ -141,4 +144,5 @@ function checkService(options: ServiceOptions, prefix: string): void {
     nested(options.outlierDetection.successRate, SUCCESS_RATE_KEYS, 'outlierDetection.successRate');
   }
   nested(options.healthCheck, HEALTH_CHECK_KEYS, 'healthCheck');
+  nested(options.tls, TLS_KEYS, 'tls');
 }
