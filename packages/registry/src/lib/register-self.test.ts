@@ -113,31 +113,39 @@ describe('registerSelf against the embedded registry server', () => {
     expect(await ids(server.registry)).toEqual([]);
   });
 
-  it('handleSignals: SIGTERM drains; the drain removes the process listeners', async () => {
+  it.each([
+    ['on', false],
+    ['once', false],
+    ['none', true],
+  ] as const)('handleSignals: SIGTERM drains, then re-raises it only if the application does not listen (%s)', async (how, reraised) => {
     const server = await serve();
     const registry = new HttpRegistry({ url: server.url });
     cleanup.push(() => registry.close());
-    // The application's own listener: with it present the handler must not re-raise the signal.
-    const appListener = () => {};
-    process.on('SIGTERM', appListener);
-    cleanup.push(async () => void process.off('SIGTERM', appListener));
-    const before = { term: process.listeners('SIGTERM'), int: process.listenerCount('SIGINT') };
+    const kill = vi.spyOn(process, 'kill').mockImplementation(() => true);
+    cleanup.push(async () => void kill.mockRestore());
+    const before = { term: process.listenerCount('SIGTERM'), int: process.listenerCount('SIGINT') };
     const clock = new ManualClock();
     const self = registerSelf(registry, me, { ttlMs: 3000, handleSignals: true, drainMs: 1000, clock });
+    // The application's own listener, added after registerSelf as a server's setup would.
+    const appListener = () => {};
+    if (how === 'on') process.on('SIGTERM', appListener);
+    if (how === 'once') process.once('SIGTERM', appListener);
+    cleanup.push(async () => void process.off('SIGTERM', appListener));
     await self.ready;
-    const ours = process.listeners('SIGTERM').filter((listener) => !before.term.includes(listener));
-    expect(ours).toHaveLength(1);
     expect(process.listenerCount('SIGINT')).toBe(before.int + 1);
     const gone = next(self, 'deregistered');
-    (ours[0] as () => void)();
+    process.emit('SIGTERM', 'SIGTERM');
     expect(self.draining).toBe(true);
     await gone;
     expect(await ids(server.registry)).toEqual([]);
     const drained = next(self, 'drained');
+    await vi.waitFor(() => expect(clock.pendingTimers).toBe(1));
     clock.advance(1000);
     await drained;
-    expect(process.listenerCount('SIGTERM')).toBe(before.term.length);
-    expect(process.listenerCount('SIGINT')).toBe(before.int);
+    await vi.waitFor(() => expect(process.listenerCount('SIGINT')).toBe(before.int));
+    expect(process.listenerCount('SIGTERM')).toBe(before.term + (how === 'on' ? 1 : 0));
+    if (reraised) await vi.waitFor(() => expect(kill).toHaveBeenCalledWith(process.pid, 'SIGTERM'));
+    else expect(kill).not.toHaveBeenCalled();
   });
 
   it.each([

@@ -281,13 +281,16 @@ class SelfRegistrationLoop extends TypedEmitter<SelfRegistrationEvents> implemen
   #onProcessSignals(): void {
     for (const name of ['SIGTERM', 'SIGINT'] as const) {
       const handler = () => {
+        // Asked now, while the signal is being delivered: an application listener added with
+        // once() is gone by the time the drain ends. Prepended, ours runs before any of theirs.
+        const appListens = process.listeners(name).some((listener) => listener !== handler);
         void this.drain().finally(() => {
           // Our listener replaced Node's default action; once drained, let the signal end the
           // process as it would have, unless the application handles it itself.
-          if (process.listenerCount(name) === 0) process.kill(process.pid, name);
+          if (!appListens && process.listenerCount(name) === 0) process.kill(process.pid, name);
         });
       };
-      process.once(name, handler);
+      process.prependOnceListener(name, handler);
       this.#cleanups.push(() => process.off(name, handler));
     }
   }
