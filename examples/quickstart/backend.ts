@@ -1,6 +1,7 @@
 /**
  * One instance of the "hello" service, as its own process: serves HTTP, registers itself with
- * the registry (TTL 1.5 s, heartbeat every 0.5 s) and deregisters on SIGTERM.
+ * the registry (TTL 1.5 s, heartbeat every 0.5 s) and drains on SIGTERM: deregisters, answers
+ * /health with 503 and keeps serving for 1 s while callers catch up, then closes.
  *
  *   node --import tsx examples/quickstart/backend.ts <id> <registry-url>
  */
@@ -15,6 +16,11 @@ if (!id || !registryUrl) {
 }
 
 const server = createServer((req, res) => {
+  if (req.url === '/health') {
+    res.statusCode = registration.draining ? 503 : 200; // active checks stop calling at once
+    res.end();
+    return;
+  }
   req.resume();
   req.on('end', () => {
     res.setHeader('content-type', 'application/json');
@@ -25,16 +31,16 @@ await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const { port } = server.address() as AddressInfo;
 
 const registry = new HttpRegistry({ url: registryUrl });
-const registration = await registerSelf(
+const registration = registerSelf(
   registry,
   { id, service: 'hello', host: '127.0.0.1', port },
-  { ttlMs: 1_500, heartbeatMs: 500 },
+  { ttlMs: 1_500, heartbeatMs: 500, drainMs: 1_000 },
 );
+await registration.ready;
 
 process.once('SIGTERM', async () => {
-  await registration.close();
-  server.close();
-  server.closeAllConnections();
+  await registration.drain(); // deregistered first, then 1 s of serving while watchers catch up
+  server.close(); // answers in flight finish; idle keep-alive sockets close
   await registry.close();
 });
 console.log(`ready ${port}`);
