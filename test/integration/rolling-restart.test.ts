@@ -33,11 +33,17 @@ function startBackend(id: string, registryUrl: string): Backend {
   children.push(child);
   let output = '';
   let markReady: () => void = () => {};
-  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  let failReady: (error: Error) => void = () => {};
+  const ready = new Promise<void>((resolve, reject) => {
+    markReady = resolve;
+    failReady = reject;
+  });
   child.stdout?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
     if (output.includes('ready ')) markReady();
   });
+  // A backend that dies before registering fails the test now, not at its timeout.
+  child.once('exit', (code) => failReady(new Error(`${id} exited (${code}) before it was ready`)));
   const exited = once(child, 'exit').then(([code]) => {
     const [, served = '0', servedDraining = '0'] = /served (\d+) (\d+)/.exec(output) ?? [];
     return { code: code as number | null, served: Number(served), servedDraining: Number(servedDraining) };
@@ -168,5 +174,5 @@ describe('rolling restart of self-registered backends', () => {
       expect(exit.code).toBe(0);
       expect(exit.served).toBeGreaterThan(0);
     }
-  }, 90_000);
+  }, 60_000);
 });
