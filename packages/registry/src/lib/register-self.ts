@@ -61,7 +61,10 @@ export interface SelfRegistrationEvents {
 }
 
 export interface DrainOptions {
-  /** Stops this caller's wait (rejecting with the reason); the drain itself goes on. Already aborted: no drain starts. */
+  /**
+   * Stops this caller's wait (rejecting with the reason); the drain itself goes on. Already
+   * aborted: no drain starts.
+   */
   readonly signal?: AbortSignal;
 }
 
