@@ -1,7 +1,8 @@
 /**
  * One instance of the "hello" service, as its own process: serves HTTP, registers itself with
- * the registry (TTL 1.5 s, heartbeat every 0.5 s), deregisters and exits on SIGTERM or SIGINT, and
- * when its parent goes away (the IPC channel it was started with closes).
+ * the registry (TTL 1.5 s, heartbeat every 0.5 s) and drains on SIGTERM or SIGINT: deregisters,
+ * answers /health with 503 and keeps serving for 1 s while callers catch up, then closes. It also
+ * stops when its parent goes away (the IPC channel it was started with closes).
  *
  *   node --import tsx examples/quickstart/backend.ts <id> <registry-url>
  */
@@ -16,6 +17,11 @@ if (!id || !registryUrl) {
 }
 
 const server = createServer((req, res) => {
+  if (req.url === '/health') {
+    res.statusCode = registration.draining ? 503 : 200; // active checks stop calling at once
+    res.end();
+    return;
+  }
   req.resume();
   req.on('end', () => {
     res.setHeader('content-type', 'application/json');
@@ -29,7 +35,7 @@ const registry = new HttpRegistry({ url: registryUrl });
 const registration = registerSelf(
   registry,
   { id, service: 'hello', host: '127.0.0.1', port },
-  { ttlMs: 1_500, heartbeatMs: 500 },
+  { ttlMs: 1_500, heartbeatMs: 500, drainMs: 1_000 },
 );
 await registration.ready;
 
@@ -39,8 +45,10 @@ async function stop() {
   stopping = true;
   // However the steps below go, this process is gone within 5 s.
   setTimeout(() => process.exit(1), 5_000).unref();
-  await registration.close();
-  server.close();
+  // The parent is gone: nobody to drain for. Otherwise deregister first, then 1 s of serving.
+  if (process.connected) await registration.drain();
+  else await registration.close();
+  server.close(); // answers in flight finish
   server.closeAllConnections();
   await registry.close();
   if (process.connected) process.disconnect();
