@@ -8,20 +8,42 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import { createRegistryServer, HttpRegistry } from '@switchyard/registry';
 
+/** The backend processes still running: they must not outlive this one. */
+const children = new Set<ChildProcess>();
+
 /** Starts one backend process and waits until it has registered. */
 async function startBackend(id: string, registryUrl: string): Promise<{ id: string; process: ChildProcess }> {
   const script = fileURLToPath(new URL('./backend.ts', import.meta.url));
+  // The IPC channel is the backend's lifeline: it closes when this process dies, however it dies.
   const child = spawn(process.execPath, ['--import', 'tsx', script, id, registryUrl], {
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'inherit', 'ipc'],
   });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  child.channel?.unref();
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
   if (!line.toString().startsWith('ready')) throw new Error(`${id} did not start: ${line}`);
   return { id, process: child };
 }
+
+// SIGTERM or Ctrl-C: stop the backends (they deregister) before going, then end as the signal would.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, async () => {
+    const exits = [...children].map((child) => once(child, 'exit'));
+    for (const child of children) child.kill('SIGTERM');
+    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, 5_000).unref())]);
+    process.exit(128 + constants.signals[signal]);
+  });
+}
+// Any other way out (an error, process.exit): the backends still get their SIGTERM.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGTERM');
+});
 
 const registry = await createRegistryServer({ port: 0 });
 console.log(`registry listening on ${registry.url}`);
@@ -29,7 +51,9 @@ console.log(`registry listening on ${registry.url}`);
 const backends = await Promise.all(
   ['hello-1', 'hello-2', 'hello-3'].map((id) => startBackend(id, registry.url)),
 );
-console.log(`started ${backends.map((b) => b.id).join(', ')} as processes; each registered with a 1.5 s TTL`);
+console.log(
+  `started ${backends.map((b) => `${b.id} (pid ${b.process.pid})`).join(', ')} as processes; each registered with a 1.5 s TTL`,
+);
 
 const client = new ServiceDiscoveryClient({ registry: new HttpRegistry({ url: registry.url }) });
 client.on('instancesChanged', ({ instances }) =>

@@ -2,6 +2,7 @@ export type { ClientEvents } from './lib/client-events.ts';
 export type { ServiceDiscoveryClientOptions, ServiceOptions } from './lib/client-options.ts';
 export { DEFAULT_DENIED_HOSTS, HostPolicy, type HostPolicyOptions } from './lib/host-policy.ts';
 export { HttpStatusError } from './lib/http-status-error.ts';
+export type { InstanceTlsOptions, Pem } from './lib/instance-tls.ts';
 export type { HttpRequest, HttpResponse } from './lib/send-request.ts';
 export {
   type CallContext,
@@ -10,3 +11,4 @@ export {
   type ServiceStats,
 } from './lib/service-discovery-client.ts';
 export type { InstanceInspection, ServiceInspection } from './lib/service-view.ts';
+export { TlsVerificationError } from './lib/tls-verification-error.ts';

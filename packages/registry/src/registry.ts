@@ -8,6 +8,7 @@ export { HttpRegistry } from './lib/http-registry.ts';
 export type { HttpRegistryEvents, HttpRegistryOptions } from './lib/http-registry-types.ts';
 export { InMemoryRegistry, type InMemoryRegistryOptions } from './lib/in-memory-registry.ts';
 export {
+  type DrainOptions,
   type RegisterSelfOptions,
   registerSelf,
   type SelfRegistration,

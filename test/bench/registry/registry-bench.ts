@@ -22,8 +22,8 @@ import type { Registry, ServiceInstance } from '@switchyard/core';
 import { CachingRegistry, createRegistryServer, HttpRegistry, InMemoryRegistry } from '@switchyard/registry';
 import { DnsRegistry } from '@switchyard/registry-dns';
 import { EtcdRegistry } from '@switchyard/registry-etcd';
-import { hasDnsmasq, startDnsServer } from '../../../packages/registry-dns/src/testing/dns-server.ts';
-import { hasEtcd, startEtcd } from '../../../packages/registry-etcd/src/testing/etcd-server.ts';
+import { hasDnsmasq, startDnsServer } from '../../../packages/registry-dns/test-support/dns-server.ts';
+import { hasEtcd, startEtcd } from '../../../packages/registry-etcd/test-support/etcd-server.ts';
 
 /** Rows of the three tables printed at the end. */
 const propagationRows: string[][] = [];

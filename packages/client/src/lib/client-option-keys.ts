@@ -13,6 +13,7 @@ import type {
   RetryOptions,
 } from '@switchyard/resilience';
 import type { ServiceDiscoveryClientOptions, ServiceOptions } from './client-options.ts';
+import type { InstanceTlsOptions } from './instance-tls.ts';
 
 /**
  * Every key of `T`, checked by the compiler both ways: a key that is not an option fails, and
@@ -40,6 +41,7 @@ const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'maxDeparted',
   'locality',
   'slowStart',
+  'tls',
 );
 const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   ...(SERVICE_KEYS as readonly (keyof ServiceOptions)[]),
@@ -88,6 +90,7 @@ const SUCCESS_RATE_KEYS = allKeys<SuccessRateOptions>()(
   'requestVolume',
   'enforcementPercentage',
 );
+const TLS_KEYS = allKeys<InstanceTlsOptions>()('ca', 'cert', 'key', 'servername', 'rejectUnauthorized');
 const HEALTH_CHECK_KEYS = allKeys<HealthCheckOptions>()(
   'type',
   'path',
@@ -146,4 +149,5 @@ function checkService(options: ServiceOptions, prefix: string): void {
   nested(options.healthCheck, HEALTH_CHECK_KEYS, 'healthCheck');
   nested(options.locality, ['minClusterSize', 'overprovisioningFactor', 'priorityKey'], 'locality');
   nested(options.slowStart, ['windowMs', 'aggression', 'minWeightPercent', 'stepMs'], 'slowStart');
+  nested(options.tls, TLS_KEYS, 'tls');
 }

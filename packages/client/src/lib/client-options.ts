@@ -21,6 +21,7 @@ import {
 import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resilience';
 import type { Pool } from 'undici';
 import { rejectUnknownClientOptions } from './client-option-keys.ts';
+import { checkInstanceTls, type InstanceTlsOptions } from './instance-tls.ts';
 
 /**
  * Per-attempt timeout when none is set: Envoy's default route timeout. Long enough for any
@@ -72,6 +73,12 @@ export interface ServiceOptions {
   readonly locality?: Omit<LocalityOptions, 'localZone'> | false;
   /** Ramp up new and returning instances' weight over `windowMs` (Envoy's slow start); off unless set. */
   readonly slowStart?: Omit<SlowStartOptions, 'clock'>;
+  /**
+   * TLS to `secure` (https) instances: CA, client certificate, the name checked (default: the
+   * service name). Unset: Node's CAs, each instance checked against its own host. A service's
+   * own `tls` replaces the client-wide one as a whole.
+   */
+  readonly tls?: InstanceTlsOptions;
 }
 
 export interface ServiceDiscoveryClientOptions extends ServiceOptions {
@@ -112,6 +119,7 @@ const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
   'maxDeparted',
   'locality',
   'slowStart',
+  'tls',
 ];
 
 /** The options in force for one service: its overrides over the client-wide ones. */
@@ -151,6 +159,8 @@ function checkService(options: ServiceOptions, prefix: string): void {
   positive(options.deadlineMs, `${prefix}deadlineMs`);
   atLeastZero(options.departedGraceMs, `${prefix}departedGraceMs`, MAX_TIMER_MS);
   atLeastZero(options.maxDeparted, `${prefix}maxDeparted`, 10_000);
+  // Shape only: the certificates themselves are loaded (and checked) once, by the origin pools.
+  if (options.tls !== undefined) checkInstanceTls(options.tls, `${prefix}tls`);
   const panic = options.panicThresholdPercent;
   if (panic !== undefined && !(typeof panic === 'number' && panic >= 0 && panic <= 100)) {
     throw new ValidationError(

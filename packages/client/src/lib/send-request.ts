@@ -1,8 +1,9 @@
-import { neverAbortedSignal, type ServiceInstance, ValidationError } from '@switchyard/core';
+import { type ServiceInstance, ValidationError } from '@switchyard/core';
 import type { AttemptContext } from '@switchyard/resilience';
 import type { Dispatcher } from 'undici';
 import { HttpStatusError } from './http-status-error.ts';
 import type { OriginPools } from './origin-pools.ts';
+import { TlsVerificationError } from './tls-verification-error.ts';
 
 /** One HTTP request to "some instance of a service". */
 export interface HttpRequest {
@@ -32,10 +33,13 @@ export interface HttpResponse {
   readonly instance: ServiceInstance;
 }
 
-/** Answers that say "try another instance" (the same set undici's retry handler uses). */
-const RETRYABLE_STATUS = new Set([429, 502, 503, 504]);
 const MAX_ERROR_BODY = 64 * 1024;
 
+/**
+ * One attempt: the request to `instance` over its pooled connection. An answer that says "try
+ * another instance" (429, 502, 503, 504: undici's retry handler's set) is thrown as
+ * `HttpStatusError`; a certificate failure as `TlsVerificationError`.
+ */
 export async function sendRequest(
   pools: OriginPools,
   instance: ServiceInstance,
@@ -43,23 +47,37 @@ export async function sendRequest(
   context: AttemptContext,
 ): Promise<HttpResponse> {
   checkRequest(instance.service, request);
-  const response = await pools.for(instance).request({
+  const route = pools.route(instance);
+  const options: Dispatcher.RequestOptions & { servername?: string | undefined } = {
     method: request.method ?? 'GET',
     path: request.path,
     query: request.query,
     headers: request.headers as Record<string, string>,
     body: request.body ?? null,
-    // A signal that can never abort would only collect listeners.
-    signal: context.signal === neverAbortedSignal ? undefined : context.signal,
+    // The attempt's aborts without an AbortController per attempt (undici takes any object with
+    // addEventListener('abort')). Undefined when nothing can abort the attempt.
+    signal: context.abortTarget as AbortSignal | undefined,
     headersTimeout: request.headersTimeout,
     bodyTimeout: request.bodyTimeout,
-  });
-  if (RETRYABLE_STATUS.has(response.statusCode)) {
+    // Per request as well as per pool: undici would otherwise take the name to verify from a
+    // `Host` header.
+    servername: route.servername,
+  };
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await pools.pool(route).request(options);
+  } catch (error) {
+    throw TlsVerificationError.matches(error)
+      ? new TlsVerificationError(instance, route.servername, error)
+      : error;
+  }
+  const status = response.statusCode;
+  if (status === 429 || (status >= 502 && status <= 504)) {
     const text = await readCapped(response.body);
-    throw new HttpStatusError(instance.service, instance.id, response.statusCode, response.headers, text);
+    throw new HttpStatusError(instance.service, instance.id, status, response.headers, text);
   }
   return {
-    statusCode: response.statusCode,
+    statusCode: status,
     headers: response.headers,
     trailers: response.trailers,
     body: response.body,

@@ -90,7 +90,7 @@ export class ServiceDiscoveryClient {
     validateClientOptions(options);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
-    this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
+    this.#pools = new OriginPools(options); // throws for a tls option whose certificates do not load
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
     // Every call without a signal of its own listens here: no listener cap warning.
     setMaxListeners(0, this.#lifetime.signal);
@@ -126,8 +126,9 @@ export class ServiceDiscoveryClient {
   /**
    * Sends an HTTP request to an instance of `service` over a pooled undici connection.
    * GET, HEAD, OPTIONS, PUT and DELETE are idempotent unless `idempotent: false`; 429, 502,
-   * 503 and 504 answers are retried on another instance and, if all attempts get one, thrown
-   * as `HttpStatusError`. The caller reads (or dumps) the returned body.
+   * 503 and 504 answers are retried on another instance and, if all attempts get one, the call
+   * rejects with `AllAttemptsFailedError` whose `cause` is the last `HttpStatusError`. The
+   * caller reads (or dumps) the returned body.
    */
   request(service: string, request: HttpRequest): Promise<HttpResponse> {
     const method = request.method ?? 'GET';

@@ -114,6 +114,8 @@ export class ServiceView implements InstanceSource {
   readonly #departed = new Map<string, number>();
   readonly #departedLimits: { readonly graceMs: number; readonly max: number };
   #departedTimer: TimerHandle | undefined;
+  /** Ids the last list gave as not `up` (draining, out of service): never kept as departed. */
+  #notUp: ReadonlySet<string> = new Set();
   /** The last list discovery gave, checked. */
   #listed: readonly ServiceInstance[] | undefined;
   readonly #rejections = new RejectionReporter();
@@ -322,7 +324,8 @@ export class ServiceView implements InstanceSource {
     if (this.#closed) return;
     try {
       if (!Array.isArray(list)) throw new TypeError(`expected an array of instances, got ${typeof list}`);
-      const { instances, rejected } = checkInstanceList(list, this.#deps.veto);
+      const { instances, rejected, notUp } = checkInstanceList(list, this.#deps.veto);
+      this.#notUp = notUp;
       this.#rejections.report(rejected, ({ reason, entry }) =>
         this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
       );
@@ -407,7 +410,8 @@ export class ServiceView implements InstanceSource {
     const ids = new Set(listed.map((instance) => instance.id));
     const kept: { instance: ServiceInstance; since: number }[] = [];
     for (const instance of previous) {
-      if (ids.has(instance.id) || health.state(instance.id) !== 'healthy') continue;
+      if (ids.has(instance.id) || this.#notUp.has(instance.id) || health.state(instance.id) !== 'healthy')
+        continue;
       const since = this.#departed.get(instance.id) ?? now;
       if (now - since < graceMs) kept.push({ instance, since });
     }

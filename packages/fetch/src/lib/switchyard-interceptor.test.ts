@@ -278,7 +278,9 @@ describe("Node's global fetch", () => {
     const major = Number(process.versions.undici?.split('.')[0]);
     // Node 24 bundles undici 7, whose compose() hands over the new handler shape: nothing to refuse.
     if (!(major < 7)) return;
-    const script = fileURLToPath(new URL('../fixtures/bundled-dispatcher.ts', import.meta.url));
+    const script = fileURLToPath(
+      new URL('../../test-support/fixtures/bundled-dispatcher.ts', import.meta.url),
+    );
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       stdio: ['ignore', 'pipe', 'inherit'],
     });
@@ -298,7 +300,7 @@ describe("Node's global fetch", () => {
 
 describe('TLS', () => {
   const fixture = (name: string) =>
-    readFileSync(fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url)));
+    readFileSync(fileURLToPath(new URL(`../../test-support/fixtures/${name}`, import.meta.url)));
   // A test-only self-signed certificate for the name "users" (no IP address in it).
   const cert = fixture('users-cert.pem');
   const key = fixture('users-key.pem');

@@ -9,7 +9,7 @@ import {
   ValidationError,
 } from '@switchyard/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DnsServer, hasDnsmasq, requireBinary, startDnsServer } from '../testing/dns-server.ts';
+import { type DnsServer, hasDnsmasq, requireBinary, startDnsServer } from '../../test-support/dns-server.ts';
 import type { DnsRegistryEvents } from './dns-events.ts';
 import { ZERO_SRV_WEIGHT } from './dns-lookup.ts';
 import type { DnsRegistryOptions } from './dns-options.ts';

@@ -3,8 +3,8 @@ import { registerSelf, type SelfRegistration } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../testing/etcd-server.ts';
-import { waitFor } from '../testing/wait-for.ts';
+import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../../test-support/etcd-server.ts';
+import { waitFor } from '../../test-support/wait-for.ts';
 import { EtcdRegistry } from './etcd-registry.ts';
 
 const run = requireBinary('etcd', hasEtcd);

@@ -8,8 +8,8 @@ import {
 } from '@switchyard/core';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../testing/etcd-server.ts';
-import { waitFor } from '../testing/wait-for.ts';
+import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../../test-support/etcd-server.ts';
+import { waitFor } from '../../test-support/wait-for.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
 import { EtcdRegistry } from './etcd-registry.ts';
 

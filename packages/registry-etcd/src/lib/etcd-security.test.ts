@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { RegistryUnavailableError, type ServiceInstance } from '@switchyard/core';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../testing/etcd-server.ts';
-import { hasOpenssl, makeTestCertificates, type TestCertificates } from '../testing/tls-certs.ts';
+import { type EtcdCluster, hasEtcd, requireBinary, startEtcd } from '../../test-support/etcd-server.ts';
+import { hasOpenssl, makeTestCertificates, type TestCertificates } from '../../test-support/tls-certs.ts';
 import { EtcdRegistry } from './etcd-registry.ts';
 
 function suiteRuns(): boolean {

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  isUp,
   RegistryProtocolError,
   RegistryUnavailableError,
   type ServiceInstance,
@@ -29,7 +30,11 @@ async function waitFor<T>(what: string, check: () => T, timeoutMs = 8_000): Prom
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
-const ids = (list: readonly ServiceInstance[] | undefined) => (list ?? []).map((i) => i.id).sort();
+const ids = (list: readonly ServiceInstance[] | undefined) =>
+  (list ?? [])
+    .filter(isUp)
+    .map((i) => i.id)
+    .sort();
 
 describe('KubernetesRegistry against the API’s EndpointSlice wire format (msw)', () => {
   const open: KubernetesRegistry[] = [];

@@ -3,7 +3,11 @@ import { describe, expect, it } from 'vitest';
 import { instancesFromSlices } from './slice-instances.ts';
 
 const select = { port: undefined, maxEndpoints: 10_000 };
-const ids = (list: readonly { id: string }[]) => list.map((i) => i.id).sort();
+const ids = (list: readonly { id: string; status?: string }[]) =>
+  list
+    .filter((i) => (i.status ?? 'up') === 'up')
+    .map((i) => i.id)
+    .sort();
 
 describe('instancesFromSlices', () => {
   it('merges every slice of a Service and de-duplicates a pod that sits in two of them', () => {
@@ -45,6 +49,9 @@ describe('instancesFromSlices', () => {
       select,
     );
     expect(ids(both.instances)).toEqual(['a']);
+    // Still listed, as out of service, so that a client drops it at once.
+    expect(both.instances.find((i) => i.id === 't')?.status).toBe('out_of_service');
+    expect(both.instances.some((i) => i.id === 'g')).toBe(false);
     const onlyDraining = instancesFromSlices('users', [slice('s', [terminating, gone])], select);
     expect(ids(onlyDraining.instances)).toEqual(['t']);
     expect(onlyDraining.instances[0]?.metadata?.['k8s.terminating']).toBe('true');

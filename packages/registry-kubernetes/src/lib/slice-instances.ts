@@ -38,7 +38,8 @@ interface Candidate {
  * order with IPv4 before IPv6, so the answer does not depend on event order.
  *
  * Conditions: ready → routable; serving but terminating → draining, served only while no
- * endpoint is ready (Kubernetes' own rule for terminating endpoints); not serving → left out.
+ * endpoint is ready (Kubernetes' own rule for terminating endpoints), listed `out_of_service`
+ * otherwise; not serving → left out.
  */
 export function instancesFromSlices(
   service: string,
@@ -79,13 +80,25 @@ export function instancesFromSlices(
           reason: `more than maxEndpoints (${selection.maxEndpoints}) endpoints; the rest are left out`,
           entry: undefined,
         });
-        return { instances: ready.length > 0 ? ready : draining, rejected };
+        return { instances: servable(ready, draining), rejected };
       }
       seen.add(key);
       (candidate.ready ? ready : draining).push(candidate.instance);
     }
   }
-  return { instances: ready.length > 0 ? ready : draining, rejected };
+  return { instances: servable(ready, draining), rejected };
+}
+
+/**
+ * Ready endpoints are served; draining ones only while none is ready. Otherwise they are still
+ * listed, as `out_of_service`, so that a client drops them at once instead of treating them as
+ * departed (and kept while their health checks pass).
+ */
+function servable(ready: ServiceInstance[], draining: ServiceInstance[]): ServiceInstance[] {
+  if (ready.length === 0) return draining;
+  for (const instance of draining)
+    ready.push(Object.freeze({ ...instance, status: 'out_of_service' as const }));
+  return ready;
 }
 
 function bySliceOrder(a: EndpointSlice, b: EndpointSlice): number {

@@ -3,7 +3,7 @@ import { request as httpRequest } from 'node:http';
 import { inspect } from 'node:util';
 import { RegistryUnavailableError, type ServiceInstance } from '@switchyard/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { makeTestCerts, type TestCerts } from '../testing/test-certs.ts';
+import { makeTestCerts, type TestCerts } from '../../test-support/test-certs.ts';
 import { HttpRegistry } from './http-registry.ts';
 import { InMemoryRegistry } from './in-memory-registry.ts';
 import { registerSelf } from './register-self.ts';
