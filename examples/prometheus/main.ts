@@ -16,7 +16,9 @@ export async function main(log: (line: string) => void = console.log): Promise<s
   await exporter.startServer();
   const meterProvider = new MeterProvider({ readers: [exporter] });
   const backends = await startBackends(3, { service: 'users' });
-  const client = new ServiceDiscoveryClient({ registry: new StaticRegistry({ users: backends.instances() }) });
+  const client = new ServiceDiscoveryClient({
+    registry: new StaticRegistry({ users: backends.instances() }),
+  });
   const otel = instrument({ client, meterProvider, spans: false });
   try {
     for (let i = 0; i < 60; i++) {
@@ -27,7 +29,9 @@ export async function main(log: (line: string) => void = console.log): Promise<s
     const address = (exporter as unknown as { _server: import('node:http').Server })._server.address();
     const port = typeof address === 'object' && address ? address.port : 0;
     const scrape = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    const lines = scrape.split('\n').filter((line) => /^(http_client|switchyard_)/.test(line) && !line.includes('_bucket'));
+    const lines = scrape
+      .split('\n')
+      .filter((line) => /^(http_client|switchyard_)/.test(line) && !line.includes('_bucket'));
     for (const line of lines) log(line);
     return scrape;
   } finally {
