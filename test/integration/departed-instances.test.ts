@@ -72,4 +72,23 @@ describe('instances that left discovery but pass their health checks', () => {
     hand.set(backends.instances().filter((i) => i.id === 'users-1'));
     expect(await ids(client)).toHaveLength(2);
   });
+
+  it('an instance listed as not up (draining, out of service) goes at once, whatever its checks say', async () => {
+    backends = await startBackends(2, { service: 'users' });
+    const hand = handRegistry(backends.instances());
+    client = new ServiceDiscoveryClient({
+      registry: hand.registry,
+      healthCheck: { type: 'http', path: '/health', intervalMs: 50, healthyThreshold: 1 },
+      departedGraceMs: 60_000,
+    });
+    const healthy = new Set<string>();
+    client.on('healthy', (e) => healthy.add(e.instanceId));
+    await client.getInstances('users');
+    await vi.waitFor(() => expect(healthy.size).toBe(2), eventually);
+    // Tried: users-2 marked out_of_service by discovery while its process still passes its checks.
+    hand.set(
+      backends.instances().map((i) => (i.id === 'users-2' ? { ...i, status: 'out_of_service' as const } : i)),
+    );
+    expect(await ids(client)).toEqual(['users-1']);
+  });
 });

@@ -10,4 +10,5 @@ export {
   ServiceDiscoveryClient,
   type ServiceStats,
 } from './lib/service-discovery-client.ts';
+export type { InstanceInspection, ServiceInspection } from './lib/service-view.ts';
 export { TlsVerificationError } from './lib/tls-verification-error.ts';

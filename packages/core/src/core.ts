@@ -1,6 +1,15 @@
 export { abortReason, isAbortError, neverAbortedSignal, raceAbort, sleep } from './lib/abort.ts';
 export { type Clock, ManualClock, systemClock, type TimerHandle } from './lib/clock.ts';
 export {
+  type AttemptEndMessage,
+  type AttemptMessage,
+  type CallEndMessage,
+  type CallMessage,
+  type ClientEventMessage,
+  SWITCHYARD_CHANNELS,
+  switchyardChannels,
+} from './lib/diagnostics.ts';
+export {
   AllAttemptsFailedError,
   BulkheadRejectedError,
   CircuitOpenError,
@@ -32,6 +41,7 @@ export type {
   RegistryWriter,
   ResolveOptions,
 } from './lib/registry.ts';
+export { retryDelay } from './lib/retry-delay.ts';
 export {
   INSTANCE_STATUSES,
   type InstanceStatus,

@@ -17,6 +17,11 @@ export interface PickContext {
  */
 export interface Picker {
   pick(context?: PickContext): ServiceInstance | undefined;
+  /**
+   * Set by pickers whose choice drifts with time (slow start ramps weights): the owner should
+   * build a new picker from the same snapshot after this many ms.
+   */
+  readonly refreshAfterMs?: number;
 }
 
 /** What a strategy gets when it builds a picker for a new snapshot. */
@@ -25,6 +30,12 @@ export interface BuildContext {
   readonly load: LoadStats;
   /** The picker this one replaces, to carry state across snapshots (rotation position…). */
   readonly previous?: Picker | undefined;
+  /**
+   * Whether an instance is healthy now (not ejected, breaker not open). Strategies that weigh
+   * health across groups (locality, slow start after an ejection) read it; the owner builds a
+   * new picker when it changes. Absent: every instance is healthy.
+   */
+  readonly isHealthy?: ((instance: ServiceInstance) => boolean) | undefined;
 }
 
 /**

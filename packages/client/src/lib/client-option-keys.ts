@@ -39,11 +39,14 @@ const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'panicThresholdPercent',
   'departedGraceMs',
   'maxDeparted',
+  'locality',
+  'slowStart',
   'tls',
 );
 const CLIENT_KEYS = allKeys<ServiceDiscoveryClientOptions>()(
   ...(SERVICE_KEYS as readonly (keyof ServiceOptions)[]),
   'registry',
+  'zone',
   'services',
   'refreshMs',
   'maxServices',
@@ -144,5 +147,7 @@ function checkService(options: ServiceOptions, prefix: string): void {
     nested(options.outlierDetection.successRate, SUCCESS_RATE_KEYS, 'outlierDetection.successRate');
   }
   nested(options.healthCheck, HEALTH_CHECK_KEYS, 'healthCheck');
+  nested(options.locality, ['minClusterSize', 'overprovisioningFactor', 'priorityKey'], 'locality');
+  nested(options.slowStart, ['windowMs', 'aggression', 'minWeightPercent', 'stepMs'], 'slowStart');
   nested(options.tls, TLS_KEYS, 'tls');
 }

@@ -1,4 +1,10 @@
-import type { Balancer } from '@switchyard/balancers';
+import {
+  type Balancer,
+  type LocalityOptions,
+  roundRobin,
+  type SlowStartOptions,
+  slowStart,
+} from '@switchyard/balancers';
 import {
   type Clock,
   describeValue,
@@ -61,6 +67,13 @@ export interface ServiceOptions {
   /** With active health checks: at most this many such departed instances per service; default 16. */
   readonly maxDeparted?: number;
   /**
+   * Envoy's priority levels (metadata `priority`, 0 first, overprovisioning 1.4) and, with the
+   * client's `zone`, zone-aware routing. On by default; `false` turns both off.
+   */
+  readonly locality?: Omit<LocalityOptions, 'localZone'> | false;
+  /** Ramp up new and returning instances' weight over `windowMs` (Envoy's slow start); off unless set. */
+  readonly slowStart?: Omit<SlowStartOptions, 'clock'>;
+  /**
    * TLS to `secure` (https) instances: CA, client certificate, the name checked (default: the
    * service name). Unset: Node's CAs, each instance checked against its own host. A service's
    * own `tls` replaces the client-wide one as a whole.
@@ -70,6 +83,8 @@ export interface ServiceOptions {
 
 export interface ServiceDiscoveryClientOptions extends ServiceOptions {
   readonly registry: Registry;
+  /** The caller's own zone: traffic stays in it while it can take it (zone-aware routing). */
+  readonly zone?: string;
   /** Per-service overrides, by service name. */
   readonly services?: Readonly<Record<string, ServiceOptions>>;
   /** For registries without `watch`: how long a resolved list is served before it is refreshed. */
@@ -102,6 +117,8 @@ const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
   'panicThresholdPercent',
   'departedGraceMs',
   'maxDeparted',
+  'locality',
+  'slowStart',
   'tls',
 ];
 
@@ -122,6 +139,9 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
     throw new ValidationError('registry', 'expected a Registry with a resolve(service) method');
   }
   rejectUnknownClientOptions(options);
+  if (options.zone !== undefined && (typeof options.zone !== 'string' || options.zone.length === 0)) {
+    throw new ValidationError('zone', `expected a non-empty string, got ${describeValue(options.zone)}`);
+  }
   duration(options.refreshMs, 'refreshMs');
   positive(options.maxOrigins, 'maxOrigins');
   positive(options.maxServices, 'maxServices');
@@ -162,6 +182,22 @@ function checkService(options: ServiceOptions, prefix: string): void {
     if (options.outlierDetection) resolveOutlierOptions(options.outlierDetection);
     if (options.healthCheck) resolveHealthCheckOptions(options.healthCheck);
   });
+  if (options.slowStart !== undefined) {
+    // The factory checks window, aggression and minimum; its errors name the field.
+    slowStart(roundRobin(), options.slowStart);
+  }
+  const locality = options.locality;
+  if (locality) {
+    if (locality.minClusterSize !== undefined)
+      atLeastZero(locality.minClusterSize, `${prefix}locality.minClusterSize`, 1_000_000);
+    const factor = locality.overprovisioningFactor;
+    if (factor !== undefined && !(typeof factor === 'number' && factor >= 1 && factor <= 100)) {
+      throw new ValidationError(
+        `${prefix}locality.overprovisioningFactor`,
+        `expected a number in 1..100, got ${describeValue(factor)}`,
+      );
+    }
+  }
   const balancer = options.balancer as Partial<Balancer> | undefined;
   if (balancer !== undefined && typeof balancer?.build !== 'function') {
     throw new ValidationError(`${prefix}balancer`, 'expected a Balancer, e.g. roundRobin()');

@@ -21,8 +21,10 @@ export type InstanceVeto = (instance: ServiceInstance) => string | undefined;
 export function checkInstanceList(
   entries: readonly unknown[],
   veto?: InstanceVeto,
-): { instances: ServiceInstance[]; rejected: RejectedInstance[] } {
+): { instances: ServiceInstance[]; rejected: RejectedInstance[]; notUp: Set<string> } {
   const instances: ServiceInstance[] = [];
+  /** Ids listed but not `up` (draining, out of service): gone at once, not "departed". */
+  const notUp = new Set<string>();
   const rejected: RejectedInstance[] = [];
   const byId = new Map<string, ServiceInstance>();
   for (const entry of entries) {
@@ -36,7 +38,10 @@ export function checkInstanceList(
       rejected.push({ key: `invalid ${keyOf(entry)} ${error.message}`, reason: error.message, entry });
       continue;
     }
-    if (!isUp(instance)) continue;
+    if (!isUp(instance)) {
+      notUp.add(instance.id);
+      continue;
+    }
     const vetoed = veto?.(instance);
     if (vetoed !== undefined) {
       rejected.push({ key: `vetoed ${keyOf(instance)} ${vetoed}`, reason: vetoed, entry });
@@ -54,7 +59,8 @@ export function checkInstanceList(
     byId.set(instance.id, instance);
     instances.push(instance);
   }
-  return { instances, rejected };
+  for (const instance of instances) notUp.delete(instance.id);
+  return { instances, rejected, notUp };
 }
 
 function address(instance: ServiceInstance): string {

@@ -14,6 +14,8 @@ import {
   warnListenerError,
 } from '@switchyard/core';
 import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
+import { type AttemptFn, CallDiagnostics, diagnosticsWanted } from './call-diagnostics.ts';
+import { ClientEmitter } from './client-emitter.ts';
 import type { ClientEvents } from './client-events.ts';
 import {
   type ServiceDiscoveryClientOptions,
@@ -23,7 +25,7 @@ import {
 import { HostPolicy } from './host-policy.ts';
 import { OriginPools } from './origin-pools.ts';
 import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
-import { ServiceView } from './service-view.ts';
+import { type ServiceInspection, ServiceView } from './service-view.ts';
 import { ServiceViews } from './service-views.ts';
 
 /** Views kept at most (LRU beyond it): bounds memory and watches whatever names callers use. */
@@ -32,7 +34,7 @@ export const DEFAULT_MAX_SERVICES = 1_000;
 export const DEFAULT_SERVICE_IDLE_MS = 30 * 60_000;
 
 /** Options of one `callService` call. */
-export interface CallOptions {
+export interface CallOptions<T = unknown> {
   /** Affinity key for consistent-hash and Maglev services. */
   readonly hashKey?: string;
   /** Safe to send twice: allows a retry after the request may have reached an instance. */
@@ -41,6 +43,11 @@ export interface CallOptions {
   readonly signal?: AbortSignal;
   /** Start a second attempt on another instance after this many ms (idempotent calls only). */
   readonly hedgeAfterMs?: number;
+  /**
+   * Whether a value your function resolved with is a success for outlier detection (default:
+   * every resolved value is). `request()` uses it to count 5xx answers against the instance.
+   */
+  readonly succeeded?: (value: T) => boolean;
 }
 
 /** What a call's function receives besides the instance. */
@@ -59,7 +66,7 @@ export type CallContext = AttemptContext;
 export class ServiceDiscoveryClient {
   readonly #options: ServiceDiscoveryClientOptions;
   readonly #views: ServiceViews;
-  readonly #events: TypedEmitter<ClientEvents> = new TypedEmitter<ClientEvents>({
+  readonly #events: TypedEmitter<ClientEvents> = new ClientEmitter(this, {
     // A throwing listener is reported to `listenerError` listeners, or as a process warning.
     onListenerError: (error, event) => {
       if (event === 'listenerError' || !this.#events.hasListeners('listenerError')) {
@@ -99,6 +106,7 @@ export class ServiceDiscoveryClient {
           events: this.#events,
           refreshMs: this.#options.refreshMs ?? 5_000,
           veto: (instance) => hosts.check(instance.host),
+          zone: options.zone,
         }),
     });
   }
@@ -110,9 +118,9 @@ export class ServiceDiscoveryClient {
   callService<T>(
     service: string,
     fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
-    options: CallOptions = {},
+    options: CallOptions<T> = {},
   ): Promise<T> {
-    return this.#call(service, fn, options);
+    return this.#call(service, fn, options, options.succeeded, { kind: 'call' });
   }
 
   /**
@@ -127,9 +135,16 @@ export class ServiceDiscoveryClient {
     const idempotent = request.idempotent ?? isIdempotentMethod(method);
     return this.#call(
       service,
-      (instance, context) => sendRequest(this.#pools, instance, request, context),
+      (instance, context, extraHeaders) =>
+        sendRequest(
+          this.#pools,
+          instance,
+          extraHeaders ? withHeaders(request, extraHeaders) : request,
+          context,
+        ),
       { hashKey: request.hashKey, idempotent, signal: request.signal, hedgeAfterMs: request.hedgeAfterMs },
       isNotServerError,
+      { kind: 'request', method, path: request.path },
     );
   }
 
@@ -157,6 +172,15 @@ export class ServiceDiscoveryClient {
     listener: (payload: ClientEvents[K]) => void,
   ): () => void {
     return this.#events.on(event, listener);
+  }
+
+  /**
+   * What the client knows of each service it has a view of, now: the balancer, panic mode,
+   * and every discovered instance with its health, ejection, breaker state and load. Cheap
+   * and synchronous (a dashboard polls it); nothing is resolved.
+   */
+  inspect(): ServiceInspection[] {
+    return [...this.#views.entries()].map(([, view]) => view.inspect());
   }
 
   /** Counters per service: calls, attempts, retries, failures, and per-instance load. */
@@ -202,9 +226,10 @@ export class ServiceDiscoveryClient {
   /** Runs a call so that close() can abort it and wait for it. */
   #call<T>(
     service: string,
-    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
-    options: CallOptions,
-    succeeded?: (value: T) => boolean,
+    fn: AttemptFn<T>,
+    options: CallOptions<T>,
+    succeeded: ((value: T) => boolean) | undefined,
+    kind: CallKind,
   ): Promise<T> {
     if (this.#closed) return Promise.reject(new ClientClosedError(service));
     const own = options.signal;
@@ -223,7 +248,7 @@ export class ServiceDiscoveryClient {
         unlink = () => own.removeEventListener('abort', onAbort);
       }
     }
-    const call = this.#run(service, fn, { ...options, signal }, succeeded);
+    const call = this.#run(service, fn, { ...options, signal }, succeeded, kind);
     this.#inflight.set(call, controller);
     const done = () => {
       this.#inflight.delete(call);
@@ -235,9 +260,10 @@ export class ServiceDiscoveryClient {
 
   async #run<T>(
     service: string,
-    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
-    options: CallOptions,
-    succeeded?: (value: T) => boolean,
+    fn: AttemptFn<T>,
+    options: CallOptions<T>,
+    succeeded: ((value: T) => boolean) | undefined,
+    kind: CallKind,
   ): Promise<T> {
     if (typeof fn !== 'function')
       throw new ValidationError('fn', 'expected a function (instance, context) => Promise');
@@ -253,11 +279,22 @@ export class ServiceDiscoveryClient {
         },
       );
     }
+    const diagnostics = diagnosticsWanted()
+      ? new CallDiagnostics({ client: this, service, ...kind }, () => this.#clock.now())
+      : undefined;
+    const run = diagnostics
+      ? diagnostics.wrap(fn, succeeded, kind.kind === 'request' ? statusOf : undefined)
+      : fn;
     view.inflight++;
     try {
       if (!view.hasInstances) await this.#ready(view, signal);
       else view.refreshIfDue();
-      return await view.execute(fn, options, hashKey, succeeded);
+      const value = await view.execute(run, options, hashKey, succeeded);
+      diagnostics?.end();
+      return value;
+    } catch (error) {
+      diagnostics?.end(error);
+      throw error;
     } finally {
       view.inflight--;
     }
@@ -303,3 +340,14 @@ function forwardRegistryEvents(registry: Registry, events: TypedEmitter<ClientEv
 
 /** For outlier detection, a 5xx answer counts against the instance that gave it. */
 const isNotServerError = (response: HttpResponse): boolean => response.statusCode < 500;
+const statusOf = (value: unknown): number => (value as HttpResponse).statusCode;
+
+/** What diagnostics say of a call's kind. */
+type CallKind =
+  | { readonly kind: 'call' }
+  | { readonly kind: 'request'; readonly method: string; readonly path: string };
+
+/** The request with headers added (trace context from a diagnostics subscriber). */
+function withHeaders(request: HttpRequest, extra: Record<string, string>): HttpRequest {
+  return { ...request, headers: { ...request.headers, ...extra } };
+}

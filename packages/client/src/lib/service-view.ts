@@ -1,9 +1,17 @@
-import { type Balancer, type PickContext, type Picker, roundRobin } from '@switchyard/balancers';
+import {
+  type Balancer,
+  localityAware,
+  type PickContext,
+  type Picker,
+  roundRobin,
+  slowStart,
+} from '@switchyard/balancers';
 import {
   createSnapshot,
   type InstanceSnapshot,
   LoadStats,
   type ServiceInstance,
+  sameInstances,
   type TimerHandle,
 } from '@switchyard/core';
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
@@ -42,6 +50,35 @@ const EXECUTOR_EVENTS = [
 export interface ServiceViewDeps extends DiscoveryFeedOptions {
   /** Says why an instance must not be called (a denied host), or undefined. */
   readonly veto?: InstanceVeto;
+  /** The caller's own zone, for zone-aware routing. */
+  readonly zone?: string | undefined;
+}
+
+/** One discovered instance as `client.inspect()` shows it. */
+export interface InstanceInspection {
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  readonly zone: string | undefined;
+  readonly weight: number;
+  /** In the snapshot picks are made from (not held out by active health checks). */
+  readonly routable: boolean;
+  /** Active health checks' verdict; `unchecked` without them. */
+  readonly health: 'healthy' | 'unhealthy' | 'unchecked';
+  readonly ejected: boolean;
+  readonly breaker: 'closed' | 'open' | 'halfOpen';
+  readonly inflight: number;
+  /** Discovery says it is shutting down (a terminating pod) or dropped it within its grace. */
+  readonly draining: boolean;
+}
+
+/** One service as `client.inspect()` shows it. */
+export interface ServiceInspection {
+  readonly service: string;
+  /** The strategy's name (`roundRobin`, `peakEwma`…). */
+  readonly balancer: string;
+  readonly panic: boolean;
+  readonly instances: readonly InstanceInspection[];
 }
 
 /**
@@ -77,16 +114,23 @@ export class ServiceView implements InstanceSource {
   readonly #departed = new Map<string, number>();
   readonly #departedLimits: { readonly graceMs: number; readonly max: number };
   #departedTimer: TimerHandle | undefined;
+  /** Ids the last list gave as not `up` (draining, out of service): never kept as departed. */
+  #notUp: ReadonlySet<string> = new Set();
   /** The last list discovery gave, checked. */
   #listed: readonly ServiceInstance[] | undefined;
   readonly #rejections = new RejectionReporter();
-  readonly #brokenBreakers = new Set<string>();
+  /** Breakers not closed now, by instance id: stats count only those of current instances. */
+  readonly #brokenBreakers = new Map<string, 'open' | 'halfOpen'>();
+  /** The user's strategy wrapped in priority/zone routing and, if asked, slow start. */
+  readonly #effective: Balancer;
+  #refreshTimer: TimerHandle | undefined;
   #outerExcluded: (instance: ServiceInstance) => boolean = () => false;
 
   constructor(service: string, options: ServiceOptions, deps: ServiceViewDeps) {
     this.service = service;
     this.#deps = deps;
     this.balancer = options.balancer ?? roundRobin();
+    this.#effective = effectiveBalancer(this.balancer, options, deps);
     this.load = new LoadStats({ decayMs: this.balancer.latencyDecayMs });
     this.#panicThreshold = options.panicThresholdPercent ?? 50;
     this.#departedLimits = {
@@ -94,15 +138,21 @@ export class ServiceView implements InstanceSource {
       max: options.maxDeparted ?? DEFAULT_MAX_DEPARTED,
     };
     this.#snapshot = createSnapshot(service, [], 0);
-    this.#picker = this.balancer.build(this.#snapshot, { load: this.load });
+    this.#picker = this.#effective.build(this.#snapshot, { load: this.load });
     this.#feed = new DiscoveryFeed(service, deps, (instances) => this.#apply(instances));
 
     if (options.outlierDetection !== false) {
       const outliers = new OutlierDetector({ ...options.outlierDetection, clock: deps.clock });
       this.#outliers = outliers;
       this.#cleanup.push(
-        outliers.events.on('ejected', (event) => deps.events.emit('ejected', { ...event, service })),
-        outliers.events.on('restored', (event) => deps.events.emit('restored', { ...event, service })),
+        outliers.events.on('ejected', (event) => {
+          deps.events.emit('ejected', { ...event, service });
+          this.#reweigh();
+        }),
+        outliers.events.on('restored', (event) => {
+          deps.events.emit('restored', { ...event, service });
+          this.#reweigh();
+        }),
         () => outliers.close(),
       );
     }
@@ -135,18 +185,18 @@ export class ServiceView implements InstanceSource {
       retryBudget: options.retryBudget,
       clock: deps.clock,
     });
-    // Breakers open now, by instance id: stats count only those of current instances.
     const broken = this.#brokenBreakers;
+    const breakerChanged = (id: string | undefined, state: 'open' | 'halfOpen' | 'closed') => {
+      if (id === undefined) return;
+      const wasOpen = broken.get(id) === 'open';
+      if (state === 'closed') broken.delete(id);
+      else broken.set(id, state);
+      if (wasOpen !== (state === 'open')) this.#reweigh();
+    };
     this.#cleanup.push(
-      this.executor.events.on('breakerOpen', (e) => e.instanceId !== undefined && broken.add(e.instanceId)),
-      this.executor.events.on(
-        'breakerHalfOpen',
-        (e) => e.instanceId !== undefined && broken.add(e.instanceId),
-      ),
-      this.executor.events.on(
-        'breakerClose',
-        (e) => e.instanceId !== undefined && broken.delete(e.instanceId),
-      ),
+      this.executor.events.on('breakerOpen', (e) => breakerChanged(e.instanceId, 'open')),
+      this.executor.events.on('breakerHalfOpen', (e) => breakerChanged(e.instanceId, 'halfOpen')),
+      this.executor.events.on('breakerClose', (e) => breakerChanged(e.instanceId, 'closed')),
     );
     for (const name of EXECUTOR_EVENTS) {
       this.#cleanup.push(
@@ -228,8 +278,34 @@ export class ServiceView implements InstanceSource {
   readonly #excluded = (instance: ServiceInstance): boolean =>
     this.#outerExcluded(instance) || (this.#outliers?.isEjected(instance.id) ?? false);
 
+  /** What this view knows of its service now, for `client.inspect()`. */
+  inspect(): ServiceInspection {
+    const routable = this.#snapshot.byId;
+    const health = this.#health;
+    return {
+      service: this.service,
+      balancer: this.balancer.name,
+      panic: this.#inPanic,
+      instances: (this.#discovered ?? []).map((instance) => ({
+        id: instance.id,
+        host: instance.host,
+        port: instance.port,
+        zone: instance.zone,
+        weight: instance.weight ?? 1,
+        routable: routable.has(instance.id),
+        health: !health ? 'unchecked' : health.state(instance.id) === 'unhealthy' ? 'unhealthy' : 'healthy',
+        ejected: this.#outliers?.isEjected(instance.id) ?? false,
+        breaker: this.#brokenBreakers.get(instance.id) ?? 'closed',
+        inflight: this.load.of(instance).inflight,
+        draining: this.#departed.has(instance.id) || instance.metadata?.['k8s.terminating'] === 'true',
+      })),
+    };
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#refreshTimer) this.#deps.clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
     if (this.#departedTimer) this.#deps.clock.clearTimeout(this.#departedTimer);
     this.#departedTimer = undefined;
     this.#feed.close();
@@ -248,7 +324,8 @@ export class ServiceView implements InstanceSource {
     if (this.#closed) return;
     try {
       if (!Array.isArray(list)) throw new TypeError(`expected an array of instances, got ${typeof list}`);
-      const { instances, rejected } = checkInstanceList(list, this.#deps.veto);
+      const { instances, rejected, notUp } = checkInstanceList(list, this.#deps.veto);
+      this.#notUp = notUp;
       this.#rejections.report(rejected, ({ reason, entry }) =>
         this.#deps.events.emit('invalidInstance', { service: this.service, reason, entry }),
       );
@@ -272,7 +349,7 @@ export class ServiceView implements InstanceSource {
       this.load.retain(discovered);
       const ids = new Set(discovered.map((instance) => instance.id));
       this.executor.retain(ids);
-      for (const id of this.#brokenBreakers) if (!ids.has(id)) this.#brokenBreakers.delete(id);
+      for (const id of this.#brokenBreakers.keys()) if (!ids.has(id)) this.#brokenBreakers.delete(id);
       this.#swap(next);
     } catch (error) {
       this.#rejectUpdate(error, previous);
@@ -298,6 +375,23 @@ export class ServiceView implements InstanceSource {
     });
   }
 
+  /** Health changed (ejection, breaker): health-aware routing (zones, priorities, slow start) re-weighs. */
+  #reweigh(): void {
+    if (this.#discovered !== undefined && !this.#closed) this.#publish();
+  }
+
+  /** A picker whose choice drifts with time (slow start) asks to be rebuilt: one timer for it. */
+  #scheduleRefresh(afterMs: number | undefined): void {
+    const clock = this.#deps.clock;
+    if (this.#refreshTimer) clock.clearTimeout(this.#refreshTimer);
+    this.#refreshTimer = undefined;
+    if (afterMs === undefined || this.#closed) return;
+    this.#refreshTimer = clock.setTimeout(() => {
+      this.#refreshTimer = undefined;
+      this.#reweigh();
+    }, afterMs);
+  }
+
   /**
    * Envoy's rule, bounded: an instance that leaves discovery while its active checks still pass
    * keeps serving — discovery is often slower or flakier than the instance — but only for
@@ -316,7 +410,8 @@ export class ServiceView implements InstanceSource {
     const ids = new Set(listed.map((instance) => instance.id));
     const kept: { instance: ServiceInstance; since: number }[] = [];
     for (const instance of previous) {
-      if (ids.has(instance.id) || health.state(instance.id) !== 'healthy') continue;
+      if (ids.has(instance.id) || this.#notUp.has(instance.id) || health.state(instance.id) !== 'healthy')
+        continue;
       const since = this.#departed.get(instance.id) ?? now;
       if (now - since < graceMs) kept.push({ instance, since });
     }
@@ -360,28 +455,55 @@ export class ServiceView implements InstanceSource {
       routable = verdict.instances;
       panic = { on: verdict.panic, healthy: verdict.healthy, total: discovered.length };
     }
-    const snapshot = createSnapshot(this.service, routable, this.#version + 1);
-    const picker = this.balancer.build(snapshot, { load: this.load, previous: this.#picker });
+    // Same instances (a re-weigh after an ejection, a slow-start step): same snapshot, new picker.
+    const current = this.#snapshot;
+    const snapshot = sameInstances(current.instances, routable)
+      ? current
+      : createSnapshot(this.service, routable, this.#version + 1);
+    const picker = this.#effective.build(snapshot, {
+      load: this.load,
+      previous: this.#picker,
+      isHealthy: this.#isHealthy,
+    });
     return { snapshot, picker, panic };
   }
 
+  /** Not ejected and breaker not open: what health-aware routing counts as capacity. */
+  readonly #isHealthy = (instance: ServiceInstance): boolean =>
+    !(this.#outliers?.isEjected(instance.id) ?? false) && this.#brokenBreakers.get(instance.id) !== 'open';
+
   /** Publishes what `#build` made: the picker swap is atomic for the synchronous picks. */
   #swap({ snapshot, picker, panic }: Built): void {
+    const changed = snapshot !== this.#snapshot;
     this.#version = snapshot.version;
     this.#snapshot = snapshot;
     this.#picker = picker;
+    this.#scheduleRefresh(picker.refreshAfterMs);
     const events = this.#deps.events;
     if (panic && panic.on !== this.#inPanic) {
       this.#inPanic = panic.on;
       const event = { service: this.service, healthy: panic.healthy, total: panic.total };
       events.emit(panic.on ? 'panic' : 'panicOver', event);
     }
-    events.emit('instancesChanged', {
-      service: this.service,
-      instances: snapshot.instances,
-      version: snapshot.version,
-    });
+    if (changed)
+      events.emit('instancesChanged', {
+        service: this.service,
+        instances: snapshot.instances,
+        version: snapshot.version,
+      });
   }
+}
+
+/**
+ * The strategy calls go through: the user's, inside Envoy's priority levels and zone-aware
+ * routing (a no-op for one level and no zone), inside slow start when configured.
+ */
+function effectiveBalancer(balancer: Balancer, options: ServiceOptions, deps: ServiceViewDeps): Balancer {
+  const locality = options.locality === false ? undefined : options.locality;
+  let effective =
+    options.locality === false ? balancer : localityAware(balancer, { ...locality, localZone: deps.zone });
+  if (options.slowStart) effective = slowStart(effective, { ...options.slowStart, clock: deps.clock });
+  return effective;
 }
 
 interface Built {

@@ -20,7 +20,12 @@ export interface SwitchyardCaller {
   callService<T>(
     service: string,
     fn: (instance: ServiceInstance, context: AttemptContext) => Promise<T>,
-    options?: { hashKey?: string; idempotent?: boolean; signal?: AbortSignal },
+    options?: {
+      hashKey?: string;
+      idempotent?: boolean;
+      signal?: AbortSignal;
+      succeeded?: (value: T) => boolean;
+    },
   ): Promise<T>;
 }
 
@@ -31,6 +36,8 @@ export interface Route {
   readonly origins: InstanceOrigins;
   readonly servername: (instance: ServiceInstance, hostname: string) => string | undefined;
 }
+
+const isNotServerError = (statusCode: number): boolean => statusCode < 500;
 
 /** Bytes of a 429/502/503/504 body kept, so that the last one can still reach the caller. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -109,11 +116,13 @@ export class RoutedRequest implements Controller {
       this.#deadline.unref();
     }
     const idempotent = overrides.idempotent ?? isIdempotentMethod(this.#opts.method);
-    let call: Promise<void>;
+    let call: Promise<number>;
     try {
       call = this.#route.client.callService(this.#service, this.#attempt, {
         hashKey: overrides.hashKey,
         idempotent,
+        // A 5xx answer reaches the caller, and counts against the instance for outlier detection.
+        succeeded: isNotServerError,
       });
     } catch (error) {
       this.#fail(error);
@@ -157,8 +166,8 @@ export class RoutedRequest implements Controller {
   }
 
   /** The executor's attempt: one dispatch to `instance`, settled when its answer starts. */
-  readonly #attempt = (instance: ServiceInstance, context: AttemptContext): Promise<void> =>
-    new Promise<void>((resolve, reject) => {
+  readonly #attempt = (instance: ServiceInstance, context: AttemptContext): Promise<number> =>
+    new Promise<number>((resolve, reject) => {
       if (this.#done) return reject(this.#reason ?? new Error('request already ended'));
       if (this.#bodyMaybeSent()) {
         return reject(new NotRetriedError(this.#service, BODY_SENT, { instanceId: instance.id }));
@@ -289,7 +298,8 @@ class InstanceAttempt implements Handler {
   readonly #request: RoutedRequest;
   readonly #instance: ServiceInstance;
   readonly #signal: AbortSignal;
-  readonly #resolve: () => void;
+  /** Resolves the attempt with the answer's status code. */
+  readonly #resolve: (statusCode: number) => void;
   readonly #reject: (error: unknown) => void;
   #settled = false;
   #forwarded = false;
@@ -307,7 +317,7 @@ class InstanceAttempt implements Handler {
     request: RoutedRequest,
     instance: ServiceInstance,
     signal: AbortSignal,
-    resolve: () => void,
+    resolve: (statusCode: number) => void,
     reject: (error: unknown) => void,
   ) {
     this.#request = request;
@@ -334,7 +344,7 @@ class InstanceAttempt implements Handler {
   ): void {
     this.#forwarded = true;
     this.#settle();
-    this.#resolve();
+    this.#resolve(statusCode);
     this.#request.forwardUpgrade(this, statusCode, headers, socket);
   }
 
@@ -350,7 +360,7 @@ class InstanceAttempt implements Handler {
     }
     this.#forwarded = true;
     this.#settle();
-    this.#resolve();
+    this.#resolve(statusCode);
     this.#request.forwardStart(this, statusCode, headers, message);
   }
 

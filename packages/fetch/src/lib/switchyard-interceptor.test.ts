@@ -237,6 +237,24 @@ describe('switchyard() and the client', () => {
     for (const res of await Promise.all(pending)) expect(res.status).toBe(200);
   });
 
+  it('reports 5xx answers to outlier detection: an instance answering 500 is ejected', async () => {
+    await setUp({
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 60_000, maxEjectionPercent: 50 },
+    });
+    const ejected: string[] = [];
+    client.on('ejected', (event) => ejected.push(event.instanceId));
+    backends.list[0]?.failWith(500, 1_000);
+    for (let i = 0; i < 12; i++) {
+      const res = await undiciFetch('http://users/x', { dispatcher });
+      await res.arrayBuffer();
+    }
+    expect(ejected).toEqual(['users-1']);
+    // Once ejected, it gets nothing more: the 500s reached the caller only before that.
+    const before = backends.list[0]?.requests ?? 0;
+    for (let i = 0; i < 6; i++) expect(await getInstance('http://users/y')).not.toBe('users-1');
+    expect(backends.list[0]?.requests).toBe(before);
+  });
+
   it('routes only the hosts a rule names', async () => {
     await setUp();
     dispatcher = agent.compose(switchyard(client, { services: { suffix: '.svc' } }));

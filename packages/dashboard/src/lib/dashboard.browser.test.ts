@@ -1,0 +1,113 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { peakEwma } from '@switchyard/balancers';
+import { ServiceDiscoveryClient } from '@switchyard/client';
+import { StaticRegistry } from '@switchyard/registry';
+import { type Backends, startBackends } from '@switchyard/testing';
+import { type Browser, chromium } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDashboard, type Dashboard } from './create-dashboard.ts';
+
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const hasChromium = existsSync(CHROMIUM);
+if (!hasChromium && process.env.CI) {
+  throw new Error(
+    `CI requires Chromium at ${CHROMIUM}: install it with .ci/install-servers.sh (Debian's chromium)`,
+  );
+}
+if (!hasChromium)
+  console.warn(`[skipped] dashboard browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+const SCREENSHOT_DIR = join(import.meta.dirname, '../../../../test-results');
+
+// Skipped only where Chromium is absent outside CI (see above); CI fails instead.
+describe.skipIf(!hasChromium)('the dashboard in a real browser (headless Chromium)', () => {
+  let backends: Backends;
+  let client: ServiceDiscoveryClient;
+  let dashboard: Dashboard;
+  let browser: Browser;
+  let url: string;
+  let running = true;
+  let traffic: Promise<void>;
+
+  beforeAll(async () => {
+    backends = await startBackends(3, { service: 'users' });
+    client = new ServiceDiscoveryClient({
+      registry: new StaticRegistry({ users: backends.instances() }),
+      balancer: peakEwma(),
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 60_000, maxEjectionPercent: 50 },
+    });
+    dashboard = createDashboard(client, { token: 'admin-token-123', pushIntervalMs: 250 });
+    url = await dashboard.listen();
+    // Steady traffic: 16 callers in a loop until the test ends.
+    traffic = Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (running) {
+          await client
+            .request('users', { method: 'GET', path: '/' })
+            .then((res) => res.body.dump())
+            .catch(() => undefined);
+        }
+      }),
+    ).then(() => undefined);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    running = false;
+    await traffic;
+    await browser?.close();
+    await dashboard?.close();
+    await client?.close();
+    await backends?.close();
+  });
+
+  it(
+    'shows a killed instance as ejected and a slow one losing its share, live',
+    { timeout: 60_000 },
+    async () => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+      // Without the token the page is refused.
+      const refused = await page.goto(url);
+      expect(refused?.status()).toBe(401);
+      // With it once in the URL: a cookie, and the token leaves the address bar.
+      await page.goto(`${url}?token=admin-token-123`);
+      expect(page.url()).toBe(url);
+      await page.waitForSelector('#status[data-status="live"]');
+      await page.waitForSelector('tr[data-instance="users-1"][data-state="routable"]');
+
+      await backends[0]?.down(); // killed
+      backends[1]?.slow(40); // slowed
+      await page.waitForSelector('tr[data-instance="users-1"][data-state="ejected"]', { timeout: 20_000 });
+      // The slow instance's share over the last minute falls as peak-EWMA steers around it.
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const share = Number(await page.locator('tr[data-instance="users-2"]').getAttribute('data-share'));
+        if (share < 0.25) break;
+        if (Date.now() > deadline) throw new Error(`users-2 still has ${share} of the traffic`);
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      const events = await page.locator('#events li[data-event="ejected"]').count();
+      expect(events).toBeGreaterThanOrEqual(1);
+      const share = Number(await page.locator('tr[data-instance="users-3"]').getAttribute('data-share'));
+      expect(share).toBeGreaterThan(0.5);
+      mkdirSync(SCREENSHOT_DIR, { recursive: true });
+      await page.screenshot({ path: join(SCREENSHOT_DIR, 'dashboard.png'), fullPage: true });
+      // The JSON endpoint carries the same data, and the token never appears in it.
+      const json = await page.evaluate(async () => (await fetch('state.json')).text());
+      expect(JSON.parse(json).services[0].instances).toHaveLength(3);
+      expect(json).not.toContain('admin-token-123');
+    },
+  );
+});
