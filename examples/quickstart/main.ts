@@ -11,6 +11,7 @@ import { once } from 'node:events';
 import { constants } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { ServiceDiscoveryClient } from '@switchyard/client';
+import { createDashboard } from '@switchyard/dashboard';
 import { createRegistryServer, HttpRegistry } from '@switchyard/registry';
 
 /** The backend processes still running: they must not outlive this one. */
@@ -60,6 +61,13 @@ client.on('instancesChanged', ({ instances }) =>
   console.log(`  · view of "hello" now: ${instances.map((i) => i.id).join(', ') || '(empty)'}`),
 );
 client.on('ejected', ({ instanceId, reason }) => console.log(`  · ejected ${instanceId}: ${reason}`));
+
+// A live page of what the client sees: open it to watch the kill below happen.
+const dashboard = createDashboard(client);
+console.log(`dashboard: ${await dashboard.listen()} (live: instances, share of traffic, ejections)`);
+// At a terminal, a few seconds to open it before the traffic starts (and to look after it ends).
+const watchMs = process.stdout.isTTY ? 5_000 : 0;
+await new Promise((resolve) => setTimeout(resolve, watchMs));
 
 /** Sends `count` GETs, `concurrency` at a time; returns answers per instance and failures. */
 async function traffic(count: number, concurrency: number, during?: (sent: number) => Promise<void> | void) {
@@ -111,6 +119,8 @@ report('600 more requests; hello-2 crashed after the 150th:', afterCrash);
 await new Promise((resolve) => setTimeout(resolve, 2_500));
 report('300 requests once the registry has dropped hello-2:', await traffic(300, 4));
 
+await new Promise((resolve) => setTimeout(resolve, watchMs));
+await dashboard.close();
 await client.close();
 for (const { process: child } of [backends[0]!, backends[2]!]) {
   child.kill('SIGTERM');
