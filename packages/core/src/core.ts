@@ -41,6 +41,7 @@ export type {
   RegistryWriter,
   ResolveOptions,
 } from './lib/registry.ts';
+export { RejectionLog } from './lib/rejection-log.ts';
 export { retryDelay } from './lib/retry-delay.ts';
 export {
   INSTANCE_STATUSES,

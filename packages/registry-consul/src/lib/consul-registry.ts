@@ -2,6 +2,7 @@ import {
   type RegisterOptions,
   type Registry,
   type RegistryWriter,
+  RejectionLog,
   type ResolveOptions,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -23,7 +24,6 @@ import {
 } from './consul-options.ts';
 import { ConsulWatch } from './consul-watch.ts';
 import { queryHealth } from './health-query.ts';
-import { RejectionLog } from './rejection-log.ts';
 
 // Consul 1.x answers a pass for an unknown check with 404; older agents with 500 and this text.
 const UNKNOWN_CHECK = /unknown check|does not have associated TTL/i;

@@ -1,10 +1,9 @@
-import { sleep, type TypedEmitter, WatchFanout, type WatchSource } from '@switchyard/core';
+import type { RejectionLog } from '@switchyard/core';
+import { retryDelay, sleep, type TypedEmitter, WatchFanout, type WatchSource } from '@switchyard/core';
 import { type RejectedConsulEntry, rejectionKey } from './consul-entry.ts';
 import type { ConsulRegistryEvents } from './consul-events.ts';
 import type { ResolvedConsulOptions } from './consul-options.ts';
 import { queryHealth } from './health-query.ts';
-import type { RejectionLog } from './rejection-log.ts';
-import { retryDelay } from './retry-delay.ts';
 
 /**
  * Follows one service with blocking queries, as Consul's guide asks: the first query is

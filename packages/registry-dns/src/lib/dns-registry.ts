@@ -1,5 +1,6 @@
 import {
   type Registry,
+  RejectionLog,
   type ResolveOptions,
   type ServiceInstance,
   SharedWatches,
@@ -11,7 +12,6 @@ import type { DnsRegistryEvents } from './dns-events.ts';
 import { lookupService, recordKey } from './dns-lookup.ts';
 import { type DnsRegistryOptions, type ResolvedDnsOptions, resolveDnsOptions } from './dns-options.ts';
 import { DnsWatch } from './dns-watch.ts';
-import { RejectionLog } from './rejection-log.ts';
 
 /**
  * A read-only Registry over DNS: SRV records (priority, weight, port, target) or A/AAAA records

@@ -1,3 +1,4 @@
+import type { RejectionLog } from '@switchyard/core';
 import {
   ServiceNotFoundError,
   type TimerHandle,
@@ -8,7 +9,6 @@ import {
 import type { DnsRegistryEvents } from './dns-events.ts';
 import { lookupService, recordKey } from './dns-lookup.ts';
 import type { ResolvedDnsOptions } from './dns-options.ts';
-import type { RejectionLog } from './rejection-log.ts';
 
 /**
  * Re-resolves one service on an unref'd timer. The next refresh comes after the answer's lowest

@@ -3,6 +3,7 @@ import {
   type Registry,
   RegistryProtocolError,
   type RegistryWriter,
+  RejectionLog,
   type ResolveOptions,
   type ServiceInstance,
   ServiceNotFoundError,
@@ -20,7 +21,6 @@ import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
 import { type EtcdRegistryOptions, type ResolvedEtcdOptions, resolveEtcdOptions } from './etcd-options.ts';
 import { LeaseRegistration } from './lease-registration.ts';
-import { RejectionLog } from './rejection-log.ts';
 import { ServiceWatch } from './service-watch.ts';
 
 /**

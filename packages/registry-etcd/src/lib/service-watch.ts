@@ -1,3 +1,4 @@
+import type { RejectionLog } from '@switchyard/core';
 import {
   type Clock,
   RegistryProtocolError,
@@ -11,7 +12,6 @@ import {
 import type { Etcd3, IKeyValue, IWatchResponse, Watcher } from 'etcd3';
 import { decodeEntry } from './decode-entry.ts';
 import type { EtcdRegistryEvents } from './etcd-events.ts';
-import type { RejectionLog } from './rejection-log.ts';
 import { retryDelay } from './retry-delay.ts';
 
 const MAX_TOMBSTONES = 1024;
