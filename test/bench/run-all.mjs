@@ -13,6 +13,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,12 +48,32 @@ for (let i = 0; i < args.length; i++) {
 }
 const selected = benches.filter((bench) => filters.length === 0 || filters.some((f) => bench.includes(f)));
 
-// Peers (the root's own dependencies) stay external; Switchyard's packages and their own
-// dependencies are bundled, so that the bundle runs without TypeScript.
-const rootPackage = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
-const peers = Object.keys({ ...rootPackage.dependencies, ...rootPackage.devDependencies }).filter(
-  (name) => !name.startsWith('@switchyard/'),
-);
+/**
+ * Switchyard's packages (TypeScript sources until they are built) are bundled; every other
+ * package stays external, imported by the absolute path it resolves to from its importer, so that
+ * undici, cockatiel, hashring, etcd3… run as the plain JS they ship, one instance each.
+ */
+const externalDependencies = {
+  name: 'external-dependencies',
+  setup(bundler) {
+    bundler.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === 'resolving' || args.path.startsWith('@switchyard/')) return undefined;
+      if (args.path.startsWith('node:') || builtinModules.includes(args.path)) {
+        return { path: args.path, external: true };
+      }
+      const resolved = await bundler.resolve(args.path, {
+        kind: args.kind,
+        importer: args.importer,
+        resolveDir: args.resolveDir,
+        pluginData: 'resolving',
+      });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      peers.add(args.path);
+      return { path: resolved.path, external: true };
+    });
+  },
+};
+const peers = new Set();
 const started = performance.now();
 await build({
   entryPoints: [...selected, ...helpers].map((entry) => join(benchDir, entry)),
@@ -65,13 +86,14 @@ await build({
   keepNames: false,
   minify: false,
   sourcemap: false,
-  external: peers,
+  plugins: [externalDependencies],
   outExtension: { '.js': '.js' },
+
   logLevel: 'warning',
 });
 console.log(
   `bundled ${selected.length} benches into .bench-dist/ in ${Math.round(performance.now() - started)} ms ` +
-    `(external: ${peers.filter((p) => !p.startsWith('@types/')).join(', ')})`,
+    `(external: ${[...peers].sort().join(', ')})`,
 );
 
 if (buildOnly) process.exit(0);
