@@ -120,7 +120,7 @@ for (const bench of selected) {
   );
   if (run.status !== 0) failed++;
   const entry = { bench, status: run.status, seconds, loadStart, loadEnd };
-  results.push(existsSync(out) ? { ...entry, ...JSON.parse(readFileSync(out, 'utf8')) } : entry);
+  results.push(existsSync(out) ? { ...JSON.parse(readFileSync(out, 'utf8')), ...entry } : entry);
   if (run.signal === 'SIGINT') break;
 }
 rmSync(scratch, { recursive: true, force: true });

@@ -7,7 +7,9 @@
  *   `wrap(retry, breaker)`;
  * - Switchyard with `timeoutMs` and a function that reads `ctx.signal` vs cockatiel
  *   `wrap(retry, breaker, timeout)` with a function that reads its `signal`: a timeout is only
- *   worth its cost to a function that passes the signal on.
+ *   worth its cost to a function that passes the signal on. Cockatiel's timeout runs both with
+ *   its default (`abortOnReturn`: abort each call's signal once it returns) and without, which
+ *   is what Switchyard does.
  *
  * Figures are CPU ns per call (process.cpuUsage over a fixed call count), the median of ROUNDS
  * interleaved rounds, with the ratio to the peer measured in the same round.
@@ -103,12 +105,20 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
     ] as const;
   const cockatielRetryBreaker = wrap(...policy());
   const cockatielRetryBreakerTimeout = wrap(...policy(), timeout(1_000, TimeoutStrategy.Aggressive));
+  // By default cockatiel aborts each call's signal when the call returns (a DOMException per
+  // call); Switchyard does not, so the like-for-like peer turns that off.
+  const cockatielRetryBreakerTimeoutNoAbort = wrap(
+    ...policy(),
+    timeout(1_000, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false }),
+  );
 
   const BARE = 'bare await';
   const OURS = 'switchyard default';
   const OURS_TIMEOUT = 'switchyard timeoutMs, fn reads ctx.signal';
   const PEER = 'cockatiel wrap(retry, breaker)';
   const PEER_TIMEOUT = 'cockatiel wrap(retry, breaker, timeout), fn reads signal';
+  const PEER_TIMEOUT_NO_ABORT =
+    'cockatiel wrap(retry, breaker, timeout abortOnReturn: false), fn reads signal';
   // [name, call, share of `calls`]: the slow stacks run fewer calls so that each row takes
   // about as long; CPU per call does not depend on the count once past the warm-up.
   const stacks: readonly (readonly [string, () => Promise<unknown>, number])[] = [
@@ -117,6 +127,7 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
     [PEER, () => cockatielRetryBreaker.execute(plain), 1],
     [OURS_TIMEOUT, () => oursTimeout.execute(source, readsSignal), 0.25],
     [PEER_TIMEOUT, () => cockatielRetryBreakerTimeout.execute(cockatielReadsSignal), 0.1],
+    [PEER_TIMEOUT_NO_ABORT, () => cockatielRetryBreakerTimeoutNoAbort.execute(cockatielReadsSignal), 0.25],
   ];
   console.log(
     `${calls.toLocaleString('en-US')} calls per run (a quarter with timeoutMs, a tenth with cockatiel's timeout), ` +
@@ -146,6 +157,7 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
     }
     for (const [oursName, peerName] of [
       [OURS, PEER],
+      [OURS_TIMEOUT, PEER_TIMEOUT_NO_ABORT],
       [OURS_TIMEOUT, PEER_TIMEOUT],
       [OURS_TIMEOUT, OURS],
     ] as const) {
