@@ -1,9 +1,24 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
 
 /** Every child started through `spawnTracked` and not yet seen to exit. */
 const live = new Set<ChildProcess>();
+/** Scratch directories to remove when this process exits. */
+const scratch = new Set<string>();
+
+/** Removes `dir` when this process exits, also on Ctrl-C, unless `forget` is called first. */
+export function removeOnExit(dir: string): { forget(): void } {
+  hookExit();
+  scratch.add(dir);
+  return { forget: () => scratch.delete(dir) };
+}
+
+function cleanUp(): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+}
 
 function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid === undefined) return;
@@ -19,12 +34,10 @@ let hooked = false;
 function hookExit(): void {
   if (hooked) return;
   hooked = true;
-  process.on('exit', () => {
-    for (const child of live) killGroup(child, 'SIGKILL');
-  });
+  process.on('exit', cleanUp);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
-      for (const child of live) killGroup(child, 'SIGKILL');
+      cleanUp();
       process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
     });
   }

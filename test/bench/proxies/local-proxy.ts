@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { stopTracked } from '../harness/children.ts';
+import { removeOnExit, stopTracked } from '../harness/children.ts';
 import { processTreeCpuUs } from '../harness/cpu.ts';
 
 /** How the proxy spreads requests: what an operator would pick for each scene. */
@@ -37,8 +37,11 @@ export function available(kind: ProxyKind): boolean {
   return false;
 }
 
+/** A temporary directory for a proxy's config and files, removed on exit at the latest. */
 export function scratchDir(prefix: string): string {
-  return mkdtempSync(join(tmpdir(), `switchyard-bench-${prefix}-`));
+  const dir = mkdtempSync(join(tmpdir(), `switchyard-bench-${prefix}-`));
+  removeOnExit(dir);
+  return dir;
 }
 
 export function localProxy(name: string, port: number, child: ChildProcess, dir: string): LocalProxy {
