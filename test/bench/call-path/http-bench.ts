@@ -2,8 +2,10 @@
  * The call path over real sockets, every variant against the same three backend processes on
  * 127.0.0.1: raw undici Pools, BalancedPool (bare and with undici's retry interceptor),
  * client.request (defaults, and with timeoutMs), and HAProxy and nginx as local proxies. Then the
- * fault scenes: one backend killed at 20 % of a run, one backend 20 ms slow. Every figure is the
- * median of ROUNDS interleaved rounds with the ratio to the peer measured in the same round.
+ * fault scenes: one backend killed at 20 % of a run (errors, slowest request after the kill), one
+ * backend 20 ms slow (each slow run paired with a healthy run of the same variant in the same
+ * round, so the p99 ratio compares like with like). Every figure is the median of ROUNDS
+ * interleaved rounds with the ratio to the peer measured in the same round.
  *
  * CPU per request is this process's CPU time (process.cpuUsage) over a fixed request count, plus,
  * for the proxies, the proxy's CPU time from /proc/<pid>/stat: on two noisy cores wall-clock
@@ -11,7 +13,7 @@
  * backends do the same work for every variant.
  *
  *   pnpm bench http                                  # built JS, as benchmarks run
- *   node .bench-dist/call-path/http-bench.js [requests=20000] [inflight=64] [rounds=3]
+ *   node .bench-dist/call-path/http-bench.js [requests=16000] [inflight=64] [rounds=3]
  */
 import type { ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -295,7 +297,7 @@ function shareOf(runs: readonly Run[], id: string): number {
   );
 }
 
-export async function main(total = 20_000, inflight = 64, rounds = 3): Promise<void> {
+export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<void> {
   const report = new BenchReport('http-bench');
   const warm = Math.min(2_000, total);
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
@@ -325,7 +327,6 @@ export async function main(total = 20_000, inflight = 64, rounds = 3): Promise<v
     rounds,
     healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
   );
-  await stopBackends(healthyBackends);
   printRuns('Healthy: three backends', healthy);
   const proxiesRr = healthyVariants.slice(4).map((v) => v.name);
   let from = report.size;
@@ -401,7 +402,9 @@ export async function main(total = 20_000, inflight = 64, rounds = 3): Promise<v
   );
   report.print('Kill, same-round ratios (Switchyard ÷ peer)', from);
 
-  // 3. one of three 20 ms slow; p99 against the healthy run of this same process
+  // 3. one of three 20 ms slow. Each variant runs twice per round, back to back: on the three
+  // healthy backends, then on three of which one is slow, so the p99 ratio compares two runs
+  // made seconds apart under the same load.
   const slowBackends = await startBackends(['s1', 's2', 's3'], { s2: 20 });
   const slowTotal = Math.max(5_000, Math.floor(total / 2));
   const proxiesLc = proxyVariants('leastConnections');
@@ -412,35 +415,37 @@ export async function main(total = 20_000, inflight = 64, rounds = 3): Promise<v
     { name: 'client peakEwma', make: client(peakEwma) },
     ...proxiesLc,
   ];
-  const slow = await interleavedRounds(
+  const pairs = await interleavedRounds(
     rounds,
-    slowVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, slowBackends, slowTotal) })),
+    slowVariants.map((v) => ({
+      name: v.name,
+      run: async () => ({
+        healthy: await runVariant(v.make, healthyBackends, slowTotal),
+        slow: await runVariant(v.make, slowBackends, slowTotal),
+      }),
+    })),
   );
-  await stopBackends(slowBackends);
+  await stopBackends([...healthyBackends, ...slowBackends]);
+  const slow: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.slow)]));
+  const healthyPair: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.healthy)]));
+  printRuns(
+    `Healthy runs paired with the slow scene (${slowTotal.toLocaleString('en-US')} GETs)`,
+    healthyPair,
+  );
   printRuns(
     'Slow: one of three backends answers after 20 ms',
     slow,
     (_, runs) => `slow instance's share: ${fmt(shareOf(runs, 's2'))} %`,
   );
   from = report.size;
-  // Each against its own healthy run: the client's against the healthy client.request run, a
-  // proxy's against the same proxy healthy (round robin), BalancedPool against itself.
-  const healthyOf = (name: string) =>
-    name.startsWith('client')
-      ? OURS
-      : name === BALANCED
-        ? BALANCED
-        : name.replace('least connections', 'round robin');
   for (const [name, runs] of slow) {
-    const base = healthy.get(healthyOf(name));
-    if (!base) continue;
     report.add({
-      figure: 'slow: p99 vs the healthy p99 (same process)',
+      figure: 'slow: p99 vs its own healthy p99 (same round)',
       unit: 'ms',
       ours: name,
       oursRounds: runs.map((r) => r.p99),
-      peer: `healthy ${healthyOf(name)}`,
-      peerRounds: base.map((r) => r.p99),
+      peer: 'the same, all three healthy',
+      peerRounds: healthyPair.get(name)!.map((r) => r.p99),
     });
   }
   for (const [name, runs] of slow) {
@@ -467,7 +472,7 @@ export async function main(total = 20_000, inflight = 64, rounds = 3): Promise<v
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
-  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 3));
+  await main(total || 16_000, inflight || 64, Math.max(3, rounds || 3));
   // Undici keeps no handles after close, but a proxy's stray socket must not hold the run open.
   process.exit(0);
 }
