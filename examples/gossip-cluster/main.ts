@@ -2,15 +2,17 @@
  * A registry-less cache cluster: N members find each other by SWIM gossip over UDP/TCP on
  * 127.0.0.1, an application node turns the live members into `cache` instances
  * (MembershipRegistry), and both a HashRing and a ServiceDiscoveryClient with consistent hashing
- * follow the cluster as one member crashes and another leaves.
+ * follow the cluster as one member crashes and another leaves. Every node shares one keyring, as a
+ * production cluster must: without it anyone who reaches the port can forge membership.
  *
  *   npx tsx examples/gossip-cluster/main.ts [nodes=5]
  */
+import { randomBytes } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { consistentHash, HashRing } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import type { ServiceInstance } from '@switchyard/core';
-import { formatAddress, Membership, MembershipRegistry } from '@switchyard/membership';
+import { formatAddress, Keyring, Membership, MembershipRegistry } from '@switchyard/membership';
 
 const PERIOD = 100; // a short protocol period so the demo runs in seconds
 const timing = {
@@ -35,17 +37,20 @@ export interface ExampleResult {
 }
 
 export async function main(size = 5, log: (line: string) => void = console.log): Promise<ExampleResult> {
+  // In production: one 32-byte key from a secret store, the same on every node.
+  const keyring = new Keyring([randomBytes(32)]);
   const caches: Membership[] = [];
   for (let i = 1; i <= size; i++) {
     caches.push(
       await Membership.create({
         name: `cache-${i}`,
         metadata: { service: 'cache', port: String(6300 + i), zone: i % 2 ? 'a' : 'b' },
+        keyring,
         ...timing,
       }),
     );
   }
-  const app = await Membership.create({ name: 'app', ...timing });
+  const app = await Membership.create({ name: 'app', keyring, ...timing });
   const seed = formatAddress(caches[0]!.address);
   await Promise.all([...caches.slice(1), app].map((node) => node.join([seed])));
   log(`started ${size} cache members and "app"; seed ${seed}`);
@@ -53,6 +58,10 @@ export async function main(size = 5, log: (line: string) => void = console.log):
   for (const event of ['joined', 'suspect', 'failed', 'left', 'recovered'] as const) {
     app.on(event, ({ member }) => log(`  · app sees ${member.id} ${event}`));
   }
+  // Two nodes started with one name: the first address keeps it; rename the other.
+  app.on('conflict', ({ member, other }) =>
+    log(`  ! name ${member.id} claimed by ${formatAddress(member)} and ${formatAddress(other)}`),
+  );
   const registry = new MembershipRegistry(app, { closeMembership: true });
   const client = new ServiceDiscoveryClient({ registry, balancer: consistentHash() });
 

@@ -27,14 +27,22 @@ const outdir = join(root, '.bench-dist');
 const benches = [
   'balancers/balancers-bench.ts',
   'balancers/ring-hot-set.ts',
+  'balancers/hot-spots-bench.ts',
   'call-path/executor-overhead.ts',
+  'call-path/breaker-memory.ts',
+  'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
   'call-path/fetch-bench.ts',
   'registry/registry-bench.ts',
+  'registry/registration-bench.ts',
+  'registry/watcher-fanout-bench.ts',
+  'registry/oversized-answer-bench.ts',
   'membership/membership-bench.ts',
 ].filter((bench) => existsSync(join(benchDir, bench)));
 /** Scripts the benches start as child processes. */
-const helpers = ['call-path/bench-server.ts'];
+const helpers = ['call-path/bench-server.ts', 'registry/fanout-server.ts'].filter((helper) =>
+  existsSync(join(benchDir, helper)),
+);
 
 const args = process.argv.slice(2);
 let jsonPath;

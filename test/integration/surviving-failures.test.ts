@@ -91,7 +91,8 @@ describe('surviving failures through the client', () => {
     client = new ServiceDiscoveryClient({
       registry: new StaticRegistry({ users: backends.instances() }),
       retry: fastRetry,
-      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 300, maxEjectionPercent: 50 },
+      // Long enough that 30 requests on a loaded machine finish inside the ejection.
+      outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 3_000, maxEjectionPercent: 50 },
     });
     const events: string[] = [];
     client.on('ejected', (e) => events.push(`ejected ${e.instanceId}`));
@@ -103,7 +104,7 @@ describe('surviving failures through the client', () => {
     for (let i = 0; i < 30; i++) await client.request('users', { path: '/' }).then((r) => r.body.dump());
     expect(backends.counts()['users-2']).toBe(during); // no traffic while ejected
     backends.byId('users-2')!.reset();
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    await new Promise((resolve) => setTimeout(resolve, 3_100));
     await expect
       .poll(async () => {
         await client!.request('users', { path: '/' }).then((r) => r.body.dump());

@@ -18,6 +18,11 @@ export {
   ValidationError,
 } from './lib/errors.ts';
 export { createSnapshot, type InstanceSnapshot, sameInstances } from './lib/instance-snapshot.ts';
+export {
+  type ListenerErrorHandler,
+  reportListenerError,
+  warnListenerError,
+} from './lib/listener-errors.ts';
 export { InstanceStats, LoadStats } from './lib/load-stats.ts';
 export { describeValue, rejectUnknownOptions } from './lib/option-keys.ts';
 export type {
@@ -36,7 +41,7 @@ export {
   weightOf,
 } from './lib/service-instance.ts';
 export { SharedWatches, type WatchSource } from './lib/shared-watches.ts';
-export { type EventMap, type Listener, TypedEmitter } from './lib/typed-emitter.ts';
+export { type EventMap, type Listener, TypedEmitter, type TypedEmitterOptions } from './lib/typed-emitter.ts';
 export {
   INSTANCE_LIMITS,
   MAX_TIMER_MS,

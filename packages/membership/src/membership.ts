@@ -9,7 +9,13 @@ export {
 export { Keyring } from './lib/keyring.ts';
 export type { MemberClaim, MemberRecord, MemberState } from './lib/member-state.ts';
 export { Membership } from './lib/membership.ts';
-export type { DroppedPacket, Member, MemberEvent, MembershipEvents } from './lib/membership-events.ts';
+export type {
+  DroppedPacket,
+  Member,
+  MemberEvent,
+  MembershipEvents,
+  NameConflict,
+} from './lib/membership-events.ts';
 export {
   type InvalidMemberEvent,
   MembershipRegistry,
@@ -19,6 +25,7 @@ export {
 export { MemoryNetwork, type MemoryNetworkOptions } from './lib/memory-network.ts';
 export { createNetTransport, type NetTransportOptions } from './lib/net-transport.ts';
 export type { MembershipOptions } from './lib/options.ts';
+export { UNENCRYPTED_GOSSIP_WARNING } from './lib/security-warning.ts';
 export { SimulatedCluster, type SimulatedClusterOptions, seededRandom } from './lib/simulated-cluster.ts';
 export type { MembershipStats } from './lib/stats.ts';
 export {

@@ -14,6 +14,11 @@ export {
   type SelfRegistrationEvents,
 } from './lib/register-self.ts';
 export {
+  RegistrationConflictError,
+  RegistryAccessDeniedError,
+  RegistryBusyError,
+} from './lib/registry-errors.ts';
+export {
   createRegistryHandler,
   REGISTRY_INDEX_HEADER,
   type RegistryHandler,

@@ -22,9 +22,11 @@ export {
   parseRetryAfter,
   RETRYABLE_STATUSES,
 } from './lib/classify-error.ts';
+export { countsAgainstInstance } from './lib/counts-against-instance.ts';
 export { createExecutor } from './lib/executor.ts';
 export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/executor-options.ts';
 export type {
+  AttemptAbortTarget,
   AttemptContext,
   BulkheadOptions,
   ExecuteOptions,
@@ -37,6 +39,11 @@ export type {
   RetryOptions,
 } from './lib/executor-types.ts';
 export { IDEMPOTENT_METHODS, isIdempotentMethod } from './lib/idempotency.ts';
-export { type BreakerListener, InstanceBreakers } from './lib/instance-breakers.ts';
+export {
+  type AttemptVerdict,
+  type BreakerEntry,
+  type BreakerListener,
+  InstanceBreakers,
+} from './lib/instance-breakers.ts';
 export { RetryBudget, type RetryBudgetOptions } from './lib/retry-budget.ts';
 export { type TimerEntry, TimerQueue, type TimerTarget } from './lib/timer-queue.ts';

@@ -66,7 +66,8 @@ const strategies: readonly Strategy[] = [
   { name: 'peakEwma', make: peakEwma },
   { name: 'consistentHash (160 vnodes)', make: consistentHash, keyed: true },
   { name: 'consistentHash bounded c=1.25', make: () => consistentHash({ boundedLoad: 1.25 }), keyed: true },
-  { name: 'maglev (65537)', make: maglev, keyed: true },
+  { name: 'maglev (65537)', make: () => maglev({ tableSize: 65_537 }), keyed: true },
+  { name: 'maglev (default, fleet-sized)', make: () => maglev(), keyed: true },
 ];
 
 /** A picker over `n` instances whose stats look like a service under load. */
@@ -250,7 +251,9 @@ const spreadOf: Record<string, Counter> = {
     return fleet(n).map((instance) => load.of(instance).inflight);
   },
   'switchyard maglev (65537)': (n) => {
-    const picker = maglev().build(createSnapshot('bench', fleet(n), 1), { load: new LoadStats() });
+    const picker = maglev({ tableSize: 65_537 }).build(createSnapshot('bench', fleet(n), 1), {
+      load: new LoadStats(),
+    });
     const context: PickContext = {};
     return countBy((key) => {
       context.hashKey = key;

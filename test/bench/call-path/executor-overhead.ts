@@ -5,9 +5,11 @@
  *
  * - Switchyard default (retry + per-instance breakers + retry budget) vs cockatiel
  *   `wrap(retry, breaker)`;
- * - Switchyard with `timeoutMs` and a function that reads `ctx.signal` vs cockatiel
- *   `wrap(retry, breaker, timeout)` with a function that reads its `signal`: a timeout is only
- *   worth its cost to a function that passes the signal on. Cockatiel's timeout runs both with
+ * - Switchyard with `timeoutMs` and a function that listens on `ctx.signal` (one abort listener
+ *   added and removed, as undici does with a request's signal) vs cockatiel
+ *   `wrap(retry, breaker, timeout)` with a function that does the same with its `signal`: a
+ *   timeout is only worth its cost to a function that passes the signal on. Switchyard's
+ *   cheaper `ctx.abortTarget` (what client.request hands undici) is measured too. Cockatiel's timeout runs both with
  *   its default (`abortOnReturn`: abort each call's signal once it returns) and without, which
  *   is what Switchyard does.
  *
@@ -86,12 +88,23 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
   const report = new BenchReport('executor-overhead');
   const value = { ok: true };
   const plain = () => Promise.resolve(value);
+  // What undici does with a request's signal: one abort listener, removed when the request ends.
+  const noop = () => undefined;
   const readsSignal = (_: ServiceInstance, ctx: AttemptContext) => {
-    if (!ctx.signal.aborted) signalsSeen++;
+    ctx.signal.addEventListener('abort', noop, { once: true });
+    ctx.signal.removeEventListener('abort', noop);
+    signalsSeen++;
+    return Promise.resolve(value);
+  };
+  const usesAbortTarget = (_: ServiceInstance, ctx: AttemptContext) => {
+    ctx.abortTarget?.addEventListener('abort', noop, { once: true });
+    ctx.abortTarget?.removeEventListener('abort', noop);
     return Promise.resolve(value);
   };
   const cockatielReadsSignal = (ctx: IDefaultPolicyContext) => {
-    if (!ctx.signal.aborted) signalsSeen++;
+    ctx.signal.addEventListener('abort', noop, { once: true });
+    ctx.signal.removeEventListener('abort', noop);
+    signalsSeen++;
     return Promise.resolve(value);
   };
   const source = threeInstances();
@@ -114,11 +127,12 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
 
   const BARE = 'bare await';
   const OURS = 'switchyard default';
-  const OURS_TIMEOUT = 'switchyard timeoutMs, fn reads ctx.signal';
+  const OURS_TIMEOUT = 'switchyard timeoutMs, fn listens on ctx.signal';
+  const OURS_TARGET = 'switchyard timeoutMs, fn listens on ctx.abortTarget';
   const PEER = 'cockatiel wrap(retry, breaker)';
-  const PEER_TIMEOUT = 'cockatiel wrap(retry, breaker, timeout), fn reads signal';
+  const PEER_TIMEOUT = 'cockatiel wrap(retry, breaker, timeout), fn listens on signal';
   const PEER_TIMEOUT_NO_ABORT =
-    'cockatiel wrap(retry, breaker, timeout abortOnReturn: false), fn reads signal';
+    'cockatiel wrap(retry, breaker, timeout abortOnReturn: false), fn listens on signal';
   // [name, call, share of `calls`]: the slow stacks run fewer calls so that each row takes
   // about as long; CPU per call does not depend on the count once past the warm-up.
   const stacks: readonly (readonly [string, () => Promise<unknown>, number])[] = [
@@ -126,6 +140,7 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
     [OURS, () => ours.execute(source, plain), 1],
     [PEER, () => cockatielRetryBreaker.execute(plain), 1],
     [OURS_TIMEOUT, () => oursTimeout.execute(source, readsSignal), 0.25],
+    [OURS_TARGET, () => oursTimeout.execute(source, usesAbortTarget), 0.25],
     [PEER_TIMEOUT, () => cockatielRetryBreakerTimeout.execute(cockatielReadsSignal), 0.1],
     [PEER_TIMEOUT_NO_ABORT, () => cockatielRetryBreakerTimeoutNoAbort.execute(cockatielReadsSignal), 0.25],
   ];
@@ -160,6 +175,8 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
       [OURS_TIMEOUT, PEER_TIMEOUT_NO_ABORT],
       [OURS_TIMEOUT, PEER_TIMEOUT],
       [OURS_TIMEOUT, OURS],
+      [OURS_TARGET, PEER_TIMEOUT_NO_ABORT],
+      [OURS_TARGET, OURS],
     ] as const) {
       report.add({
         figure: `CPU per call, ${inflight} in flight`,

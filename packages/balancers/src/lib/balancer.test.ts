@@ -1,7 +1,8 @@
 import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/core';
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { Balancer, PickContext } from './balancer.ts';
 import { consistentHash } from './consistent-hash.ts';
+import { seedRandom } from './fast-random.ts';
 import { leastConnections } from './least-connections.ts';
 import { maglev } from './maglev.ts';
 import { peakEwma } from './peak-ewma.ts';
@@ -30,13 +31,87 @@ const strategies: Record<string, () => Balancer> = {
   peakEwma: () => peakEwma(),
   consistentHash: () => consistentHash(),
   'consistentHash bounded': () => consistentHash({ boundedLoad: 1.25 }),
-  maglev: () => maglev({ tableSize: 1_009 }),
+  maglev: () => maglev({ tableSize: 10_007 }),
+  'maglev (default table)': () => maglev(),
 };
 
+/** Strategies that take turns in a fixed order. */
+const rotations = new Set(['roundRobin', 'weightedRoundRobin']);
+
+/** Strategies that spread evenly by design, whatever the weights. */
+const ignoresWeights = new Set(['roundRobin', 'random']);
+
 /** The contract every strategy keeps, checked the same way for each. */
-describe.each(Object.entries(strategies))('%s keeps the balancer contract', (_name, make) => {
+describe.each(Object.entries(strategies))('%s keeps the balancer contract', (name, make) => {
+  const requiresHashKey = make().requiresHashKey === true;
   const keyed = (context: PickContext, i: number): PickContext =>
-    make().requiresHashKey ? { ...context, hashKey: `key-${i}` } : context;
+    requiresHashKey ? { ...context, hashKey: `key-${i}` } : context;
+  // Statistical tests: a fixed seed makes each run the same, so a bound can never fail by luck.
+  beforeEach(() => seedRandom(0x5eed));
+
+  /**
+   * Shares of `picks` idle picks (each with its own key for hash strategies) over the instances,
+   * with `excludedIds` excluded, against the shares their weights (or an even split) call for.
+   */
+  function spread(instances: ServiceInstance[], excludedIds: readonly string[], picks = 40_000) {
+    const picker = make().build(createSnapshot('s', instances, 1), { load: new LoadStats() });
+    const context: PickContext = { excluded: (instance) => excludedIds.includes(instance.id) };
+    const counts = new Map<string, number>();
+    for (let i = 0; i < picks; i++) {
+      const id = picker.pick(keyed(context, i))!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    const allowed = instances.filter((instance) => !excludedIds.includes(instance.id));
+    const weight = (instance: ServiceInstance) => (ignoresWeights.has(name) ? 1 : (instance.weight ?? 1));
+    const total = allowed.reduce((sum, instance) => sum + weight(instance), 0);
+    return allowed.map((instance) => ({
+      id: instance.id,
+      share: (counts.get(instance.id) ?? 0) / picks,
+      expected: weight(instance) / total,
+    }));
+  }
+
+  // 40,000 random picks pin a share within a percent or two. A hash strategy's spread is fixed by
+  // its table (≥ 100 entries an instance) or ring, whose points follow weight / total as in Envoy:
+  // beside a weight-100 instance a weight-1 one holds ~6 of 640 points, so its share of the
+  // heavy one's keys is proportional only up to about ±1/√6. Bounds say what each can promise.
+  const tolerance = name.startsWith('consistentHash') ? 0.6 : requiresHashKey ? 0.2 : 0.05;
+
+  it('spreads over the allowed instances by weight when the heaviest is excluded (100/1/1/1)', () => {
+    const instances = fleet(4).map((instance, i) => ({ ...instance, weight: i === 0 ? 100 : 1 }));
+    for (const { share, expected } of spread(instances, ['i0'])) {
+      expect(Math.abs(share / expected - 1)).toBeLessThanOrEqual(tolerance);
+    }
+  });
+
+  it('spreads over the allowed instances by weight when a zone of contiguous ids is excluded (8 of 10)', () => {
+    const excludedIds = fleet(8).map((instance) => instance.id);
+    for (const { share, expected } of spread(fleet(10), excludedIds)) {
+      expect(Math.abs(share / expected - 1)).toBeLessThanOrEqual(tolerance);
+    }
+  });
+
+  it("spreads an excluded instance's share over all the others by weight, not onto its neighbour", () => {
+    for (const { share, expected } of spread(fleet(10), ['i4'])) {
+      expect(Math.abs(share / expected - 1)).toBeLessThanOrEqual(tolerance);
+    }
+    // Rotations hand a retry the rotation's next turn, which is no extra load (the cursor moves
+    // on); for every other strategy, where the excluded instance's own keys or draws go must be
+    // spread as well.
+    if (rotations.has(name)) return;
+    const picker = make().build(createSnapshot('s', fleet(10), 1), { load: new LoadStats() });
+    const moved = new Map<string, number>();
+    let count = 0;
+    for (let i = 0; i < 40_000; i++) {
+      if (picker.pick(keyed({}, i))!.id !== 'i4') continue;
+      const id = picker.pick(keyed({ excluded: (instance) => instance.id === 'i4' }, i))!.id;
+      moved.set(id, (moved.get(id) ?? 0) + 1);
+      count++;
+    }
+    // Nine others share it; the largest takes no more than a third (weights 1–3, so ≈ 3/17 each at most).
+    expect(moved.size).toBe(9);
+    expect(Math.max(...moved.values()) / count).toBeLessThan(1 / 3);
+  });
 
   it('gives no pick for an empty snapshot, and always the instance of a single-instance one', () => {
     const load = new LoadStats();

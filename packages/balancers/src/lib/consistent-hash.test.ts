@@ -116,4 +116,29 @@ describe('consistentHash', () => {
     expect(() => consistentHash({ boundedLoad: '2' as unknown as number })).toThrow(/boundedLoad/);
     expect(() => consistentHash({ virtualNodes: 0 })).toThrow(/virtualNodes/);
   });
+
+  it('takes relative weights: huge ones build, and scaling every weight changes no pick', () => {
+    const weighted = (factor: number) =>
+      createSnapshot(
+        's',
+        Array.from({ length: 8 }, (_, i) => ({
+          id: `i${i}`,
+          service: 's',
+          host: '127.0.0.1',
+          port: 1000 + i,
+          weight: (1 + (i % 3)) * factor,
+        })),
+        1,
+      );
+    const load = new LoadStats();
+    const base = consistentHash().build(weighted(1), { load });
+    for (const factor of [10, 200_000, 0.005]) {
+      const scaled = consistentHash().build(weighted(factor), { load });
+      for (let i = 0; i < 2_000; i++) {
+        expect(scaled.pick({ hashKey: `k${i}` })?.id).toBe(base.pick({ hashKey: `k${i}` })?.id);
+      }
+    }
+    expect(() => consistentHash({ minRingSize: 0 })).toThrow(/minRingSize/);
+    expect(() => consistentHash({ maxRingSize: 9_000_000 })).toThrow(/maxRingSize/);
+  });
 });

@@ -1,13 +1,20 @@
 import { type InstanceSnapshot, type ServiceInstance, ValidationError, weightOf } from '@switchyard/core';
 import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { requireHashKey } from './hash-key.ts';
-import { HashRing } from './hash-ring.ts';
+import { HashRing, type HashRingOptions } from './hash-ring.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
 import { VisitMarks } from './visit-marks.ts';
 
 export interface ConsistentHashOptions {
-  /** Ring points per instance of weight 1 (weights scale it). Default 160. */
+  /** Ring points per instance of mean weight; each gets points in proportion to weight / total. Default 160. */
   virtualNodes?: number;
+  /**
+   * Fewest ring points, whatever the fleet (Envoy's and gRFC A42's `min_ring_size`, 1024 there).
+   * Default 1: a binding minimum moves keys between staying instances on every membership change.
+   */
+  minRingSize?: number;
+  /** Most ring points, ≤ 8,388,608 (8 bytes each). Default 8,388,608. */
+  maxRingSize?: number;
   /**
    * Consistent hashing with bounded loads (Mirrokni, Thorup, Zadimoghaddam): no instance takes
    * more than ⌈c · (in flight + 1) · weight share⌉ requests; a key whose owner is full walks on
@@ -88,8 +95,12 @@ class ConsistentHashPicker implements Picker {
  * await client.request('carts', { method: 'GET', path: '/carts/42', hashKey: 'user-42' });
  */
 export function consistentHash(options: ConsistentHashOptions = {}): Balancer {
-  const virtualNodes = options.virtualNodes ?? 160;
-  new HashRing([], { virtualNodes }); // validates virtualNodes now, not at the first snapshot
+  const ringOptions: HashRingOptions = {
+    virtualNodes: options.virtualNodes ?? 160,
+    ...(options.minRingSize === undefined ? {} : { minRingSize: options.minRingSize }),
+    ...(options.maxRingSize === undefined ? {} : { maxRingSize: options.maxRingSize }),
+  };
+  new HashRing([], ringOptions); // validates the ring options now, not at the first snapshot
   const factor = options.boundedLoad;
   if (factor !== undefined && (typeof factor !== 'number' || !Number.isFinite(factor) || factor < 1)) {
     throw new ValidationError(
@@ -103,7 +114,7 @@ export function consistentHash(options: ConsistentHashOptions = {}): Balancer {
     build(snapshot: InstanceSnapshot, { load }: BuildContext): Picker {
       const instances = snapshot.instances;
       if (instances.length === 0) return emptyPicker;
-      const ring = new HashRing(instances, { virtualNodes });
+      const ring = new HashRing(instances, ringOptions);
       return new ConsistentHashPicker(
         snapshot.service,
         ring,

@@ -1,7 +1,7 @@
 import { ValidationError } from '@switchyard/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HashRing, type RingMember } from './hash-ring.ts';
+import { HashRing, MAX_RING_SIZE, type RingMember } from './hash-ring.ts';
 import { murmur3, murmur3Int } from './murmur3.ts';
 
 const members = (n: number, from = 0): RingMember[] =>
@@ -34,12 +34,13 @@ describe('HashRing', () => {
     }
   });
 
-  it('moves only the leaving member’s keys when one leaves', () => {
-    const before = new HashRing(members(10));
-    const after = new HashRing(members(10).filter((m) => m.id !== 'node-3'));
+  it.each([10, 3])('moves only the leaving member’s keys when one of %i leaves', (n) => {
+    // Also in a small fleet: no minimum ring size rescales the members that stay.
+    const before = new HashRing(members(n));
+    const after = new HashRing(members(n).filter((m) => m.id !== 'node-1'));
     for (const key of keys(20_000)) {
       const was = before.get(key)!.id;
-      if (was !== 'node-3') expect(after.get(key)!.id).toBe(was);
+      if (was !== 'node-1') expect(after.get(key)!.id).toBe(was);
     }
   });
 
@@ -66,7 +67,8 @@ describe('HashRing', () => {
       expect(share).toBeLessThan(0.125);
     }
     const weighted = new HashRing([{ id: 'a' }, { id: 'b' }, { id: 'c', weight: 2 }]);
-    expect(weighted.pointCount).toBe(640);
+    // 160 points a member of mean weight, shared 1 : 1 : 2.
+    expect(weighted.pointCount).toBe(480);
     const shares = weighted.ownership();
     expect(shares.get('c')! / shares.get('a')!).toBeGreaterThan(1.6);
     expect(shares.get('c')! / shares.get('a')!).toBeLessThan(2.5);
@@ -106,7 +108,7 @@ describe('HashRing', () => {
         (ids, sample, virtualNodes) => {
           const ring = new HashRing(
             ids.map((id) => ({ id })),
-            { virtualNodes },
+            { virtualNodes, minRingSize: 1 },
           );
           // The ring's definition, spelled out: member i owns murmur3Int(v, murmur3(id)) for v < vnodes.
           const points = ids.flatMap((id, owner) =>
@@ -133,12 +135,12 @@ describe('HashRing', () => {
         (ids, sample, leaver) => {
           const all = new HashRing(
             ids.map((id) => ({ id })),
-            { virtualNodes: 16 },
+            { virtualNodes: 16, minRingSize: 1 },
           );
           const gone = ids[leaver % ids.length]!;
           const rest = new HashRing(
             ids.filter((id) => id !== gone).map((id) => ({ id })),
-            { virtualNodes: 16 },
+            { virtualNodes: 16, minRingSize: 1 },
           );
           for (const key of sample) {
             const owner = all.get(key)!.id;
@@ -149,5 +151,51 @@ describe('HashRing', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  describe('weights are relative (Envoy, gRFC A42)', () => {
+    it('builds the same ring when every weight is scaled by a constant', () => {
+      const base = members(12).map((member, i) => ({ ...member, weight: 1 + (i % 3) }));
+      const ring = new HashRing(base);
+      for (const factor of [10, 120, 0.005]) {
+        const scaled = new HashRing(base.map((member) => ({ ...member, weight: member.weight * factor })));
+        expect(scaled.pointCount).toBe(ring.pointCount);
+        for (const key of keys(5_000)) expect(scaled.get(key)!.id).toBe(ring.get(key)!.id);
+      }
+    });
+
+    it('takes any valid weight without throwing or starving a member', () => {
+      // A Consul weight of 200,000 beside two of 1: the light ones keep their share.
+      const heavy = new HashRing([{ id: 'a', weight: 200_000 }, { id: 'b' }, { id: 'c' }]);
+      expect(heavy.ownership().get('b')).toBeGreaterThan(0);
+      // 1,000 instances of weight 120: the same ring as weight 1, 160 points each.
+      const many = new HashRing(members(1_000).map((member) => ({ ...member, weight: 120 })));
+      expect(many.pointCount).toBe(160_000);
+      // Five of weight 0.005: 160 points each, an even spread.
+      const tiny = new HashRing(members(5).map((member) => ({ ...member, weight: 0.005 })));
+      expect(tiny.pointCount).toBe(800);
+      const shares = [...tiny.ownership().values()];
+      expect(Math.max(...shares) / Math.min(...shares)).toBeLessThan(1.6);
+      // The extremes of a double: capped, and the lightest keeps a point.
+      const extreme = new HashRing([
+        { id: 'a', weight: Number.MAX_VALUE },
+        { id: 'b', weight: Number.MIN_VALUE },
+      ]);
+      expect(extreme.pointCount).toBeLessThanOrEqual(MAX_RING_SIZE + 2);
+      expect(extreme.getN('k', 2)).toHaveLength(2);
+    });
+
+    it('sizes the ring between minRingSize and maxRingSize, and rejects bad sizes naming them', () => {
+      expect(new HashRing(members(3)).pointCount).toBe(480);
+      expect(new HashRing(members(100)).pointCount).toBe(16_000);
+      expect(new HashRing(members(100), { maxRingSize: 2_000 }).pointCount).toBe(2_000);
+      // Envoy's minimum: 1,024 points between three.
+      expect(new HashRing(members(3), { minRingSize: 1_024 }).pointCount).toBe(1_023);
+      // tried: above the cap, zero, a fraction, a minimum above the maximum
+      expect(() => new HashRing([], { maxRingSize: MAX_RING_SIZE + 1 })).toThrow(/maxRingSize/);
+      expect(() => new HashRing([], { minRingSize: 0 })).toThrow(/minRingSize/);
+      expect(() => new HashRing([], { minRingSize: 1.5 })).toThrow(ValidationError);
+      expect(() => new HashRing([], { minRingSize: 5_000, maxRingSize: 4_000 })).toThrow(/minRingSize/);
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { type ServiceInstance, ValidationError, validateWeight } from '@switchyard/core';
+import { describeValue, type ServiceInstance, ValidationError, validateWeight } from '@switchyard/core';
 import { hashInto, hashSlot, murmur3, murmur3Int } from './murmur3.ts';
 import { sortPoints } from './sort-points.ts';
 
@@ -9,18 +9,33 @@ export interface RingMember {
 }
 
 export interface HashRingOptions {
-  /** Points per member of weight 1; a member gets round(virtualNodes × weight), at least 1. Default 160. */
+  /** Points per member of mean weight (each gets points in proportion to weight / total). Default 160. */
   virtualNodes?: number;
+  /**
+   * Fewest points on the ring (Envoy's and gRFC A42's `min_ring_size`, 1024 there). Default 1:
+   * a minimum above `virtualNodes` × members rescales every member's points when one joins or
+   * leaves, so keys would move between members that stay.
+   */
+  minRingSize?: number;
+  /** Most points on the ring, ≤ 8,388,608 (Envoy's and gRFC A42's cap and default). Default 8,388,608. */
+  maxRingSize?: number;
 }
 
-const MAX_POINTS = 1 << 24;
+/** The largest ring Envoy and gRPC (gRFC A42) allow: 8 bytes a point, so 64 MiB. */
+export const MAX_RING_SIZE = 8_388_608;
+const DEFAULT_MIN_RING_SIZE = 1;
 
 /**
- * A consistent-hash ring: each member owns round(virtualNodes × weight) MurmurHash3 points, kept
+ * A consistent-hash ring: each member owns MurmurHash3 points in proportion to its weight, kept
  * sorted in one Uint32Array, each point beside its owner; a key belongs to the first point at or
  * after its hash. A bucket index over the top bits of the hash narrows each binary search to a
  * few points, so a lookup costs one hash and a handful of reads, and allocates nothing.
  * Immutable: build a new ring for new members (same members → same answers, always).
+ *
+ * Weights are relative, as in Envoy and gRFC A42: only weight / total counts, so scaling every
+ * weight by a constant gives the same ring. The ring holds `virtualNodes` × members points, at
+ * least `minRingSize` and at most `maxRingSize`; each member's share of them is its weight / total
+ * (every member keeps at least one point).
  *
  * @example
  * const ring = new HashRing([{ id: 'cache-a' }, { id: 'cache-b' }, { id: 'cache-c', weight: 2 }]);
@@ -43,12 +58,26 @@ export class HashRing<T extends RingMember = ServiceInstance> {
     if (!Number.isInteger(virtualNodes) || virtualNodes < 1 || virtualNodes > 100_000) {
       throw new ValidationError(
         'virtualNodes',
-        `expected an integer in 1..100000, got ${String(virtualNodes)}`,
+        `expected an integer in 1..100000, got ${describeValue(virtualNodes)}`,
+      );
+    }
+    const maxRingSize = options.maxRingSize ?? MAX_RING_SIZE;
+    if (!Number.isInteger(maxRingSize) || maxRingSize < 1 || maxRingSize > MAX_RING_SIZE) {
+      throw new ValidationError(
+        'maxRingSize',
+        `expected an integer in 1..${MAX_RING_SIZE}, got ${describeValue(maxRingSize)}`,
+      );
+    }
+    const minRingSize = options.minRingSize ?? Math.min(DEFAULT_MIN_RING_SIZE, maxRingSize);
+    if (!Number.isInteger(minRingSize) || minRingSize < 1 || minRingSize > maxRingSize) {
+      throw new ValidationError(
+        'minRingSize',
+        `expected an integer in 1..maxRingSize (${maxRingSize}), got ${describeValue(minRingSize)}`,
       );
     }
     this.members = Object.freeze([...members]);
     this.virtualNodes = virtualNodes;
-    const counts = pointCounts(this.members, virtualNodes);
+    const counts = pointCounts(this.members, virtualNodes, minRingSize, maxRingSize);
     let total = 0;
     for (const count of counts) total += count;
     const points = new Uint32Array(total);
@@ -145,22 +174,36 @@ export class HashRing<T extends RingMember = ServiceInstance> {
   }
 }
 
-function pointCounts(members: readonly RingMember[], virtualNodes: number): number[] {
+/**
+ * Points per member, as Envoy and gRFC A42 size a ring: in proportion to weight / total, so
+ * weights are relative. The ring aims at `virtualNodes` points per member (per member of mean
+ * weight), at least `minRingSize` and at most `maxRingSize` points; every member keeps one.
+ * Sizing by the member count, not by the lightest member, keeps a member's points steady when
+ * another joins or leaves (removing a weight-1 canary must not halve everyone's points).
+ */
+function pointCounts(
+  members: readonly RingMember[],
+  virtualNodes: number,
+  minRingSize: number,
+  maxRingSize: number,
+): number[] {
   const ids = new Set<string>();
-  let total = 0;
-  const counts = members.map((member, index) => {
+  const weights = members.map((member, index) => {
     if (typeof member.id !== 'string' || member.id === '') {
       throw new ValidationError(`members[${index}].id`, 'expected a non-empty string');
     }
     if (ids.has(member.id)) throw new ValidationError(`members[${index}].id`, `duplicate id "${member.id}"`);
     ids.add(member.id);
-    const weight = validateWeight(member.weight ?? 1, `members[${index}].weight`);
-    const count = Math.max(1, Math.round(virtualNodes * weight));
-    total += count;
-    return count;
+    return validateWeight(member.weight ?? 1, `members[${index}].weight`);
   });
-  if (total > MAX_POINTS) {
-    throw new ValidationError('virtualNodes', `the ring would hold ${total} points (limit ${MAX_POINTS})`);
+  // Relative to the heaviest first: no sum of huge weights can overflow.
+  let heaviest = 0;
+  for (const weight of weights) if (weight > heaviest) heaviest = weight;
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    weights[i] = weights[i]! / heaviest;
+    total += weights[i]!;
   }
-  return counts;
+  const ringSize = Math.min(Math.max(minRingSize, virtualNodes * members.length), maxRingSize);
+  return weights.map((weight) => Math.max(1, Math.round((ringSize * weight) / total)));
 }

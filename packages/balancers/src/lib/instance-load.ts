@@ -16,19 +16,3 @@ export function instanceLoad(instances: readonly ServiceInstance[], load: LoadSt
   for (let i = 0; i < instances.length; i++) inverseWeight[i] = 1 / weightOf(instances[i]!);
   return { stats: instances.map((instance) => load.of(instance)), inverseWeight, service: load };
 }
-
-/**
- * The first index at or after `start` (wrapping) whose instance is not excluded, or -1 when
- * every instance is. The deterministic fallback every strategy uses once its own choice is taken.
- */
-export function nextAllowed(
-  instances: readonly ServiceInstance[],
-  start: number,
-  excluded: (instance: ServiceInstance) => boolean,
-): number {
-  const n = instances.length;
-  for (let k = 0, i = start; k < n; k++, i = i + 1 === n ? 0 : i + 1) {
-    if (!excluded(instances[i]!)) return i;
-  }
-  return -1;
-}

@@ -5,7 +5,7 @@ import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/cor
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedRandom } from './fast-random.ts';
-import { leastConnections } from './least-connections.ts';
+import { EXACT_SCAN_LIMIT, leastConnections, SAMPLES } from './least-connections.ts';
 
 function fleet(n: number, weight = (_i: number) => 1): ServiceInstance[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -92,6 +92,38 @@ describe('leastConnections', () => {
     load.of('i2').inflight = 9;
     expect(picker.pick({ excluded: (x) => x.id === 'i0' })?.id).toMatch(/i1|i2/);
     expect(picker.pick({ excluded: () => true })).toBeUndefined();
+  });
+
+  describe(`above ${EXACT_SCAN_LIMIT} instances: the least loaded of ${SAMPLES} sampled`, () => {
+    it('picks from the least loaded part of the fleet, never from the top half but by a long chance', () => {
+      const load = new LoadStats();
+      const instances = fleet(10_000);
+      const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
+      instances.forEach((instance, i) => {
+        load.of(instance).inflight = i % 100;
+      });
+      let sum = 0;
+      let topHalf = 0;
+      for (let i = 0; i < 20_000; i++) {
+        const inflight = load.of(picker.pick()!).inflight;
+        sum += inflight;
+        if (inflight >= 50) topHalf++;
+      }
+      // The least of 8 uniform draws from 0..99 averages ≈ 11 (a random pick: 49.5); top half: 0.4 %.
+      expect(sum / 20_000).toBeLessThan(14);
+      expect(topHalf / 20_000).toBeLessThan(0.01);
+    });
+
+    it('keeps a fleet even as requests start, and still finds the one allowed instance', () => {
+      const load = new LoadStats();
+      const instances = fleet(1_000);
+      const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
+      for (let i = 0; i < 20_000; i++) load.of(picker.pick()!).onStart();
+      const counts = instances.map((instance) => load.of(instance).inflight);
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(4);
+      expect(picker.pick({ excluded: (x) => x.id !== 'i777' })?.id).toBe('i777');
+      expect(picker.pick({ excluded: () => true })).toBeUndefined();
+    });
   });
 
   it('works with one instance and gives nothing for an empty snapshot', () => {

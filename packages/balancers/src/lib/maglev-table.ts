@@ -20,7 +20,8 @@ const SKIP_SEED = 0x85eb_ca6b;
 export class MaglevTable {
   readonly members: readonly ServiceInstance[];
   readonly size: number;
-  readonly #owners: Int32Array;
+  /** Owner index per entry, in the narrowest array that holds the fleet (1, 2 or 4 bytes). */
+  readonly #owners: Uint8Array | Uint16Array | Uint32Array;
 
   constructor(members: readonly ServiceInstance[], size: number) {
     // A composite size lets a permutation cycle short of the whole table: the fill would never end.
@@ -33,7 +34,11 @@ export class MaglevTable {
     this.members = members;
     this.size = size;
     const n = members.length;
-    const owners = new Int32Array(size).fill(-1);
+    // The largest value of the array marks a free entry while filling.
+    const owners =
+      n < 0xff ? new Uint8Array(size) : n < 0xffff ? new Uint16Array(size) : new Uint32Array(size);
+    const free = n < 0xff ? 0xff : n < 0xffff ? 0xffff : 0xffff_ffff;
+    owners.fill(free);
     const next = new Float64Array(n);
     const skip = new Float64Array(n);
     const weight = new Float64Array(n);
@@ -47,13 +52,13 @@ export class MaglevTable {
       if (weight[i]! > heaviest) heaviest = weight[i]!;
     }
     for (let i = 0; i < n; i++) weight[i] = weight[i]! / heaviest;
-    let filled = n === 0 ? size : 0; // no members: every entry stays -1
+    let filled = n === 0 ? size : 0; // no members: every entry stays free
     for (let round = 1; filled < size; round++) {
       for (let i = 0; i < n && filled < size; i++) {
         if (round * weight[i]! < target[i]!) continue;
         target[i]! += 1;
         let slot = next[i]!;
-        while (owners[slot] !== -1) slot = (slot + skip[i]!) % size;
+        while (owners[slot] !== free) slot = (slot + skip[i]!) % size;
         owners[slot] = i;
         next[i] = (slot + skip[i]!) % size;
         filled++;
@@ -62,9 +67,9 @@ export class MaglevTable {
     this.#owners = owners;
   }
 
-  /** Index in `members` of the instance owning table entry `slot`. */
+  /** Index in `members` of the instance owning table entry `slot`; -1 in a table without members. */
   ownerAt(slot: number): number {
-    return this.#owners[slot]!;
+    return this.members.length === 0 ? -1 : this.#owners[slot]!;
   }
 
   /** Entries owned by each member, in member order (for spread checks). */

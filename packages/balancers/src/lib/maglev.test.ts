@@ -1,7 +1,8 @@
 import { createSnapshot, LoadStats, type ServiceInstance, ValidationError } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
-import { maglev } from './maglev.ts';
+import { DEFAULT_TABLE_CAP, defaultTableSize, maglev } from './maglev.ts';
 import { isPrime, MaglevTable } from './maglev-table.ts';
+import { murmur3 } from './murmur3.ts';
 
 const fleet = (n: number, weight = (_i: number) => 1): ServiceInstance[] =>
   Array.from({ length: n }, (_, i) => ({
@@ -120,5 +121,30 @@ describe('maglev', () => {
     }
     expect(isPrime(65_537)).toBe(true);
     expect(isPrime(1)).toBe(false);
+  });
+
+  it('sizes its default table to the fleet: a prime of a fixed ladder, ≥ 100 entries an instance, within the cap', () => {
+    expect(defaultTableSize(1)).toBe(257);
+    expect(defaultTableSize(10)).toBe(1_031);
+    expect(defaultTableSize(11)).toBe(2_053);
+    expect(defaultTableSize(655)).toBe(65_537);
+    // Past 655 instances 65,537 breaks Maglev's M ≥ 100·N: the table grows.
+    expect(defaultTableSize(656)).toBe(131_101);
+    expect(defaultTableSize(1_000)).toBe(131_101);
+    expect(defaultTableSize(10_485)).toBe(DEFAULT_TABLE_CAP);
+    expect(defaultTableSize(50_000)).toBe(DEFAULT_TABLE_CAP);
+    for (const n of [1, 2, 5, 11, 21, 41, 82, 164, 328, 656, 1_311, 2_622, 5_243, 10_485]) {
+      const size = defaultTableSize(n);
+      expect(isPrime(size)).toBe(true);
+      expect(size).toBeGreaterThanOrEqual(100 * n);
+    }
+    // The picker uses it: 1,000 instances route as a 131,101-entry table does.
+    const instances = sorted(fleet(1_000));
+    const picker = maglev().build(createSnapshot('s', instances, 1), { load: new LoadStats() });
+    const table = new MaglevTable(instances, 131_101);
+    for (let i = 0; i < 2_000; i++) {
+      const hashKey = `user-${i}`;
+      expect(picker.pick({ hashKey })).toBe(table.members[table.ownerAt(murmur3(hashKey) % table.size)]);
+    }
   });
 });

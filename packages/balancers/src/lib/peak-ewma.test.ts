@@ -83,6 +83,36 @@ describe('peakEwma', () => {
     ).toBeUndefined();
   });
 
+  it('reads the clock only when an instance it compares has a sample it has not seen', () => {
+    const clock = new ManualClock(1_000);
+    let reads = 0;
+    const counting = {
+      now: () => {
+        reads++;
+        return clock.now();
+      },
+      setTimeout: clock.setTimeout.bind(clock),
+      clearTimeout: clock.clearTimeout.bind(clock),
+    };
+    const load = new LoadStats();
+    const picker = peakEwma({ clock: counting }).build(createSnapshot('s', fleet(10), 1), { load });
+    fleet(10).forEach((instance, i) => {
+      load.of(instance).observe(clock.now(), 5 + i);
+    });
+    clock.advance(500);
+    for (let i = 0; i < 1_000; i++) picker.pick();
+    // Each instance's samples are seen once; a clock read per pick would be 1,000.
+    expect(reads).toBeLessThanOrEqual(10);
+    load.of('i3').observe(clock.now(), 50);
+    reads = 0;
+    const before = new Set<string>();
+    for (let i = 0; i < 1_000; i++) before.add(picker.pick()!.id);
+    expect(reads).toBeGreaterThan(0);
+    expect(reads).toBeLessThanOrEqual(2);
+    // The slow answer counts at once: i3 loses every comparison now.
+    expect(before.has('i3')).toBe(false);
+  });
+
   it('exposes its decay for the stats, and rejects a bad decay naming it', () => {
     expect(peakEwma({ decayMs: 2_500 }).latencyDecayMs).toBe(2_500);
     expect(peakEwma().latencyDecayMs).toBe(10_000);

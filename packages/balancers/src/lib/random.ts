@@ -1,7 +1,7 @@
 import type { InstanceSnapshot, ServiceInstance } from '@switchyard/core';
+import { drawAllowed, REDRAWS } from './allowed-draw.ts';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { randomIndex } from './fast-random.ts';
-import { nextAllowed } from './instance-load.ts';
 
 class RandomPicker implements Picker {
   readonly #instances: readonly ServiceInstance[];
@@ -15,11 +15,13 @@ class RandomPicker implements Picker {
     const index = randomIndex(instances.length);
     const excluded = context?.excluded;
     if (!excluded || !excluded(instances[index]!)) return instances[index];
-    // A second draw keeps the spread random when only a few are excluded; then walk on.
-    const again = randomIndex(instances.length);
-    if (!excluded(instances[again]!)) return instances[again];
-    const next = nextAllowed(instances, again, excluded);
-    return next === -1 ? undefined : instances[next];
+    // Redraws (rejection sampling) stay uniform over the allowed; the exact draw ends it.
+    for (let tries = 1; tries < REDRAWS; tries++) {
+      const again = randomIndex(instances.length);
+      if (!excluded(instances[again]!)) return instances[again];
+    }
+    const allowed = drawAllowed(instances, undefined, excluded);
+    return allowed === -1 ? undefined : instances[allowed];
   }
 }
 

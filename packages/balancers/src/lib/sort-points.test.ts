@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { sortPoints } from './sort-points.ts';
+import { SMALL_SORT_LIMIT, sortPoints } from './sort-points.ts';
 
 describe('sortPoints', () => {
-  it('sorts points ascending, owners interleaved beside them, stable on equal points (property)', () => {
+  it.each([
+    ['native sort', 0, 300, 100],
+    ['radix sort', SMALL_SORT_LIMIT, SMALL_SORT_LIMIT + 3_000, 10],
+  ])('sorts points ascending, owners interleaved beside them, stable on equal points: %s (property)', (_path, minLength, maxLength, numRuns) => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 300 }), (values) => {
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength, maxLength }), (values) => {
         // Duplicate some values so equal points with different owners occur.
         const input = [...values, ...values.slice(0, 5)];
         const pairs = sortPoints(
@@ -15,6 +18,7 @@ describe('sortPoints', () => {
         const expected = input.map((point, owner) => ({ point, owner })).sort((a, b) => a.point - b.point);
         expect([...pairs]).toEqual(expected.flatMap((entry) => [entry.point, entry.owner]));
       }),
+      { numRuns },
     );
   });
 });

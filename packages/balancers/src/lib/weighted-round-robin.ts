@@ -1,7 +1,6 @@
 import { type InstanceSnapshot, type ServiceInstance, weightOf } from '@switchyard/core';
 import { type Balancer, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { randomIndex } from './fast-random.ts';
-import { nextAllowed } from './instance-load.ts';
 
 /** Largest schedule (picks per cycle) and build effort (cycle × instances) precomputed per snapshot. */
 const MAX_SCHEDULE = 1 << 16;
@@ -35,15 +34,17 @@ class WeightedRoundRobinPicker implements Picker {
     const schedule = this.#schedule;
     if (!schedule) return this.#pickLive(excluded);
     const instances = this.#instances;
-    // Walk the cycle past excluded entries: their share goes to the others by weight.
+    // Walk the cycle past excluded entries: the cursor passes each entry once per cycle, so
+    // each allowed instance still gets its own turns, and no more.
     const tries = Math.min(schedule.length, instances.length);
     for (let k = 0; k < tries; k++) {
       const index = schedule[this.#cursor]!;
       this.#cursor = this.#cursor + 1 === schedule.length ? 0 : this.#cursor + 1;
       if (!excluded || !excluded(instances[index]!)) return instances[index];
     }
-    const index = excluded ? nextAllowed(instances, schedule[this.#cursor]!, excluded) : -1;
-    return index === -1 ? undefined : instances[index];
+    // A long run of excluded entries (the heaviest instance's, typically): the live algorithm
+    // among the allowed only, so their turns are shared by weight, not handed to a neighbour.
+    return this.#pickLive(excluded);
   }
 
   #pickLive(excluded: PickContext['excluded']): ServiceInstance | undefined {

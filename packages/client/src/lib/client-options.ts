@@ -1,5 +1,11 @@
 import type { Balancer } from '@switchyard/balancers';
-import { type Clock, type Registry, ValidationError, validateServiceName } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  type Registry,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
 import {
   type HealthCheckOptions,
   type OutlierDetectorOptions,
@@ -8,14 +14,30 @@ import {
 } from '@switchyard/health';
 import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resilience';
 import type { Pool } from 'undici';
+import { rejectUnknownClientOptions } from './client-option-keys.ts';
+
+/**
+ * Per-attempt timeout when none is set: Envoy's default route timeout. Long enough for any
+ * ordinary request, short enough that a backend which accepts and never answers cannot hold a
+ * call for undici's 300 s headers timeout × every attempt.
+ */
+export const DEFAULT_ATTEMPT_TIMEOUT_MS = 15_000;
+
+/**
+ * How long an instance that left discovery but still passes active checks keeps serving:
+ * Kubernetes' default termination grace period, the time a leaving pod usually still answers.
+ */
+export const DEFAULT_DEPARTED_GRACE_MS = 30_000;
+/** At most this many departed instances are kept per service (the most recent ones). */
+export const DEFAULT_MAX_DEPARTED = 16;
 
 /** What can be set for every service and overridden per service. */
 export interface ServiceOptions {
   /** The balancing strategy; default `roundRobin()`. */
   readonly balancer?: Balancer;
-  /** Attempts and backoff; default 3 attempts, 25 ms → 1 s full jitter. */
+  /** Attempts and backoff; default 3 attempts, 100 ms doubling to at most 10 s, full jitter. */
   readonly retry?: ExecutorOptions['retry'];
-  /** Per-attempt timeout in ms. */
+  /** Per-attempt timeout in ms; default 15 000 (Envoy's route timeout). */
   readonly timeoutMs?: number;
   /** Whole-call deadline in ms, across attempts and backoff. */
   readonly deadlineMs?: number;
@@ -30,6 +52,13 @@ export interface ServiceOptions {
   readonly healthCheck?: HealthCheckOptions;
   /** Below this share of healthy instances (percent), route across all of them; default 50. */
   readonly panicThresholdPercent?: number;
+  /**
+   * With active health checks: an instance discovery dropped while its checks still pass keeps
+   * serving this long (ms; 0 = drop at once); default 30 000.
+   */
+  readonly departedGraceMs?: number;
+  /** With active health checks: at most this many such departed instances per service; default 16. */
+  readonly maxDeparted?: number;
 }
 
 export interface ServiceDiscoveryClientOptions extends ServiceOptions {
@@ -38,6 +67,14 @@ export interface ServiceDiscoveryClientOptions extends ServiceOptions {
   readonly services?: Readonly<Record<string, ServiceOptions>>;
   /** For registries without `watch`: how long a resolved list is served before it is refreshed. */
   readonly refreshMs?: number;
+  /** Services whose views (instances, health, breakers, registry watch) are kept at most (LRU); default 1000. */
+  readonly maxServices?: number;
+  /** A service not called for this long releases its view and registry watch, ms; default 30 min. */
+  readonly serviceIdleMs?: number;
+  /** If set, only instances on these hosts are called (CIDR ranges, addresses, `*.example.com`). */
+  readonly allowedHosts?: readonly string[];
+  /** Instances on these hosts are never called; default `DEFAULT_DENIED_HOSTS` (metadata, unspecified, link-local). */
+  readonly deniedHosts?: readonly string[];
   /** Instance origins whose connection pools are kept (LRU); default 256. */
   readonly maxOrigins?: number;
   /** Options for each instance's undici Pool. */
@@ -56,6 +93,8 @@ const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
   'outlierDetection',
   'healthCheck',
   'panicThresholdPercent',
+  'departedGraceMs',
+  'maxDeparted',
 ];
 
 /** The options in force for one service: its overrides over the client-wide ones. */
@@ -74,8 +113,11 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
   if (!registry || typeof registry.resolve !== 'function') {
     throw new ValidationError('registry', 'expected a Registry with a resolve(service) method');
   }
-  positive(options.refreshMs, 'refreshMs');
+  rejectUnknownClientOptions(options);
+  duration(options.refreshMs, 'refreshMs');
   positive(options.maxOrigins, 'maxOrigins');
+  positive(options.maxServices, 'maxServices');
+  duration(options.serviceIdleMs, 'serviceIdleMs');
   checkService(options, '');
   for (const [name, own] of Object.entries(options.services ?? {})) {
     validateServiceName(name, `services.${name}`);
@@ -87,6 +129,8 @@ export function validateClientOptions(options: ServiceDiscoveryClientOptions): v
 function checkService(options: ServiceOptions, prefix: string): void {
   positive(options.timeoutMs, `${prefix}timeoutMs`);
   positive(options.deadlineMs, `${prefix}deadlineMs`);
+  atLeastZero(options.departedGraceMs, `${prefix}departedGraceMs`, MAX_TIMER_MS);
+  atLeastZero(options.maxDeparted, `${prefix}maxDeparted`, 10_000);
   const panic = options.panicThresholdPercent;
   if (panic !== undefined && !(typeof panic === 'number' && panic >= 0 && panic <= 100)) {
     throw new ValidationError(
@@ -120,6 +164,26 @@ function prefixed(prefix: string, check: () => void): void {
   } catch (error) {
     if (!(error instanceof ValidationError) || prefix === '') throw error;
     throw new ValidationError(`${prefix}${error.field}`, error.message.replace(/^invalid [^:]+: /, ''));
+  }
+}
+
+// setTimeout fires at once beyond 2^31 - 1 ms: a longer duration would silently become 1 ms.
+const MAX_TIMER_MS = 2_147_483_647;
+
+function duration(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !(value > 0 && value <= MAX_TIMER_MS)) {
+    throw new ValidationError(
+      field,
+      `expected a number of ms in 1..${MAX_TIMER_MS}, got ${describeValue(value)}`,
+    );
+  }
+}
+
+function atLeastZero(value: unknown, field: string, max: number): void {
+  if (value === undefined) return;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new ValidationError(field, `expected an integer in 0..${max}, got ${describeValue(value)}`);
   }
 }
 

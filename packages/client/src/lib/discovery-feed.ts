@@ -1,4 +1,11 @@
-import type { Clock, Registry, ServiceInstance, TypedEmitter } from '@switchyard/core';
+import {
+  ClientClosedError,
+  type Clock,
+  type Registry,
+  raceAbort,
+  type ServiceInstance,
+  type TypedEmitter,
+} from '@switchyard/core';
 import type { ClientEvents } from './client-events.ts';
 
 export interface DiscoveryFeedOptions {
@@ -26,6 +33,8 @@ export class DiscoveryFeed {
   #refreshing = false;
   #stale = false;
   #closed = false;
+  /** Aborts the shared first resolve when the feed closes: no caller's signal owns it. */
+  readonly #lifetime = new AbortController();
 
   constructor(
     service: string,
@@ -42,16 +51,22 @@ export class DiscoveryFeed {
     return this.#lastCount >= 0;
   }
 
-  /** Resolves once the first list is delivered; rejects with the registry's error if that fails. */
+  /**
+   * Resolves once the first list is delivered; rejects with the registry's error if that fails.
+   * The first resolve is shared by every caller waiting for it and bound to none of their
+   * signals (CachingRegistry's pattern): each caller's signal ends only its own wait.
+   */
   ready(signal?: AbortSignal): Promise<void> {
     if (this.hasList) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new ClientClosedError(this.#service));
     if (!this.#ready) {
-      this.#ready = this.#start(signal).catch((error: unknown) => {
+      this.#ready = this.#start().catch((error: unknown) => {
         this.#ready = undefined; // the next call asks the registry again
         throw error;
       });
+      this.#ready.catch(() => {}); // a caller that left must not leave an unhandled rejection
     }
-    return this.#ready;
+    return raceAbort(this.#ready, signal);
   }
 
   /** Registries without watch: refresh in the background once the list is older than refreshMs. */
@@ -84,11 +99,12 @@ export class DiscoveryFeed {
 
   close(): void {
     this.#closed = true;
+    this.#lifetime.abort(new ClientClosedError(this.#service));
     this.#unwatch?.();
     this.#unwatch = undefined;
   }
 
-  async #start(signal?: AbortSignal): Promise<void> {
+  async #start(): Promise<void> {
     const { registry, clock } = this.#options;
     if (registry.watch && !this.#unwatch) {
       this.#unwatch = registry.watch(this.#service, (instances) => this.#deliver(instances));
@@ -96,7 +112,8 @@ export class DiscoveryFeed {
     // Resolve even when the watch answered at once: only resolve tells an unknown service
     // (ServiceNotFoundError) from one with no instances.
     try {
-      const instances = await registry.resolve(this.#service, { signal });
+      const instances = await registry.resolve(this.#service, { signal: this.#lifetime.signal });
+      if (this.#closed) throw new ClientClosedError(this.#service);
       this.#resolvedAt = clock.now();
       if (!this.hasList) this.#deliver(instances);
     } catch (error) {

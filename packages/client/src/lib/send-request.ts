@@ -81,12 +81,23 @@ function checkRequest(service: string, request: HttpRequest): void {
   }
 }
 
+/**
+ * Reads at most 64 KiB of an error answer. Past the cap it stops and destroys the body, which
+ * closes the connection: an endless (or huge) error body is never drained.
+ */
 async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of body) {
-    if (size < MAX_ERROR_BODY) chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
+  try {
+    for await (const chunk of body) {
+      const bytes = chunk as Buffer;
+      chunks.push(size + bytes.length > MAX_ERROR_BODY ? bytes.subarray(0, MAX_ERROR_BODY - size) : bytes);
+      size += bytes.length;
+      if (size >= MAX_ERROR_BODY) break; // leaving the loop destroys the body and its socket
+    }
+  } catch {
+    // A body cut short still tells what it had: the status is the error that matters.
   }
-  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BODY);
+  if (!body.destroyed && size >= MAX_ERROR_BODY) body.destroy();
+  return Buffer.concat(chunks).toString('utf8');
 }

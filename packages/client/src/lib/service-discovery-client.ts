@@ -1,14 +1,17 @@
+import { setMaxListeners } from 'node:events';
 import {
   abortReason,
+  ClientClosedError,
   type Clock,
-  NoAvailableInstanceError,
   type Registry,
   type RegistryEvents,
   type ServiceInstance,
+  ServiceNotFoundError,
   systemClock,
   TypedEmitter,
   ValidationError,
   validateServiceName,
+  warnListenerError,
 } from '@switchyard/core';
 import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
 import type { ClientEvents } from './client-events.ts';
@@ -17,9 +20,16 @@ import {
   serviceOptionsFor,
   validateClientOptions,
 } from './client-options.ts';
+import { HostPolicy } from './host-policy.ts';
 import { OriginPools } from './origin-pools.ts';
 import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
 import { ServiceView } from './service-view.ts';
+import { ServiceViews } from './service-views.ts';
+
+/** Views kept at most (LRU beyond it): bounds memory and watches whatever names callers use. */
+export const DEFAULT_MAX_SERVICES = 1_000;
+/** gRPC's channel idle timeout: a service not called for 30 minutes releases its view and watch. */
+export const DEFAULT_SERVICE_IDLE_MS = 30 * 60_000;
 
 /** Options of one `callService` call. */
 export interface CallOptions {
@@ -48,12 +58,26 @@ export type CallContext = AttemptContext;
  */
 export class ServiceDiscoveryClient {
   readonly #options: ServiceDiscoveryClientOptions;
-  readonly #views = new Map<string, ServiceView>();
-  readonly #events = new TypedEmitter<ClientEvents>();
+  readonly #views: ServiceViews;
+  readonly #events: TypedEmitter<ClientEvents> = new TypedEmitter<ClientEvents>({
+    // A throwing listener is reported to `listenerError` listeners, or as a process warning.
+    onListenerError: (error, event) => {
+      if (event === 'listenerError' || !this.#events.hasListeners('listenerError')) {
+        warnListenerError(error, event);
+      } else {
+        this.#events.emit('listenerError', { event, error });
+      }
+    },
+  });
   readonly #pools: OriginPools;
   readonly #clock: Clock;
   readonly #unforward: () => void;
+  /** Aborted by close(): the signal of every call that brought none of its own. */
+  readonly #lifetime = new AbortController();
+  /** Calls in flight, with the controller that links a caller's own signal to close(). */
+  readonly #inflight = new Map<Promise<unknown>, AbortController | undefined>();
   #closed = false;
+  #closing: Promise<void> | undefined;
 
   constructor(options: ServiceDiscoveryClientOptions) {
     validateClientOptions(options);
@@ -61,6 +85,22 @@ export class ServiceDiscoveryClient {
     this.#clock = options.clock ?? systemClock;
     this.#pools = new OriginPools({ maxOrigins: options.maxOrigins, poolOptions: options.poolOptions });
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
+    // Every call without a signal of its own listens here: no listener cap warning.
+    setMaxListeners(0, this.#lifetime.signal);
+    const hosts = new HostPolicy(options);
+    this.#views = new ServiceViews({
+      clock: this.#clock,
+      maxServices: options.maxServices ?? DEFAULT_MAX_SERVICES,
+      idleMs: options.serviceIdleMs ?? DEFAULT_SERVICE_IDLE_MS,
+      create: (service) =>
+        new ServiceView(service, serviceOptionsFor(this.#options, service), {
+          registry: this.#options.registry,
+          clock: this.#clock,
+          events: this.#events,
+          refreshMs: this.#options.refreshMs ?? 5_000,
+          veto: (instance) => hosts.check(instance.host),
+        }),
+    });
   }
 
   /**
@@ -98,7 +138,15 @@ export class ServiceDiscoveryClient {
     options: { signal?: AbortSignal } = {},
   ): Promise<readonly ServiceInstance[]> {
     const view = this.#view(service);
-    await view.ready(options.signal);
+    if (view.hasInstances) view.refreshIfDue();
+    else {
+      view.inflight++; // a view someone waits on is not released
+      try {
+        await this.#ready(view, options.signal);
+      } finally {
+        view.inflight--;
+      }
+    }
     return view.snapshot.instances;
   }
 
@@ -113,9 +161,9 @@ export class ServiceDiscoveryClient {
   /** Counters per service: calls, attempts, retries, failures, and per-instance load. */
   stats(): Record<string, ServiceStats> {
     const result: Record<string, ServiceStats> = {};
-    for (const [name, view] of this.#views) {
+    for (const [name, view] of this.#views.entries()) {
       result[name] = {
-        ...view.executor.stats(),
+        ...view.stats(),
         instances: Object.fromEntries(
           view.snapshot.instances.map((instance) => {
             const load = view.load.of(instance);
@@ -127,19 +175,64 @@ export class ServiceDiscoveryClient {
     return result;
   }
 
-  /** Stops watches, health checks and timers, and closes every connection. */
-  async close(): Promise<void> {
-    if (this.#closed) return;
+  /**
+   * Aborts every call in flight (their signals fire with `ClientClosedError` as the reason),
+   * waits until they have settled, then stops watches, health checks and timers and closes
+   * every connection. Later calls reject with `ClientClosedError`.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
-    const views = [...this.#views.values()];
-    this.#views.clear();
+    const reason = new ClientClosedError();
+    this.#lifetime.abort(reason);
+    for (const controller of this.#inflight.values()) controller?.abort(reason);
+    await Promise.allSettled(this.#inflight.keys());
+    const views = this.#views.drain();
     await Promise.all(views.map((view) => view.close()));
     await this.#pools.close();
     this.#unforward();
     this.#events.removeAllListeners();
   }
 
-  async #call<T>(
+  /** Runs a call so that close() can abort it and wait for it. */
+  #call<T>(
+    service: string,
+    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
+    options: CallOptions,
+    succeeded?: (value: T) => boolean,
+  ): Promise<T> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(service));
+    const own = options.signal;
+    let controller: AbortController | undefined;
+    let signal = this.#lifetime.signal;
+    let unlink: (() => void) | undefined;
+    if (own !== undefined) {
+      // The caller's signal and close() both end the call: one controller per call links them.
+      const linked = new AbortController();
+      controller = linked;
+      signal = linked.signal;
+      if (own.aborted) linked.abort(own.reason);
+      else {
+        const onAbort = () => linked.abort(own.reason);
+        own.addEventListener('abort', onAbort, { once: true });
+        unlink = () => own.removeEventListener('abort', onAbort);
+      }
+    }
+    const call = this.#run(service, fn, { ...options, signal }, succeeded);
+    this.#inflight.set(call, controller);
+    const done = () => {
+      this.#inflight.delete(call);
+      unlink?.();
+    };
+    call.then(done, done);
+    return call;
+  }
+
+  async #run<T>(
     service: string,
     fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
     options: CallOptions,
@@ -159,25 +252,30 @@ export class ServiceDiscoveryClient {
         },
       );
     }
-    if (!view.hasInstances) await view.ready(signal);
-    else view.refreshIfDue();
-    return view.execute(fn, options, hashKey, succeeded);
+    view.inflight++;
+    try {
+      if (!view.hasInstances) await this.#ready(view, signal);
+      else view.refreshIfDue();
+      return await view.execute(fn, options, hashKey, succeeded);
+    } finally {
+      view.inflight--;
+    }
+  }
+
+  /** Waits for a view's first list; a service the registry does not know is released at once. */
+  async #ready(view: ServiceView, signal: AbortSignal | undefined): Promise<void> {
+    try {
+      await view.ready(signal);
+    } catch (error) {
+      if (error instanceof ServiceNotFoundError && !view.hasInstances) this.#views.release(view, true);
+      throw error;
+    }
   }
 
   #view(service: string): ServiceView {
-    if (this.#closed) throw new NoAvailableInstanceError(service, 'the client is closed');
-    let view = this.#views.get(service);
-    if (!view) {
-      validateServiceName(service);
-      view = new ServiceView(service, serviceOptionsFor(this.#options, service), {
-        registry: this.#options.registry,
-        clock: this.#clock,
-        events: this.#events,
-        refreshMs: this.#options.refreshMs ?? 5_000,
-      });
-      this.#views.set(service, view);
-    }
-    return view;
+    if (this.#closed) throw new ClientClosedError(service);
+    validateServiceName(service);
+    return this.#views.use(service);
   }
 }
 

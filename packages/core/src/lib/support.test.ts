@@ -36,20 +36,63 @@ describe('TypedEmitter', () => {
     expect(emitter.hasListeners('tick')).toBe(false);
   });
 
-  it('keeps delivering when one listener throws, and re-throws its error asynchronously', async () => {
+  it('keeps delivering when one listener throws, and reports it as a warning, not a crash', async () => {
     const emitter = new TypedEmitter<{ tick: number }>();
     const seen: number[] = [];
-    const thrown = new Promise<unknown>((resolve) => {
-      const handler = (error: unknown) => resolve(error);
-      process.once('uncaughtException', handler);
+    const crashed = vi.fn();
+    const warned = vi.fn();
+    process.on('uncaughtException', crashed);
+    process.on('warning', warned);
+    try {
+      emitter.on('tick', () => {
+        throw new Error('listener bug');
+      });
+      emitter.on('tick', (n) => seen.push(n));
+      emitter.emit('tick', 7);
+      expect(seen).toEqual([7]);
+      await vi.waitFor(() =>
+        expect(warned).toHaveBeenCalledWith(
+          expect.objectContaining({
+            name: 'SwitchyardListenerWarning',
+            message: expect.stringMatching(/tick.*listener bug/),
+          }),
+        ),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(crashed).not.toHaveBeenCalled();
+    } finally {
+      process.off('uncaughtException', crashed);
+      process.off('warning', warned);
+    }
+  });
+
+  it('hands a throwing listener to onListenerError, and a throwing handler to the warning', async () => {
+    const errors: [unknown, string][] = [];
+    const emitter = new TypedEmitter<{ tick: number }>({
+      onListenerError: (error, event) => errors.push([error, event]),
     });
     emitter.on('tick', () => {
-      throw new Error('listener bug');
+      throw new Error('bug');
     });
-    emitter.on('tick', (n) => seen.push(n));
-    emitter.emit('tick', 7);
-    expect(seen).toEqual([7]);
-    expect(await thrown).toMatchObject({ message: 'listener bug' });
+    emitter.emit('tick', 1);
+    expect(errors).toEqual([[expect.objectContaining({ message: 'bug' }), 'tick']]);
+
+    const warned = vi.fn();
+    process.on('warning', warned);
+    try {
+      const broken = new TypedEmitter<{ tick: number }>({
+        onListenerError: () => {
+          throw new Error('handler bug');
+        },
+      });
+      broken.on('tick', () => {
+        throw new Error('bug');
+      });
+      expect(() => broken.emit('tick', 1)).not.toThrow();
+      await vi.waitFor(() => expect(warned).toHaveBeenCalled());
+    } finally {
+      process.off('warning', warned);
+    }
   });
 });
 

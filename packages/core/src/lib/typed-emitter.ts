@@ -1,15 +1,27 @@
+import { type ListenerErrorHandler, reportListenerError } from './listener-errors.ts';
+
 /** A map from event name to the listener's argument. */
 export type EventMap = { [event: string]: unknown };
 
 export type Listener<T> = (event: T) => void;
 
+export interface TypedEmitterOptions {
+  /** Told when a listener throws; default: a process warning (`SwitchyardListenerWarning`). */
+  readonly onListenerError?: ListenerErrorHandler;
+}
+
 /**
  * A small synchronous emitter with typed events. `on` returns the function that removes the
- * listener. A listener that throws does not stop the others nor the emitter's owner: the error
- * is re-thrown on a microtask, as EventTarget does, so it is seen and not swallowed.
+ * listener. A listener that throws stops neither the others nor the emitter's owner, and never
+ * the process: the error goes to `onListenerError`, by default a process warning.
  */
 export class TypedEmitter<Events extends EventMap> {
   readonly #listeners = new Map<keyof Events, Set<Listener<never>>>();
+  readonly #onListenerError: ListenerErrorHandler | undefined;
+
+  constructor(options: TypedEmitterOptions = {}) {
+    this.#onListenerError = options.onListenerError;
+  }
 
   on<K extends keyof Events>(event: K, listener: Listener<Events[K]>): () => void {
     let set = this.#listeners.get(event);
@@ -45,9 +57,7 @@ export class TypedEmitter<Events extends EventMap> {
       try {
         (listener as Listener<Events[K]>)(value);
       } catch (error) {
-        queueMicrotask(() => {
-          throw error;
-        });
+        reportListenerError(this.#onListenerError, error, String(event));
       }
     }
   }

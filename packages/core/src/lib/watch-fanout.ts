@@ -1,4 +1,5 @@
 import { sameInstances } from './instance-snapshot.ts';
+import { type ListenerErrorHandler, reportListenerError } from './listener-errors.ts';
 import type { ServiceInstance } from './service-instance.ts';
 
 type Listener = (instances: readonly ServiceInstance[]) => void;
@@ -8,7 +9,8 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  * adapter's watch needs around its own loop (long poll, stream, timer). A new listener hears
  * the current list on a microtask (so it can use the unsubscribe function `watch` returned);
  * `publish` tells everyone only real changes; a listener that throws stops neither the watch
- * nor the other listeners, and its error is re-thrown on a microtask where it is seen.
+ * nor the other listeners, and never the process: its error goes to `onListenerError`
+ * (default: a process warning).
  *
  * @example
  * const fanout = new WatchFanout();
@@ -17,7 +19,12 @@ type Listener = (instances: readonly ServiceInstance[]) => void;
  */
 export class WatchFanout {
   readonly #listeners = new Set<Listener>();
+  readonly #onListenerError: ListenerErrorHandler | undefined;
   #current: readonly ServiceInstance[] | undefined;
+
+  constructor(options: { readonly onListenerError?: ListenerErrorHandler } = {}) {
+    this.#onListenerError = options.onListenerError;
+  }
 
   /** How many listeners are attached. */
   get size(): number {
@@ -35,7 +42,7 @@ export class WatchFanout {
     if (current) {
       queueMicrotask(() => {
         // Not if it left meanwhile, nor if a newer list reached it already.
-        if (this.#listeners.has(listener) && this.#current === current) notify(listener, current);
+        if (this.#listeners.has(listener) && this.#current === current) this.#notify(listener, current);
       });
     }
   }
@@ -49,21 +56,19 @@ export class WatchFanout {
     if (this.#current && sameInstances(this.#current, instances)) return false;
     const current = Object.isFrozen(instances) ? instances : Object.freeze([...instances]);
     this.#current = current;
-    for (const listener of [...this.#listeners]) notify(listener, current);
+    for (const listener of [...this.#listeners]) this.#notify(listener, current);
     return true;
   }
 
   clear(): void {
     this.#listeners.clear();
   }
-}
 
-function notify(listener: Listener, instances: readonly ServiceInstance[]): void {
-  try {
-    listener(instances);
-  } catch (error) {
-    queueMicrotask(() => {
-      throw error;
-    });
+  #notify(listener: Listener, instances: readonly ServiceInstance[]): void {
+    try {
+      listener(instances);
+    } catch (error) {
+      reportListenerError(this.#onListenerError, error, 'watch');
+    }
   }
 }

@@ -10,7 +10,13 @@ export type DropReason =
   | 'unencrypted'
   | 'unknown-type'
   | 'malformed'
-  | 'send-failed';
+  | 'send-failed'
+  /** A claim whose incarnation jumps further above the known one than `maxIncarnationJump`. */
+  | 'incarnation'
+  /** An incoming stream refused: every slot taken and too many connections waiting. */
+  | 'busy'
+  /** New members refused: `maxMembers` reached, or more than `maxNewMembersPerMerge` in one push-pull. */
+  | 'member-limit';
 
 /**
  * A packet or stream frame that is not a valid message of this cluster. The node counts it under

@@ -3,9 +3,11 @@ import { describe, expect, it } from 'vitest';
 import {
   applyClaim,
   freezeRecord,
+  MAX_INCARNATION,
   type MemberClaim,
   type MemberRecord,
   type MemberState,
+  nextIncarnation,
   overrides,
   transitionEvent,
 } from './member-state.ts';
@@ -119,5 +121,19 @@ describe('applyClaim', () => {
 
   it('refuses to apply a non-alive claim to an unknown member (tried: suspect of a stranger)', () => {
     expect(() => applyClaim(undefined, suspect(1))).toThrow(/unknown member/);
+  });
+});
+
+describe('nextIncarnation', () => {
+  it('beats both the current and the claimed incarnation', () => {
+    expect(nextIncarnation(3)).toBe(4);
+    expect(nextIncarnation(3, 9)).toBe(10);
+    expect(nextIncarnation(9, 3)).toBe(10);
+  });
+
+  it('saturates at the u32 ceiling instead of wrapping to 0', () => {
+    expect(nextIncarnation(MAX_INCARNATION - 1)).toBe(MAX_INCARNATION);
+    expect(nextIncarnation(5, MAX_INCARNATION)).toBe(MAX_INCARNATION);
+    expect(nextIncarnation(MAX_INCARNATION)).toBe(MAX_INCARNATION);
   });
 });

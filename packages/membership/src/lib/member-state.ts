@@ -24,6 +24,32 @@ export type MemberClaim =
   | { readonly type: 'dead'; readonly id: string; readonly incarnation: number; readonly from: string }
   | { readonly type: 'left'; readonly id: string; readonly incarnation: number };
 
+/**
+ * Incarnations are u32 on the wire. Bumping one saturates here and never wraps: a wrap would
+ * turn a node's refutation into incarnation 0, which loses to everything (see `nextIncarnation`).
+ */
+export const MAX_INCARNATION = 0xffff_ffff;
+
+/**
+ * The incarnation a member takes to beat `claimed` (and its own `current`): one more than the
+ * larger of the two, saturating at MAX_INCARNATION. Claims far above what is known are refused
+ * before they get here (`maxIncarnationJump`), so the ceiling takes 65,536 accepted steps
+ * by default.
+ */
+export function nextIncarnation(current: number, claimed = current): number {
+  return Math.min(MAX_INCARNATION, Math.max(current, claimed) + 1);
+}
+
+/** The member a claim is about. */
+export function claimId(claim: MemberClaim): string {
+  return claim.type === 'alive' ? claim.record.id : claim.id;
+}
+
+/** The incarnation a claim carries. */
+export function claimIncarnation(claim: MemberClaim): number {
+  return claim.type === 'alive' ? claim.record.incarnation : claim.incarnation;
+}
+
 /** Alive and suspect members are part of the cluster; dead and left ones are on their way out. */
 export function isLive(state: MemberState): boolean {
   return state === 'alive' || state === 'suspect';

@@ -44,8 +44,9 @@ export class MemberTable {
 
   /** Replaces the local record (refutation, metadata change, leave). */
   setLocal(record: MemberRecord): void {
+    this.#count(this.local, -1);
     this.#records.set(this.#localId, record);
-    this.#recount();
+    this.#count(record, 1);
   }
 
   get(id: string): MemberRecord | undefined {
@@ -62,6 +63,11 @@ export class MemberTable {
     return this.all().filter((record) => isLive(record.state));
   }
 
+  /** How many records are held, dead and left ones and the local one included. */
+  get size(): number {
+    return this.#records.size;
+  }
+
   /** How many members are alive or suspect, the local one included. */
   get liveCount(): number {
     return this.#liveCount;
@@ -74,22 +80,24 @@ export class MemberTable {
     const before = this.#records.get(id);
     if (!overrides(before, claim)) return undefined;
     const after = applyClaim(before, claim);
+    this.#count(before, -1);
     this.#records.set(id, after);
-    this.#recount();
+    this.#count(after, 1);
     return { before, after, event: transitionEvent(before, after) };
   }
 
   /** Forgets a member (after the reap delay of a dead or left one). */
   remove(id: string): boolean {
     if (id === this.#localId) return false;
-    const removed = this.#records.delete(id);
-    if (removed) this.#recount();
-    return removed;
+    const record = this.#records.get(id);
+    if (!record) return false;
+    this.#records.delete(id);
+    this.#count(record, -1);
+    return true;
   }
 
-  #recount(): void {
-    let n = 0;
-    for (const record of this.#records.values()) if (isLive(record.state)) n++;
-    this.#liveCount = n;
+  /** Keeps liveCount in step in O(1), so that merging a large state stays linear. */
+  #count(record: MemberRecord | undefined, delta: 1 | -1): void {
+    if (record && isLive(record.state)) this.#liveCount += delta;
   }
 }

@@ -5,6 +5,7 @@ import { memberToInstance } from './member-instance.ts';
 import { freezeRecord } from './member-state.ts';
 import { MembershipRegistry, type MembershipRegistryEvents } from './membership-registry.ts';
 import { SimulatedCluster } from './simulated-cluster.ts';
+import { encodeState } from './state-sync.ts';
 
 const PERIOD = 100;
 const node = { probeIntervalMs: PERIOD, probeTimeoutMs: 40, gossipIntervalMs: 20, reapDelayMs: 5_000 };
@@ -131,5 +132,38 @@ describe('MembershipRegistry', () => {
     await owning.close();
     expect(() => sim!.nodes[0]!.updateMetadata({})).toThrow(/closed/);
     await expect(owning.close()).resolves.toBeUndefined();
+  });
+
+  it('rebuilds a watched list once per push-pull merge, not once per member it adds', async () => {
+    sim = await SimulatedCluster.start({ size: 2, seed: 4, node: { ...node, maxNewMembersPerMerge: 500 } });
+    await sim.runUntil(() => sim!.converged(), 20 * PERIOD);
+    const registry = new MembershipRegistry(sim.nodes[0]!);
+    const sizes: number[] = [];
+    const stop = registry.watch('cache', (instances) => sizes.push(instances.length));
+    const members = Array.from({ length: 300 }, (_, i) =>
+      freezeRecord({
+        id: `cache-${i}`,
+        host: `10.1.${i >> 8}.${i & 255}`,
+        port: 7946,
+        incarnation: 0,
+        state: 'alive',
+        metadata: { service: 'cache', port: '6379' },
+      }),
+    );
+    const sender = sim.network.createTransport('10.9.9.9');
+    sender.listen(
+      () => {},
+      async () => undefined,
+    );
+    await sim.settle(
+      sender.request(sim.nodes[0]!.address, encodeState('peer', members, false, { label: '' }), {
+        timeoutMs: 5_000,
+      }),
+    );
+    await sim.run(PERIOD);
+    expect(sizes).toEqual([0, 300]);
+    stop();
+    await registry.close();
+    await sender.close();
   });
 });

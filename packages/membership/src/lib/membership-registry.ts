@@ -57,13 +57,22 @@ export class MembershipRegistry extends TypedEmitter<MembershipRegistryEvents> i
   readonly #unsubscribe: Array<() => void> = [];
   readonly #watchers = new Map<string, Set<() => void>>();
   #closed = false;
+  #refreshQueued = false;
 
   constructor(membership: Membership, options: MembershipRegistryOptions = {}) {
     super();
     this.#membership = membership;
     this.#includeSuspect = options.includeSuspect ?? true;
     this.#closeMembership = options.closeMembership ?? false;
-    const refresh = () => this.#refresh();
+    // One merge can change thousands of members at once: rebuild the lists once after it, not per event.
+    const refresh = () => {
+      if (this.#refreshQueued) return;
+      this.#refreshQueued = true;
+      queueMicrotask(() => {
+        this.#refreshQueued = false;
+        if (!this.#closed) this.#refresh();
+      });
+    };
     for (const event of ['joined', 'updated', 'suspect', 'failed', 'left', 'recovered'] as const) {
       this.#unsubscribe.push(membership.on(event, refresh));
     }
@@ -124,6 +133,8 @@ export class MembershipRegistry extends TypedEmitter<MembershipRegistryEvents> i
         // Report each bad advertisement once, not on every refresh.
         const key = `${member.id}@${member.incarnation}`;
         if (!this.#reported.has(key)) {
+          // Bounded under churn: past the cap it forgets, and may report an entry once more.
+          if (this.#reported.size >= 10_000) this.#reported.clear();
           this.#reported.add(key);
           this.emit('invalidInstance', {
             service,

@@ -147,6 +147,29 @@ describe('Membership on a simulated network', () => {
     expect(restarted.localMember().incarnation).toBeGreaterThan(0);
   });
 
+  it('a restarted node beats its old incarnation even past maxIncarnationJump, through its own join', async () => {
+    const options = { ...node, maxIncarnationJump: 5, reapDelayMs: 600_000 };
+    sim = await SimulatedCluster.start({ size: 4, seed: 9, node: options });
+    await sim.runUntil(() => sim!.converged(), 20 * PERIOD);
+    const observers = sim.nodes.slice(0, 3);
+    const old = sim.nodes[3]!;
+    // Twelve metadata changes, each gossiped before the next: every step is within the limit.
+    for (let i = 1; i <= 12; i++) {
+      old.updateMetadata({ v: String(i) });
+      await sim.runUntil(() => observers.every((n) => n.member('node-3')?.incarnation === i), 50 * PERIOD);
+    }
+    await old.close();
+    await sim.runUntil(() => observers.every((n) => n.member('node-3')?.state === 'dead'), 200 * PERIOD);
+    const restarted = await sim.add('node-3', options);
+    await sim.settle(restarted.join([formatAddress(observers[0]!.address)]));
+    const took = await sim.runUntil(
+      () => observers.every((n) => n.member('node-3')?.state === 'alive'),
+      50 * PERIOD,
+    );
+    expect(took).toBeDefined();
+    expect(restarted.localMember().incarnation).toBe(13);
+  });
+
   it('stays free of false failures under 10% packet loss (Lifeguard on)', async () => {
     sim = await SimulatedCluster.start({ size: 10, seed: 8, node });
     await sim.runUntil(() => sim!.converged(), 20 * PERIOD);

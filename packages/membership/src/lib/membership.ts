@@ -4,7 +4,7 @@ import { BroadcastQueue } from './broadcast-queue.ts';
 import { type CodecOptions, encodeMessage, type Message } from './codec.ts';
 import { MembershipClosedError, MembershipDecodeError, MembershipJoinError } from './errors.ts';
 import { MemberLifecycle } from './member-lifecycle.ts';
-import { freezeRecord, isLive } from './member-state.ts';
+import { freezeRecord, isLive, nextIncarnation } from './member-state.ts';
 import { MemberTable } from './member-table.ts';
 import type { Member, MembershipEvents } from './membership-events.ts';
 import { createNetTransport } from './net-transport.ts';
@@ -12,6 +12,7 @@ import { type MembershipOptions, type ResolvedOptions, resolveOptions, validateM
 import { PacketChannel } from './packet-channel.ts';
 import { ProbeOrder } from './probe-order.ts';
 import { Prober } from './prober.ts';
+import { warnIfUnencrypted } from './security-warning.ts';
 import { StateSync } from './state-sync.ts';
 import { type MembershipStats, StatsCounter } from './stats.ts';
 import { type Address, parseAddress, sameAddress, type Transport } from './transport.ts';
@@ -58,9 +59,13 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         port: o.bindPort,
         maxFrameBytes: o.maxFrameBytes,
         streamTimeoutMs: o.streamTimeoutMs,
+        streamIdleTimeoutMs: o.streamIdleTimeoutMs,
+        maxInboundStreams: o.maxInboundStreams,
         clock: o.clock,
         onDrop: (error, from) => sink.drop?.(error, from),
       }));
+    if (!o.transport)
+      warnIfUnencrypted(o.name, { host: o.bindHost, port: transport.address.port }, !!o.keyring);
     const node = new Membership(o, transport);
     sink.drop = (error, from) => node.#dropped(error, from);
     return node;
@@ -93,7 +98,12 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       this.#awareness,
       this.#probeOrder,
       o,
-      (event, member, previous) => this.emit(event, { member, previous }),
+      {
+        change: (event, member, previous) => this.emit(event, { member, previous }),
+        conflict: (member, other) => this.emit('conflict', { member, other }),
+        reject: (error, from) => this.#dropped(error, from ?? { host: '', port: 0 }),
+        tell: (member, message) => this.#channel.sendParts(member, [message]),
+      },
     );
     this.#sync = new StateSync({
       localId: o.name,
@@ -101,8 +111,9 @@ export class Membership extends TypedEmitter<MembershipEvents> {
       codec: this.#codec,
       stats: this.#stats,
       streamTimeoutMs: o.streamTimeoutMs,
+      maxNewMembersPerMerge: o.maxNewMembersPerMerge,
       records: () => this.#table.all(),
-      apply: (claim) => this.#lifecycle.apply(claim),
+      apply: (claim, source) => this.#lifecycle.apply(claim, source),
       onDrop: (error, from) => this.#dropped(error, from),
     });
     this.#prober = new Prober(
@@ -180,7 +191,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     this.#cancelLoop('probe');
     this.#cancelLoop('push-pull');
     const local = this.#table.local;
-    const left = freezeRecord({ ...local, incarnation: local.incarnation + 1, state: 'left' });
+    const left = freezeRecord({ ...local, incarnation: nextIncarnation(local.incarnation), state: 'left' });
     this.#table.setLocal(left);
     const bytes = encodeMessage({ type: 'left', id: left.id, incarnation: left.incarnation });
     this.#broadcasts.enqueue(left.id, bytes);
@@ -214,7 +225,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
     const next = freezeRecord({
       ...previous,
       metadata: validateMetadata(metadata),
-      incarnation: previous.incarnation + 1,
+      incarnation: nextIncarnation(previous.incarnation),
     });
     this.#table.setLocal(next);
     this.#broadcasts.enqueue(next.id, encodeMessage({ type: 'alive', record: next }));
@@ -312,7 +323,7 @@ export class Membership extends TypedEmitter<MembershipEvents> {
         this.#dropped(new MembershipDecodeError('malformed', 'push-pull in a datagram'), from);
         break;
       default:
-        this.#lifecycle.apply(message);
+        this.#lifecycle.apply(message, { from });
     }
   }
 

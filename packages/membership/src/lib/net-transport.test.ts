@@ -108,3 +108,90 @@ describe('createNetTransport (real sockets on 127.0.0.1)', () => {
     expect(Buffer.concat(chunks).subarray(4).toString()).toBe('split frame');
   });
 });
+
+/** A client that declares a frame of `declared` bytes, sends `sent` of them and stalls. */
+function stalledStream(port: number, declared = 1_000, sent = 10): { closed: Promise<void>; end(): void } {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(declared);
+  socket.write(Buffer.concat([header, Buffer.alloc(sent)]));
+  return {
+    closed: new Promise((resolve) => socket.on('close', () => resolve())),
+    end: () => socket.destroy(),
+  };
+}
+
+/** Sends one whole frame; resolves with the answer's text ('' when closed without one). */
+function exchange(port: number, text: string): Promise<string> {
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  const chunks: Buffer[] = [];
+  socket.on('data', (c) => chunks.push(c));
+  socket.write(frame(Buffer.from(text)));
+  return new Promise((resolve) =>
+    socket.on('close', () => resolve(Buffer.concat(chunks).subarray(4).toString())),
+  );
+}
+
+describe('incoming stream limits (a flood of unauthenticated frames)', () => {
+  it('closes a stream that goes silent mid-frame after streamIdleTimeoutMs', async () => {
+    const t = await transport({ streamTimeoutMs: 600_000, streamIdleTimeoutMs: 300 });
+    t.listen(
+      () => {},
+      async (data) => data,
+    );
+    const stalled = stalledStream(t.address.port);
+    await stalled.closed; // would hang for the whole 10-minute deadline without the idle limit
+  });
+
+  it('reads at most maxInboundStreams frames at once; the next waits for a free slot', async () => {
+    const t = await transport({
+      maxInboundStreams: 2,
+      streamTimeoutMs: 600_000,
+      streamIdleTimeoutMs: 600_000,
+    });
+    const served: string[] = [];
+    t.listen(
+      () => {},
+      async (data) => {
+        served.push(Buffer.from(data).toString());
+        return data;
+      },
+    );
+    const first = stalledStream(t.address.port);
+    const second = stalledStream(t.address.port);
+    const waiting = exchange(t.address.port, 'legit');
+    // Give the third connection every chance to be read; both slots are held, so it must not be.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(served).toEqual([]);
+    first.end();
+    expect(await waiting).toBe('legit');
+    second.end();
+  });
+
+  it('closes connections beyond 4 × maxInboundStreams waiting ones at once, reported as busy', async () => {
+    const drops: string[] = [];
+    const t = await transport({
+      maxInboundStreams: 1,
+      streamTimeoutMs: 600_000,
+      streamIdleTimeoutMs: 600_000,
+      onDrop: (error: MembershipDecodeError) => drops.push(error.reason),
+    });
+    t.listen(
+      () => {},
+      async (data) => data,
+    );
+    const held = Array.from({ length: 5 }, () => stalledStream(t.address.port)); // 1 read + 4 waiting
+    await vi.waitFor(() => expect(drops).toEqual([]), { timeout: 1_000 });
+    const refused = stalledStream(t.address.port);
+    await refused.closed;
+    expect(drops).toEqual(['busy']);
+    for (const stream of held) stream.end();
+    // Slots free again once the server has noticed those closes: a legitimate exchange goes through.
+    await vi.waitFor(async () => expect(await exchange(t.address.port, 'after')).toBe('after'), {
+      timeout: 10_000,
+      interval: 100,
+    });
+  });
+});

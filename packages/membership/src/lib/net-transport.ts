@@ -15,6 +15,14 @@ export interface NetTransportOptions {
   readonly maxFrameBytes?: number;
   /** How long an incoming stream may take to deliver its frame (default 10 s). */
   readonly streamTimeoutMs?: number;
+  /** An incoming stream silent this long is closed (default 5 s). */
+  readonly streamIdleTimeoutMs?: number;
+  /**
+   * Incoming streams read at once (default 8), so that at most this many frames of
+   * `maxFrameBytes` are buffered. Up to 4× as many more connections wait unread (the kernel
+   * holds their bytes); beyond that, new connections are closed at once (dropped as `busy`).
+   */
+  readonly maxInboundStreams?: number;
   readonly clock?: Clock;
   /** Told about oversize packets and broken incoming streams, which never reach the node. */
   readonly onDrop?: (error: MembershipDecodeError, from: Address) => void;
@@ -31,7 +39,8 @@ export async function createNetTransport(options: NetTransportOptions = {}): Pro
   const host = options.host ?? '127.0.0.1';
   // With port 0 the TCP port we get may be taken for UDP: try a few fresh ports.
   for (let attempt = 0; ; attempt++) {
-    const server = createServer();
+    // Paused on connect: a connection is read only once it has one of the inbound stream slots.
+    const server = createServer({ pauseOnConnect: true });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(options.port ?? 0, host, () => {
@@ -66,9 +75,15 @@ class NetTransport implements Transport {
   readonly #maxPacket: number;
   readonly #maxFrame: number;
   readonly #streamTimeoutMs: number;
+  readonly #streamIdleTimeoutMs: number;
+  readonly #maxInboundStreams: number;
   readonly #clock: Clock;
   readonly #onDrop: NetTransportOptions['onDrop'];
   readonly #sockets = new Set<Socket>();
+  /** Incoming streams being read now. */
+  #reading = 0;
+  /** Accepted connections waiting for a slot, oldest first. */
+  readonly #waiting = new Set<() => void>();
   #closed = false;
 
   constructor(address: Address, udp: UdpSocket, server: Server, options: NetTransportOptions) {
@@ -78,6 +93,8 @@ class NetTransport implements Transport {
     this.#maxPacket = options.maxPacketBytes ?? 65_507;
     this.#maxFrame = options.maxFrameBytes ?? 4 * 1024 * 1024;
     this.#streamTimeoutMs = options.streamTimeoutMs ?? 10_000;
+    this.#streamIdleTimeoutMs = options.streamIdleTimeoutMs ?? 5_000;
+    this.#maxInboundStreams = options.maxInboundStreams ?? 8;
     this.#clock = options.clock ?? systemClock;
     this.#onDrop = options.onDrop;
     // A send to a closed port can surface as an async socket error on some platforms: ignore it.
@@ -149,17 +166,55 @@ class NetTransport implements Transport {
   }
 
   #serve(socket: Socket, onStream: StreamHandler): void {
-    this.#sockets.add(socket);
     const from = { host: socket.remoteAddress ?? '', port: socket.remotePort ?? 0 };
-    const reader = new FrameReader(this.#maxFrame);
+    if (this.#closed || this.#waiting.size >= 4 * this.#maxInboundStreams) {
+      this.#onDrop?.(new MembershipDecodeError('busy', 'too many incoming streams'), from);
+      socket.destroy();
+      return;
+    }
+    this.#sockets.add(socket);
+    let reading = false;
+    let finished = false;
     const done = () => {
+      if (finished) return;
+      finished = true;
       this.#clock.clearTimeout(timer);
       this.#sockets.delete(socket);
       socket.destroy();
+      if (reading) {
+        this.#reading--;
+        this.#admitWaiting();
+      } else {
+        this.#waiting.delete(read);
+      }
     };
-    // A peer that connects and stalls must not hold the socket forever.
+    // A peer that connects and stalls must not hold the socket forever, waiting or read.
     const timer = this.#clock.setTimeout(done, this.#streamTimeoutMs);
     timer.unref?.();
+    socket.on('error', done);
+    socket.on('close', done);
+    const read = () => {
+      if (finished) return;
+      reading = true;
+      this.#reading++;
+      this.#read(socket, from, onStream, done);
+    };
+    if (this.#reading < this.#maxInboundStreams) read();
+    else this.#waiting.add(read);
+  }
+
+  /** Gives freed slots to waiting connections (those closed meanwhile return at once). */
+  #admitWaiting(): void {
+    for (const read of this.#waiting) {
+      if (this.#reading >= this.#maxInboundStreams) break;
+      this.#waiting.delete(read);
+      read();
+    }
+  }
+
+  #read(socket: Socket, from: Address, onStream: StreamHandler, done: () => void): void {
+    const reader = new FrameReader(this.#maxFrame);
+    socket.setTimeout(this.#streamIdleTimeoutMs, done);
     let handled = false;
     socket.on('data', (chunk) => {
       if (handled) return;
@@ -173,6 +228,7 @@ class NetTransport implements Transport {
       }
       if (!payload) return;
       handled = true;
+      socket.pause();
       onStream(payload, from).then(
         (answer) => {
           if (answer && !socket.destroyed) socket.end(frame(answer), done);
@@ -181,13 +237,13 @@ class NetTransport implements Transport {
         () => done(),
       );
     });
-    socket.on('error', done);
-    socket.on('close', done);
+    socket.resume();
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#waiting.clear();
     for (const socket of this.#sockets) socket.destroy();
     this.#sockets.clear();
     await Promise.all([

@@ -16,6 +16,13 @@ describe('resolveOptions', () => {
       gossipNodes: 3,
       lifeguard: true,
       clusterLabel: '',
+      maxIncarnationJump: 65_536,
+      maxMembers: 10_000,
+      maxNewMembersPerMerge: 256,
+      maxFrameBytes: 4 * 1024 * 1024,
+      maxInboundStreams: 8,
+      streamTimeoutMs: 10_000,
+      streamIdleTimeoutMs: 5_000,
     });
   });
 
@@ -35,6 +42,12 @@ describe('resolveOptions', () => {
     [{ name: 'a', bindHost: '::', advertiseHost: '::' }, 'advertiseHost'],
     [{ name: 'a', advertiseHost: 'bad host' }, 'advertiseHost'],
     [{ name: 'a', maxPacketBytes: 1000 }, 'maxPacketBytes'],
+    [{ name: 'a', maxIncarnationJump: 0 }, 'maxIncarnationJump'],
+    [{ name: 'a', maxMembers: 1 }, 'maxMembers'],
+    [{ name: 'a', maxNewMembersPerMerge: 0.5 }, 'maxNewMembersPerMerge'],
+    [{ name: 'a', maxInboundStreams: 0 }, 'maxInboundStreams'],
+    [{ name: 'a', maxFrameBytes: 2 ** 40 }, 'maxFrameBytes'],
+    [{ name: 'a', streamIdleTimeoutMs: -1 }, 'streamIdleTimeoutMs'],
   ] as [MembershipOptions, string][])('rejects %o with a ValidationError on %s', (options, field) => {
     try {
       resolveOptions(options);

@@ -41,12 +41,36 @@ export interface MembershipOptions {
   readonly awarenessMaxMultiplier?: number;
   /** Turns all three Lifeguard parts (awareness, dynamic suspicion, nacks) off together (default true). */
   readonly lifeguard?: boolean;
+  /**
+   * Largest step above a known member's incarnation that a claim may take; claims beyond are
+   * dropped (reason `incarnation`). A member bumps its own by one per refutation, metadata
+   * change or leave, so honest news never comes near it (default 65536; the u32 ceiling is then
+   * 65,536 accepted steps away, where a wrap-around took one packet).
+   */
+  readonly maxIncarnationJump?: number;
+  /**
+   * Members held at most, this node and dead and left ones included (default 10000); news of
+   * further members is dropped (reason `member-limit`) until some are reaped.
+   */
+  readonly maxMembers?: number;
+  /**
+   * New members one push-pull from a peer may add (default 256); the rest still arrive by
+   * gossip and later exchanges. The answer of a seed this node joins through is not capped.
+   */
+  readonly maxNewMembersPerMerge?: number;
   /** Largest UDP packet sent or accepted (default 1400, under a typical MTU). */
   readonly maxPacketBytes?: number;
   /** Largest TCP frame accepted (default 4 MiB). */
   readonly maxFrameBytes?: number;
   /** Deadline of one join or push-pull exchange (default 10000). */
   readonly streamTimeoutMs?: number;
+  /** An incoming stream silent this long is closed (default 5000). */
+  readonly streamIdleTimeoutMs?: number;
+  /**
+   * Incoming streams read at once, each buffering at most `maxFrameBytes` before it can be
+   * decrypted (default 8); up to 4× as many more wait unread, later ones are closed (`busy`).
+   */
+  readonly maxInboundStreams?: number;
   readonly clock?: Clock;
   /** A bound transport to use instead of UDP/TCP sockets (tests and simulations). */
   readonly transport?: Transport;
@@ -74,9 +98,14 @@ export interface ResolvedOptions {
   readonly reapDelayMs: number;
   readonly awarenessMaxMultiplier: number;
   readonly lifeguard: boolean;
+  readonly maxIncarnationJump: number;
+  readonly maxMembers: number;
+  readonly maxNewMembersPerMerge: number;
   readonly maxPacketBytes: number;
   readonly maxFrameBytes: number;
   readonly streamTimeoutMs: number;
+  readonly streamIdleTimeoutMs: number;
+  readonly maxInboundStreams: number;
   readonly clock: Clock;
   readonly transport: Transport | undefined;
   readonly random: () => number;
@@ -159,9 +188,14 @@ export function resolveOptions(options: MembershipOptions): ResolvedOptions {
     reapDelayMs: nonNegative(options, 'reapDelayMs', 30_000),
     awarenessMaxMultiplier: integer(options, 'awarenessMaxMultiplier', 8, 0, 64),
     lifeguard: options.lifeguard ?? true,
+    maxIncarnationJump: integer(options, 'maxIncarnationJump', 65_536, 1, 2 ** 31),
+    maxMembers: integer(options, 'maxMembers', 10_000, 2, 1_000_000),
+    maxNewMembersPerMerge: integer(options, 'maxNewMembersPerMerge', 256, 1, 1_000_000),
     maxPacketBytes,
-    maxFrameBytes: positive(options, 'maxFrameBytes', 4 * 1024 * 1024),
+    maxFrameBytes: integer(options, 'maxFrameBytes', 4 * 1024 * 1024, 1024, 2 ** 31 - 1),
     streamTimeoutMs: positive(options, 'streamTimeoutMs', 10_000),
+    streamIdleTimeoutMs: positive(options, 'streamIdleTimeoutMs', 5_000),
+    maxInboundStreams: integer(options, 'maxInboundStreams', 8, 1, 4096),
     clock: options.clock ?? systemClock,
     transport: options.transport,
     random: options.random ?? Math.random,

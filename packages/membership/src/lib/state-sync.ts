@@ -1,5 +1,6 @@
 import { type CodecOptions, decodePacket, encodeMessage, encodePacket, type Message } from './codec.ts';
 import { MembershipDecodeError } from './errors.ts';
+import type { Admission, ClaimSource } from './member-lifecycle.ts';
 import type { MemberClaim, MemberRecord } from './member-state.ts';
 import type { StatsCounter } from './stats.ts';
 import type { Address, Transport } from './transport.ts';
@@ -46,10 +47,12 @@ export interface StateSyncOptions {
   readonly codec: CodecOptions;
   readonly stats: StatsCounter;
   readonly streamTimeoutMs: number;
+  /** New members one push-pull may add (our own join's answer: any number up to maxMembers). */
+  readonly maxNewMembersPerMerge: number;
   /** Everything this node knows, to send. */
   readonly records: () => readonly MemberRecord[];
   /** Applies one claim from a peer's state. */
-  readonly apply: (claim: MemberClaim) => void;
+  readonly apply: (claim: MemberClaim, source: ClaimSource) => void;
   readonly onDrop: (error: MembershipDecodeError, from: Address) => void;
 }
 
@@ -82,7 +85,7 @@ export class StateSync {
       if (error instanceof MembershipDecodeError) this.#o.onDrop(error, to);
       throw error;
     }
-    this.#merge(state);
+    this.#merge(state, { from: to, ownJoin: join });
   }
 
   /** Answers a peer's push-pull with our state (taken before merging theirs). */
@@ -100,11 +103,20 @@ export class StateSync {
     }
     const answer = encodeState(this.#o.localId, this.#o.records(), false, codec);
     stats.bytesSent += answer.length;
-    this.#merge(state);
+    this.#merge(state, { from });
     return answer;
   }
 
-  #merge(state: PushPull): void {
-    for (const claim of stateToClaims(state)) this.#o.apply(claim);
+  /** Linear in the state's size; a peer's share of new members is capped unless we joined through it. */
+  #merge(state: PushPull, source: ClaimSource & { from: Address }): void {
+    const admission: Admission = {
+      left: source.ownJoin ? Number.POSITIVE_INFINITY : this.#o.maxNewMembersPerMerge,
+      refused: 0,
+    };
+    for (const claim of stateToClaims(state)) this.#o.apply(claim, { ...source, admission });
+    if (admission.refused > 0) {
+      const detail = `${admission.refused} new members refused from one push-pull of ${state.members.length}`;
+      this.#o.onDrop(new MembershipDecodeError('member-limit', detail), source.from);
+    }
   }
 }

@@ -6,6 +6,7 @@ import {
   RegistryUnavailableError,
   type ResolveOptions,
   raceAbort,
+  rejectUnknownOptions,
   type ServiceInstance,
   type SwitchyardError,
   systemClock,
@@ -17,6 +18,7 @@ import {
 import { LRUCache } from 'lru-cache';
 import { onInnerOutage } from './inner-outage.ts';
 import { pollWatch } from './poll-watch.ts';
+import { validateTimerMs } from './timer-ms.ts';
 
 export interface CachingRegistryOptions {
   /** How long a fetched list is served without asking the inner registry again. */
@@ -75,7 +77,12 @@ export class CachingRegistry extends TypedEmitter<CachingRegistryEvents> impleme
       throw new ValidationError('inner', 'expected a Registry with a resolve() method');
     }
     this.#inner = inner;
-    const ttlMs = validateTtl(options?.ttlMs);
+    rejectUnknownOptions(
+      options,
+      ['ttlMs', 'maxServices', 'maxStalenessMs', 'clock'],
+      'CachingRegistry options',
+    );
+    const ttlMs = validateTimerMs(options?.ttlMs);
     if (ttlMs === undefined) throw new ValidationError('ttlMs', 'required: how long a fetched list is fresh');
     this.#ttlMs = ttlMs;
     const maxServices = options.maxServices ?? 1000;

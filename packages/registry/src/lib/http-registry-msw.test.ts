@@ -19,6 +19,7 @@ const server = setupServer(
       searchParams: url.searchParams,
       bodyText: await request.text(),
       signal: request.signal,
+      headers: request.headers,
     });
     return new HttpResponse(answer.status === 204 ? null : answer.body, answer);
   }),

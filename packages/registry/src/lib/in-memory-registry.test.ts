@@ -63,6 +63,9 @@ describe('InMemoryRegistry', () => {
     ['NaN', Number.NaN],
     ['Infinity', Number.POSITIVE_INFINITY],
     ['a string', '1000'],
+    // Above 2^31-1 Node timers fire every 1 ms (TimeoutOverflowWarning): a CPU burn, not a TTL.
+    ['2^31', 2 ** 31],
+    ['1e12', 1e12],
   ])('rejects ttlMs %s and registers nothing', async (_what, ttlMs) => {
     const registry = new InMemoryRegistry();
     const error = await registry.register(users('u1'), { ttlMs: ttlMs as number }).catch((e: unknown) => e);
@@ -94,6 +97,43 @@ describe('InMemoryRegistry', () => {
     });
     await registry.close();
     expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('expiry follows every registration by its own deadline through renewals, replacements and removals', async () => {
+    const clock = new ManualClock();
+    const registry = new InMemoryRegistry({ clock });
+    // 1,000 instances with TTLs 1..1000 ms: each leaves exactly when its own TTL runs out.
+    for (let i = 1; i <= 1000; i++) await registry.register(users(`t${i}`), { ttlMs: i });
+    clock.advance(500);
+    expect((await registry.resolve('users')).length).toBe(500);
+    // Replaced with a longer TTL: the old, earlier deadline must not remove the new registration.
+    await registry.register(users('t600', { port: 9000 }), { ttlMs: 10_000 });
+    // Renewed by a heartbeat: lives on past its first deadline.
+    await registry.heartbeat('users', 't700');
+    // Removed and registered again without a TTL: never expires.
+    await registry.deregister('users', 't800');
+    await registry.register(users('t800'));
+    clock.advance(500);
+    expect(ids(await registry.resolve('users'))).toEqual(['t600', 't700', 't800']);
+    clock.advance(200); // t700's renewed deadline (500 + 700) has passed
+    expect(ids(await registry.resolve('users'))).toEqual(['t600', 't800']);
+    await registry.close();
+  });
+
+  it('re-registering one id many times keeps it registered exactly once (stale deadlines are dropped)', async () => {
+    const clock = new ManualClock();
+    const registry = new InMemoryRegistry({ clock });
+    for (let i = 0; i < 20_000; i++) {
+      // Every one expires at 30,000 ms: each replaces the last, with a shorter TTL each time.
+      await registry.register(users('again'), { ttlMs: 30_000 - i });
+      clock.advance(1);
+    }
+    expect(ids(await registry.resolve('users'))).toEqual(['again']);
+    clock.advance(9_999);
+    expect(ids(await registry.resolve('users'))).toEqual(['again']);
+    clock.advance(1);
+    expect(ids(await registry.resolve('users'))).toEqual([]);
+    await registry.close();
   });
 
   it('heartbeat and deregister of unknown instances throw ServiceNotFoundError with the instance id', async () => {

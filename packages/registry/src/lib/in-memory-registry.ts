@@ -1,21 +1,31 @@
 import {
   abortReason,
   type Clock,
+  isUp,
   type RegisterOptions,
   type Registry,
   type RegistryWriter,
   type ResolveOptions,
+  rejectUnknownOptions,
   type ServiceInstance,
   ServiceNotFoundError,
   sameInstances,
   systemClock,
   validateInstance,
   validateServiceName,
-  validateTtl,
 } from '@switchyard/core';
+import { DeadlineHeap } from './deadline-heap.ts';
 import { ExpiryTimer } from './expiry-timer.ts';
 import { IndexWaiters } from './index-waiters.ts';
-import { EMPTY, liveInstances, newServiceState, type ServiceState } from './service-state.ts';
+import { RegistrationConflictError } from './registry-errors.ts';
+import {
+  EMPTY,
+  liveInstances,
+  newServiceState,
+  type Registration,
+  type ServiceState,
+} from './service-state.ts';
+import { validateTimerMs } from './timer-ms.ts';
 import { WatcherSet } from './watcher-set.ts';
 
 export interface InMemoryRegistryOptions {
@@ -40,8 +50,13 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
   readonly #watchers = new WatcherSet();
   readonly #waiters: IndexWaiters;
   readonly #expiry: ExpiryTimer;
+  // Every TTL deadline, earliest first; stale entries (renewed, replaced, removed) are dropped as
+  // they surface, so expiry costs O(log n) per registration instead of a scan of the service.
+  readonly #deadlines = new DeadlineHeap<Registration>();
+  #registrations = 0;
 
   constructor(options: InMemoryRegistryOptions = {}) {
+    rejectUnknownOptions(options, ['clock'], 'InMemoryRegistry options');
     this.#clock = options.clock ?? systemClock;
     this.#expiry = new ExpiryTimer(this.#clock, () => this.#sweep());
     // The raw index (no expiry pass): waiters are notified from inside #publish.
@@ -54,35 +69,70 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
     this.registerSync(instance, options.ttlMs);
   }
 
-  /** Synchronous `register` (the protocol handler uses it). Validates both arguments. */
-  registerSync(input: ServiceInstance, ttlMs?: number): void {
+  /**
+   * Synchronous `register` (the protocol handler uses it). Validates both arguments. `owner` is
+   * an opaque digest of the registrant's key: while the registration lives, only the same owner
+   * may replace, renew or remove it (RegistrationConflictError otherwise). Without `owner` the
+   * caller is this process, which is trusted: it may replace anything, and the owner stays.
+   */
+  registerSync(input: ServiceInstance, ttlMs?: number, owner?: string): void {
     const instance = validateInstance(input);
-    const ttl = validateTtl(ttlMs);
+    const ttl = validateTimerMs(ttlMs);
+    this.#expireDue();
+    const created = !this.#services.has(instance.service);
     const state = this.#stateOf(instance.service);
+    const old = state.registrations.get(instance.id);
+    if (old && owner !== undefined && old.owner !== owner) {
+      throw new RegistrationConflictError(instance.service, instance.id);
+    }
     const expiresAt = ttl === undefined ? Number.POSITIVE_INFINITY : this.#clock.now() + ttl;
-    state.registrations.set(instance.id, { instance, ttlMs: ttl, expiresAt });
-    this.#expiry.schedule(expiresAt);
-    this.#publish(instance.service, state);
+    const registration: Registration = {
+      service: instance.service,
+      instance,
+      ttlMs: ttl,
+      expiresAt,
+      queuedAt: expiresAt,
+      owner: owner ?? old?.owner ?? '',
+    };
+    state.registrations.set(instance.id, registration);
+    if (!old) this.#registrations++;
+    this.#queue(registration);
+    const changed = old
+      ? !sameInstances([old.instance], [instance]) && (isUp(old.instance) || isUp(instance))
+      : isUp(instance);
+    if (created || changed) this.#publish(instance.service, state);
   }
 
   /** Removes an instance. Throws ServiceNotFoundError when it is not registered. */
   async deregister(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (options.signal?.aborted) throw abortReason(options.signal);
+    this.deregisterSync(service, id);
+  }
+
+  /** Synchronous `deregister`; with `owner`, refuses (RegistrationConflictError) another owner's instance. */
+  deregisterSync(service: string, id: string, owner?: string): void {
+    this.#expireDue();
     const state = this.#services.get(service);
-    if (!state?.registrations.delete(id)) throw new ServiceNotFoundError(service, { instanceId: id });
-    this.#publish(service, state);
+    const registration = state?.registrations.get(id);
+    if (!state || !registration) throw new ServiceNotFoundError(service, { instanceId: id });
+    if (owner !== undefined && registration.owner !== owner) throw new RegistrationConflictError(service, id);
+    this.#remove(state, registration);
   }
 
   /** Renews an instance's TTL. Throws ServiceNotFoundError when it expired or was never registered. */
   async heartbeat(service: string, id: string, options: { signal?: AbortSignal } = {}): Promise<void> {
     if (options.signal?.aborted) throw abortReason(options.signal);
-    this.#expire(service);
+    this.heartbeatSync(service, id);
+  }
+
+  /** Synchronous `heartbeat`; with `owner`, refuses (RegistrationConflictError) another owner's instance. */
+  heartbeatSync(service: string, id: string, owner?: string): void {
+    this.#expireDue();
     const registration = this.#services.get(service)?.registrations.get(id);
     if (!registration) throw new ServiceNotFoundError(service, { instanceId: id });
-    if (registration.ttlMs !== undefined) {
-      registration.expiresAt = this.#clock.now() + registration.ttlMs;
-      this.#expiry.schedule(registration.expiresAt);
-    }
+    if (owner !== undefined && registration.owner !== owner) throw new RegistrationConflictError(service, id);
+    // Only the deadline moves; its heap entry catches up lazily when it surfaces.
+    if (registration.ttlMs !== undefined) registration.expiresAt = this.#clock.now() + registration.ttlMs;
   }
 
   /** The live `up` instances. Unknown service → ServiceNotFoundError; known but empty → `[]`. */
@@ -93,10 +143,10 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
 
   /** Synchronous `resolve`. */
   resolveSync(service: string): readonly ServiceInstance[] {
-    this.#expire(service);
+    this.#expireDue();
     const state = this.#services.get(service);
     if (!state) throw new ServiceNotFoundError(service);
-    return state.live;
+    return liveInstances(state);
   }
 
   /** Whether the service was ever registered. */
@@ -111,7 +161,7 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
 
   /** The service's change counter: 0 while unknown, then grows by one on every change of its list. */
   indexOf(service: string): number {
-    this.#expire(service);
+    this.#expireDue();
     return this.#services.get(service)?.index ?? 0;
   }
 
@@ -125,15 +175,16 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
     index: number,
     options: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<number> {
-    this.#expire(service);
+    this.#expireDue();
     return this.#waiters.wait(service, index, options);
   }
 
   /** Calls `listener` with the current list now, then with every new list, in order, until unsubscribed. */
   watch(service: string, listener: (instances: readonly ServiceInstance[]) => void): () => void {
     validateServiceName(service);
-    this.#expire(service);
-    return this.#watchers.add(service, listener, this.#services.get(service)?.live ?? EMPTY);
+    this.#expireDue();
+    const state = this.#services.get(service);
+    return this.#watchers.add(service, listener, state ? liveInstances(state) : EMPTY);
   }
 
   /** Stops the expiry timer, drops watchers and ends pending waits. Registered data stays readable. */
@@ -152,38 +203,64 @@ export class InMemoryRegistry implements Registry, RegistryWriter {
     return state;
   }
 
-  /** Recomputes the live list; only a real change bumps the index and notifies. */
+  #remove(state: ServiceState, registration: Registration): void {
+    state.registrations.delete(registration.instance.id);
+    this.#registrations--;
+    if (isUp(registration.instance)) this.#publish(registration.service, state);
+  }
+
+  /** Bumps the index and tells listeners; the list itself is built only when someone reads it. */
   #publish(service: string, state: ServiceState): void {
-    const live = liveInstances(state);
-    if (state.index > 0 && sameInstances(state.live, live)) return;
-    state.live = Object.freeze(live);
+    state.live = undefined;
     state.index++;
-    this.#watchers.notify(service, state.live);
+    if (this.#watchers.listening(service)) this.#watchers.notify(service, liveInstances(state));
     this.#waiters.notify(service);
   }
 
-  /** Drops the service's expired registrations now (reads never see an expired instance). */
-  #expire(service: string): void {
-    const state = this.#services.get(service);
-    if (!state) return;
-    const now = this.#clock.now();
-    let changed = false;
-    for (const [id, registration] of state.registrations) {
-      if (registration.expiresAt <= now) {
-        state.registrations.delete(id);
-        changed = true;
-      }
-    }
-    if (changed) this.#publish(service, state);
+  #queue(registration: Registration): void {
+    if (registration.expiresAt === Number.POSITIVE_INFINITY) return;
+    // Replaced and removed registrations leave entries behind: rebuild once they outnumber the
+    // live ones, which keeps the heap O(registrations) at O(1) amortised cost.
+    if (this.#deadlines.size > 2 * this.#registrations + 1024) this.#rebuildDeadlines();
+    this.#deadlines.push(registration.expiresAt, registration);
+    this.#expiry.schedule(registration.expiresAt);
   }
 
-  /** Expires every service; returns the next deadline. */
-  #sweep(): number {
-    let next = Number.POSITIVE_INFINITY;
-    for (const [service, state] of this.#services) {
-      this.#expire(service);
-      for (const { expiresAt } of state.registrations.values()) next = Math.min(next, expiresAt);
+  #rebuildDeadlines(): void {
+    const live: Array<{ at: number; item: Registration }> = [];
+    for (const state of this.#services.values()) {
+      for (const registration of state.registrations.values()) {
+        if (registration.expiresAt === Number.POSITIVE_INFINITY) continue;
+        registration.queuedAt = registration.expiresAt;
+        live.push({ at: registration.expiresAt, item: registration });
+      }
     }
-    return next;
+    this.#deadlines.rebuild(live);
+  }
+
+  /** Drops every registration whose deadline passed (reads never see an expired instance). */
+  #expireDue(): void {
+    const now = this.#clock.now();
+    for (let top = this.#deadlines.peek(); top && top.at <= now; top = this.#deadlines.peek()) {
+      this.#deadlines.pop();
+      const registration = top.item;
+      const state = this.#services.get(registration.service);
+      const current = state?.registrations.get(registration.instance.id);
+      // Stale entry: the registration was replaced or removed, or already re-queued.
+      if (!state || current !== registration || registration.queuedAt !== top.at) continue;
+      if (registration.expiresAt > now) {
+        // Renewed by heartbeats since it was queued: queue its new deadline.
+        registration.queuedAt = registration.expiresAt;
+        this.#deadlines.push(registration.expiresAt, registration);
+      } else {
+        this.#remove(state, registration);
+      }
+    }
+  }
+
+  /** Expires what is due; returns the next deadline. */
+  #sweep(): number {
+    this.#expireDue();
+    return this.#deadlines.peek()?.at ?? Number.POSITIVE_INFINITY;
   }
 }

@@ -7,6 +7,7 @@ import {
   sleep,
 } from '@switchyard/core';
 import type { Backoff } from './backoff.ts';
+import { RegistryBusyError } from './registry-errors.ts';
 
 /** One answer of the long-poll: the list and the service's index after it. */
 export interface PollResult {
@@ -82,7 +83,9 @@ export class LongPollWatch {
     let staleSince: number | undefined;
     let failures = 0;
     let known = false; // got a list once: from then on a 404 means the registry lost the service
+    let pauseAtLeast = 0; // a busy registry's Retry-After
     while (!signal.aborted) {
+      pauseAtLeast = 0;
       try {
         const result = await poll(index, signal);
         if (signal.aborted) return;
@@ -119,6 +122,7 @@ export class LongPollWatch {
           // After any failure, ask for the current list first: a restarted registry may sit at the
           // same index number with other contents.
           index = typed instanceof ServiceNotFoundError ? 0 : undefined;
+          if (typed instanceof RegistryBusyError) pauseAtLeast = typed.retryAfterMs;
           this.#options.onError(typed);
           if (staleSince === undefined) {
             staleSince = clock.now();
@@ -127,7 +131,7 @@ export class LongPollWatch {
         }
       }
       try {
-        await sleep(backoff.delay(failures++), signal, clock);
+        await sleep(Math.max(pauseAtLeast, backoff.delay(failures++)), signal, clock);
       } catch {
         return; // aborted
       }

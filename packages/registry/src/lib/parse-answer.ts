@@ -7,7 +7,9 @@ import {
   ServiceNotFoundError,
   ValidationError,
 } from '@switchyard/core';
+import { RegistrationConflictError, RegistryAccessDeniedError } from './registry-errors.ts';
 import type { RegistryAnswer } from './registry-transport.ts';
+import { isJsonContentType } from './request-credentials.ts';
 
 /**
  * Turns a resolve answer into instances. Not JSON or not an array → RegistryProtocolError;
@@ -17,11 +19,21 @@ import type { RegistryAnswer } from './registry-transport.ts';
 export function parseInstanceList(
   service: string,
   text: string,
+  maxInstances: number,
   onRejected: (rejected: RejectedEntry) => void,
 ): readonly ServiceInstance[] {
   const body = parseJson(service, text);
   if (!Array.isArray(body)) {
     throw new RegistryProtocolError(`expected a JSON array of instances, got ${kindOf(body)}`, { service });
+  }
+  // Refused whole, before validating any entry: validation is what stalls the event loop.
+  if (body.length > maxInstances) {
+    throw new RegistryProtocolError(
+      `answer lists ${body.length} entries, more than maxInstances (${maxInstances})`,
+      {
+        service,
+      },
+    );
   }
   const { instances, rejected } = partitionInstances(body);
   for (const entry of rejected) onRejected(entry);
@@ -111,6 +123,25 @@ export function expectStatus(
 ): void {
   if (answer.status === status) return;
   const detail = parseErrorBody(answer.text);
+  if (answer.status === 404 && !isJsonContentType(answer.headers.get('content-type'))) {
+    // A proxy's or another server's 404 page: this URL is not a Switchyard registry.
+    throw new RegistryProtocolError(
+      `HTTP 404 with ${JSON.stringify(answer.headers.get('content-type') ?? 'no content type')}, not a registry answer: is the url right?`,
+      { service, instanceId },
+    );
+  }
+  if (answer.status === 404 && detail.error === undefined) {
+    throw new RegistryProtocolError('HTTP 404 without a registry error body: is the url right?', {
+      service,
+      instanceId,
+    });
+  }
+  if (answer.status === 409) {
+    throw new RegistrationConflictError(service ?? '(none)', instanceId ?? '(none)', { cause: detail.error });
+  }
+  if (answer.status === 401 || answer.status === 403) {
+    throw new RegistryAccessDeniedError(answer.status, detail.error ?? 'refused', { service, instanceId });
+  }
   if (answer.status === 404) {
     throw new ServiceNotFoundError(service ?? '(none)', { instanceId, cause: detail.error });
   }

@@ -133,6 +133,17 @@ describe('registerSelf against the embedded registry server', () => {
     ['no ttlMs', {}, 'ttlMs'],
     ['heartbeatMs equal to ttlMs', { ttlMs: 1000, heartbeatMs: 1000 }, 'heartbeatMs'],
     ['heartbeatMs 0', { ttlMs: 1000, heartbeatMs: 0 }, 'heartbeatMs'],
+    // Above 2^31-1 Node timers fire every 1 ms: 1,063 heartbeats in 3 s before this check.
+    ['ttlMs above 2^31-1', { ttlMs: 2 ** 31 }, 'ttlMs'],
+    ['ttlMs 1e12', { ttlMs: 1e12 }, 'ttlMs'],
+    ['heartbeatMs above 2^31-1', { ttlMs: 2 ** 31 - 1, heartbeatMs: 2 ** 31 }, 'heartbeatMs'],
+    ['heartbeatMs below 10 ms', { ttlMs: 1000, heartbeatMs: 1 }, 'heartbeatMs'],
+    ['a ttlMs so short the heartbeat would be under 10 ms', { ttlMs: 10 }, 'heartbeatMs'],
+    [
+      'an unknown option (token belongs to the HttpRegistry)',
+      { ttlMs: 1000, token: 'x' },
+      'registerSelf options.token',
+    ],
   ])('rejects %s up front', (_what, options, field) => {
     const store = new InMemoryRegistry();
     let error: unknown;

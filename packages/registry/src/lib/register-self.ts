@@ -1,6 +1,7 @@
 import {
   type Clock,
   type RegistryWriter,
+  rejectUnknownOptions,
   type ServiceInstance,
   ServiceNotFoundError,
   SwitchyardError,
@@ -9,14 +10,17 @@ import {
   TypedEmitter,
   ValidationError,
   validateInstance,
-  validateTtl,
 } from '@switchyard/core';
 import { type BackoffOptions, jitteredBackoff } from './backoff.ts';
+import { validateTimerMs } from './timer-ms.ts';
+
+// A heartbeat more often than this is a misconfiguration that floods the registry.
+const MIN_HEARTBEAT_MS = 10;
 
 export interface RegisterSelfOptions {
-  /** The registry drops the instance when no heartbeat arrives for this long. */
+  /** The registry drops the instance when no heartbeat arrives for this long (at most 2^31-1). */
   readonly ttlMs: number;
-  /** Heartbeat period; must be below `ttlMs`. Default `ttlMs / 3`. */
+  /** Heartbeat period: at least 10 ms and below `ttlMs`. Default `ttlMs / 3` (at least 10 ms). */
   readonly heartbeatMs?: number;
   /** Aborting it is the same as `close()`. */
   readonly signal?: AbortSignal;
@@ -81,17 +85,28 @@ class SelfRegistrationLoop extends TypedEmitter<SelfRegistrationEvents> implemen
 
   constructor(registry: RegistryWriter, instance: ServiceInstance, options: RegisterSelfOptions) {
     super();
-    const ttlMs = validateTtl(options?.ttlMs);
+    rejectUnknownOptions(
+      options,
+      ['ttlMs', 'heartbeatMs', 'signal', 'handleSignals', 'backoff', 'closeTimeoutMs', 'clock'],
+      'registerSelf options',
+    );
+    const ttlMs = validateTimerMs(options?.ttlMs);
     if (ttlMs === undefined) throw new ValidationError('ttlMs', 'required: the registration TTL in ms');
-    const heartbeatMs = validateTtl(options.heartbeatMs ?? ttlMs / 3, 'heartbeatMs') as number;
-    if (heartbeatMs >= ttlMs) {
-      throw new ValidationError('heartbeatMs', `must be below ttlMs (${ttlMs}), got ${heartbeatMs}`);
+    const heartbeatMs = validateTimerMs(
+      options.heartbeatMs ?? Math.max(MIN_HEARTBEAT_MS, ttlMs / 3),
+      'heartbeatMs',
+    ) as number;
+    if (heartbeatMs < MIN_HEARTBEAT_MS || heartbeatMs >= ttlMs) {
+      throw new ValidationError(
+        'heartbeatMs',
+        `expected ${MIN_HEARTBEAT_MS} ms or more and below ttlMs (${ttlMs}), got ${heartbeatMs}`,
+      );
     }
     this.#registry = registry;
     this.#instance = instance;
     this.#ttlMs = ttlMs;
     this.#heartbeatMs = heartbeatMs;
-    this.#closeTimeoutMs = validateTtl(options.closeTimeoutMs ?? 5000, 'closeTimeoutMs') as number;
+    this.#closeTimeoutMs = validateTimerMs(options.closeTimeoutMs ?? 5000, 'closeTimeoutMs') as number;
     this.#clock = options.clock ?? systemClock;
     this.#backoff = jitteredBackoff({
       initialMs: Math.min(100, heartbeatMs),

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,4 +132,56 @@ console.log('closed');
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('past maxConnections a new connection gets 503 with Retry-After and is closed', async () => {
+    const server = await start({ maxConnections: 2 });
+    await server.registry.register(good);
+    const index = server.registry.indexOf('users');
+    // Two long-polls hold the two allowed connections.
+    const polls = [0, 1].map(() => send(server.url, 'GET', `/services/users?index=${index}&waitMs=60000`));
+    await waitFor(async () => (await connectionCount(server)) >= 2);
+    const refused = await rawRequest(server.port, 'GET /services/users HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(refused).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused.toLowerCase()).toContain('retry-after: 5');
+    await server.registry.register({ ...good, id: 'u2' });
+    expect((await Promise.all(polls)).map((answer) => answer.status)).toEqual([200, 200]);
+  });
+
+  it('closes a socket that never finishes its headers (headersTimeoutMs)', async () => {
+    const server = await start({ headersTimeoutMs: 300 });
+    const socket = connect(server.port, '127.0.0.1');
+    await once(socket, 'connect');
+    socket.write('GET /services HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: '); // …and nothing more
+    socket.resume(); // read (and drop) the 408, so 'close' can follow
+    const started = Date.now();
+    await once(socket, 'close');
+    // Closed by the server long before Node's default of 60 s (generous bound for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(20_000);
+  }, 30_000);
 });
+
+/** Writes a raw request on a fresh socket and returns everything the server sent until it closed. */
+function rawRequest(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(text));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+}
+
+async function connectionCount(server: RegistryServer): Promise<number> {
+  return server.connections();
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

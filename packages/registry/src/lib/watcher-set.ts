@@ -31,6 +31,11 @@ export class WatcherSet {
     };
   }
 
+  /** Whether anyone watches the service (so a change need not build a list nobody reads). */
+  listening(service: string): boolean {
+    return this.#byService.has(service);
+  }
+
   notify(service: string, instances: readonly ServiceInstance[]): void {
     const set = this.#byService.get(service);
     if (!set) return;

@@ -1,8 +1,10 @@
-import type { ServiceInstance } from '@switchyard/core';
+import { isAbortError, type ServiceInstance } from '@switchyard/core';
 import { AttemptScope, type CallScope, type ScopeHooks } from './call-scope.ts';
+import type { FailureClass } from './classify-error.ts';
+import { countsAgainstInstance } from './counts-against-instance.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type { AttemptContext, ExecutorOptions, InstanceSource } from './executor-types.ts';
-import type { InstanceBreakers } from './instance-breakers.ts';
+import type { AttemptVerdict, BreakerEntry, InstanceBreakers } from './instance-breakers.ts';
 import type { TimerQueue } from './timer-queue.ts';
 
 const never = () => false;
@@ -18,6 +20,7 @@ export class AttemptRunner {
   readonly #timeouts: TimerQueue | undefined;
   readonly #hooks: ScopeHooks;
   readonly #onAttemptEnd: ExecutorOptions['onAttemptEnd'];
+  readonly #classify: (error: unknown) => FailureClass;
   /** Excludes instances whose breaker is open: shared, so a first pick allocates nothing. */
   readonly excludeOpen: (instance: ServiceInstance) => boolean;
 
@@ -27,7 +30,9 @@ export class AttemptRunner {
     timeouts: TimerQueue | undefined,
     hooks: ScopeHooks,
     onAttemptEnd: ExecutorOptions['onAttemptEnd'],
+    classify: (error: unknown) => FailureClass,
   ) {
+    this.#classify = classify;
     this.#counters = counters;
     this.#breakers = breakers;
     this.#timeouts = timeouts;
@@ -42,8 +47,13 @@ export class AttemptRunner {
    */
   pick(source: InstanceSource, tried: readonly string[] | undefined): ServiceInstance | undefined {
     if (tried === undefined || tried.length === 0) return source.pick(this.excludeOpen);
-    const fresh = source.pick((instance) => tried.includes(instance.id) || this.excludeOpen(instance));
-    return fresh ?? source.pick(this.excludeOpen);
+    return this.pickFresh(source, tried) ?? source.pick(this.excludeOpen);
+  }
+
+  /** An instance not tried yet in this call and not behind an open breaker, or undefined. */
+  pickFresh(source: InstanceSource, tried: readonly string[] | undefined): ServiceInstance | undefined {
+    if (tried === undefined || tried.length === 0) return source.pick(this.excludeOpen);
+    return source.pick((instance) => tried.includes(instance.id) || this.excludeOpen(instance));
   }
 
   /** The abortable context of one attempt, with its timeout armed. */
@@ -64,24 +74,23 @@ export class AttemptRunner {
   ): Promise<T> {
     this.#counters.attempts++;
     const breakers = this.#breakers;
-    const entry = breakers?.entry(instance.id, ctx.attempt);
+    let probe: BreakerEntry | undefined;
+    if (breakers !== undefined) {
+      try {
+        probe = breakers.admit(instance.id, ctx.attempt);
+      } catch (refused) {
+        // Open breaker: nothing was sent, so no load stats, no verdict.
+        this.#counters.attemptFailures++;
+        scope?.end();
+        throw refused;
+      }
+    }
     const load = source.load.of(instance);
     load.onStart();
     let ok = false;
     let error: unknown;
     try {
-      let value: T;
-      if (entry?.broken) {
-        value = await breakers!.probe(entry, () => this.#invoke(instance, fn, ctx, scope));
-      } else {
-        try {
-          value = await this.#invoke(instance, fn, ctx, scope);
-        } catch (caught) {
-          if (entry !== undefined) await breakers!.failed(entry, caught);
-          throw caught;
-        }
-        if (entry !== undefined) breakers!.succeeded(entry);
-      }
+      const value = await this.#invoke(instance, fn, ctx, scope);
       ok = true;
       return value;
     } catch (caught) {
@@ -89,14 +98,24 @@ export class AttemptRunner {
       if (scope?.superseded !== true) this.#counters.attemptFailures++;
       throw caught;
     } finally {
+      // Aborted from outside (caller, deadline, close, a winning hedge): no verdict on the instance.
+      const cancelled = scope?.cancelled === true;
       scope?.end();
       const now = this.#hooks.clock.now();
       const latencyMs = now - start;
       // A hedge's loser was cancelled, not failed: it must not count against its instance.
       const superseded = scope?.superseded === true;
+      if (breakers !== undefined) {
+        breakers.record(instance.id, ctx.attempt, probe, ok ? 'success' : this.#verdict(error, cancelled));
+      }
       load.onEnd(now, latencyMs, ok || superseded);
       if (this.#onAttemptEnd !== undefined && !superseded) this.#report(instance, ok, error, latencyMs);
     }
+  }
+
+  #verdict(error: unknown, cancelled: boolean): AttemptVerdict {
+    if (cancelled || isAbortError(error)) return 'cancelled';
+    return countsAgainstInstance(error, false, this.#classify) ? 'failure' : 'answered';
   }
 
   #invoke<T>(

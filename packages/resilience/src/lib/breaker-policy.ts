@@ -20,7 +20,7 @@ export interface CircuitBreakerOptions {
     readonly durationMs: number;
     readonly minimumRps?: number;
   };
-  /** Callers routed to a half-open instance at once; the first is cockatiel's test call. Default 1. */
+  /** Probes let through at once while half-open; the first answer decides. Default 1. */
   readonly halfOpenProbes?: number;
 }
 

@@ -56,7 +56,10 @@ describe('attempt timeout', () => {
     const result = executor.execute(source, () => new Promise<string>(() => undefined), { idempotent: true });
     await flush();
     clock.advance(50);
-    await expect(result).rejects.toMatchObject({ name: 'TimeoutError', scope: 'attempt' });
+    await expect(result).rejects.toMatchObject({
+      name: 'AllAttemptsFailedError',
+      cause: { name: 'TimeoutError', scope: 'attempt' },
+    });
   });
 
   it('a timed-out non-idempotent call is not re-sent: it may have reached the instance', async () => {
@@ -137,3 +140,39 @@ describe('signals', () => {
 async function flush(): Promise<void> {
   for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
+
+describe('abortTarget', () => {
+  it('aborts like the signal, through a plain listener, once; listeners added later are not called', async () => {
+    const { clock, executor, source } = setup({ timeoutMs: 100, retry: false });
+    const heard: unknown[] = [];
+    let target: AttemptContext['abortTarget'];
+    const result = executor.execute(
+      source,
+      (_instance, ctx) => {
+        target = ctx.abortTarget;
+        const first = () => heard.push(['first', ctx.abortTarget?.reason]);
+        const removed = () => heard.push('removed');
+        target?.addEventListener('abort', first, { once: true });
+        target?.addEventListener('abort', removed);
+        target?.addEventListener('abort', () => heard.push('second'));
+        target?.removeEventListener('abort', removed);
+        return new Promise<string>(() => undefined);
+      },
+      { idempotent: true },
+    );
+    await flush();
+    expect(target?.aborted).toBe(false);
+    clock.advance(100);
+    await expect(result).rejects.toMatchObject({ cause: { name: 'TimeoutError' } });
+    expect(heard).toEqual([['first', expect.any(TimeoutError)], 'second']);
+    expect(target?.aborted).toBe(true);
+    target?.addEventListener('abort', () => heard.push('late'));
+    expect(heard).toHaveLength(2);
+  });
+
+  it('is undefined when nothing can abort the attempt', async () => {
+    const executor = createExecutor({ service: 'users' });
+    const seen = await executor.execute(new FakeSource(instances(1)), async (_i, ctx) => ctx.abortTarget);
+    expect(seen).toBeUndefined();
+  });
+});

@@ -1,5 +1,5 @@
 import { abortReason, type Clock, neverAbortedSignal, type TimerHandle } from '@switchyard/core';
-import type { AttemptContext } from './executor-types.ts';
+import type { AttemptAbortTarget, AttemptContext } from './executor-types.ts';
 import type { TimerEntry, TimerTarget } from './timer-queue.ts';
 
 /** What a scope asks of its executor when a timer fires; the answer is the rejection reason. */
@@ -109,7 +109,7 @@ export class CallScope implements TimerTarget {
  * The context one attempt hands the user's function. `signal` is created on first read, so an
  * attempt whose function never looks at it costs no AbortController.
  */
-export class AttemptScope implements AttemptContext, TimerTarget {
+export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTarget {
   readonly attempt: number;
   readonly instanceId: string;
   timer: TimerEntry | undefined;
@@ -121,6 +121,9 @@ export class AttemptScope implements AttemptContext, TimerTarget {
   #aborted = false;
   #reason: unknown;
   #reject: ((error: unknown) => void) | undefined;
+  // Abort listeners: undici adds exactly one per request, so one slot and a rarely used overflow.
+  #listener: (() => void) | undefined;
+  #moreListeners: Array<() => void> | undefined;
 
   constructor(attempt: number, instanceId: string, call: CallScope, hooks: ScopeHooks) {
     this.attempt = attempt;
@@ -130,12 +133,50 @@ export class AttemptScope implements AttemptContext, TimerTarget {
     call.track(this);
   }
 
+  /** Aborted from outside the attempt (caller, deadline, close, a winning hedge), not by its timeout. */
+  get cancelled(): boolean {
+    return this.superseded || this.#call.aborted;
+  }
+
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.#aborted) this.#controller.abort(this.#reason);
     }
     return this.#controller.signal;
+  }
+
+  /** This scope is its own abort target: no AbortController unless `signal` is read. */
+  get abortTarget(): AttemptAbortTarget {
+    return this;
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  get reason(): unknown {
+    return this.#reason;
+  }
+
+  /** As on an AbortSignal: a listener added after the abort is not called. */
+  addEventListener(type: 'abort', listener: () => void): void {
+    if (type !== 'abort' || this.#aborted) return;
+    if (this.#listener === undefined) {
+      this.#listener = listener;
+      return;
+    }
+    this.#moreListeners ??= [];
+    this.#moreListeners.push(listener);
+  }
+
+  removeEventListener(type: 'abort', listener: () => void): void {
+    if (type !== 'abort') return;
+    if (this.#listener === listener) this.#listener = undefined;
+    else if (this.#moreListeners) {
+      const index = this.#moreListeners.indexOf(listener);
+      if (index >= 0) this.#moreListeners.splice(index, 1);
+    }
   }
 
   /** The attempt's own timeout passed. */
@@ -149,6 +190,12 @@ export class AttemptScope implements AttemptContext, TimerTarget {
     this.#aborted = true;
     this.#reason = reason;
     this.#controller?.abort(reason);
+    const listener = this.#listener;
+    const more = this.#moreListeners;
+    this.#listener = undefined;
+    this.#moreListeners = undefined;
+    listener?.();
+    if (more) for (const other of more) other();
     this.#reject?.(reason);
   }
 
@@ -169,6 +216,8 @@ export class AttemptScope implements AttemptContext, TimerTarget {
     this.timer?.cancel();
     this.timer = undefined;
     this.#reject = undefined;
+    this.#listener = undefined;
+    this.#moreListeners = undefined;
     this.#call.untrack(this);
   }
 }

@@ -11,16 +11,16 @@ import { netError, statusError } from './fake-source.test-support.ts';
 
 describe('classifyError', () => {
   it.each([...NEVER_REACHED_CODES])('%s never reached the instance: retryable', (code) => {
-    expect(classifyError(netError(code))).toEqual({ retryable: true, reachedInstance: false });
+    expect(classifyError(netError(code))).toMatchObject({ retryable: true, reachedInstance: false });
   });
 
   it.each([...MAYBE_REACHED_CODES])('%s may have reached the instance: retryable, reached', (code) => {
-    expect(classifyError(netError(code))).toEqual({ retryable: true, reachedInstance: true });
+    expect(classifyError(netError(code))).toMatchObject({ retryable: true, reachedInstance: true });
   });
 
   it('finds the socket error under fetch’s TypeError("fetch failed")', () => {
     const wrapped = new TypeError('fetch failed', { cause: netError('ECONNREFUSED') });
-    expect(classifyError(wrapped)).toEqual({ retryable: true, reachedInstance: false });
+    expect(classifyError(wrapped)).toMatchObject({ retryable: true, reachedInstance: false });
   });
 
   it('treats open breakers and missing instances as never reached', () => {
@@ -30,7 +30,7 @@ describe('classifyError', () => {
   });
 
   it('retries an attempt timeout but not a call deadline', () => {
-    expect(classifyError(new TimeoutError('users', 10, 'attempt'))).toEqual({
+    expect(classifyError(new TimeoutError('users', 10, 'attempt'))).toMatchObject({
       retryable: true,
       reachedInstance: true,
     });
@@ -38,8 +38,8 @@ describe('classifyError', () => {
   });
 
   it.each([502, 503, 504])('status %i is retryable and reached', (status) => {
-    expect(classifyError(statusError(status))).toEqual({ retryable: true, reachedInstance: true });
-    expect(classifyError({ status })).toEqual({ retryable: true, reachedInstance: true });
+    expect(classifyError(statusError(status))).toMatchObject({ retryable: true, reachedInstance: true });
+    expect(classifyError({ status })).toMatchObject({ retryable: true, reachedInstance: true });
   });
 
   it.each([400, 404, 409, 500, 501])('status %i is final', (status) => {
@@ -47,7 +47,7 @@ describe('classifyError', () => {
   });
 
   it('reads Retry-After of a 429 in seconds, from a record or a Headers object', () => {
-    expect(classifyError(statusError(429, { 'retry-after': '3' }))).toEqual({
+    expect(classifyError(statusError(429, { 'retry-after': '3' }))).toMatchObject({
       retryable: true,
       reachedInstance: true,
       retryAfterMs: 3000,
@@ -57,7 +57,7 @@ describe('classifyError', () => {
   });
 
   it('unknown errors, aborts and non-errors are final and assumed reached (the safe side)', () => {
-    expect(classifyError(new Error('boom'))).toEqual({ retryable: false, reachedInstance: true });
+    expect(classifyError(new Error('boom'))).toMatchObject({ retryable: false, reachedInstance: true });
     expect(classifyError(new DOMException('stop', 'AbortError')).retryable).toBe(false);
     expect(classifyError('a string').retryable).toBe(false);
     expect(classifyError(undefined).retryable).toBe(false);
@@ -93,7 +93,7 @@ describe('status-carrying Switchyard errors and idempotent methods', () => {
         super(`HTTP ${statusCode}`, { service: 'users', instanceId: 'u1' });
       }
     }
-    expect(classifyError(new StatusError(503))).toEqual({ retryable: true, reachedInstance: true });
+    expect(classifyError(new StatusError(503))).toMatchObject({ retryable: true, reachedInstance: true });
     expect(classifyError(new StatusError(429, { 'retry-after': '4' })).retryAfterMs).toBe(4000);
     expect(classifyError(new StatusError(400)).retryable).toBe(false);
   });

@@ -15,6 +15,17 @@ export interface FailureClass {
   readonly reachedInstance: boolean;
   /** The instance asked for a pause before the next try (429/503 `Retry-After`). */
   readonly retryAfterMs?: number;
+  /**
+   * The failure speaks against the instance, so its breaker and outlier detection count it.
+   * Default: `retryable`. False for a 429 ("slow down" is not "broken"), an open breaker or no
+   * instance (nothing was sent).
+   */
+  readonly againstInstance?: boolean;
+  /**
+   * The instance is alive but asks for less traffic (429, 503). The first such answer fails over
+   * at once; a second one in the same call (the whole service is overloaded) backs off.
+   */
+  readonly overload?: boolean;
 }
 
 /** Network error codes raised before a request could leave this process: always safe to retry. */
@@ -42,9 +53,38 @@ export const MAYBE_REACHED_CODES: ReadonlySet<string> = new Set([
 export const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
 // Shared frozen answers: classifying the common cases allocates nothing.
-const NEVER_REACHED: FailureClass = Object.freeze({ retryable: true, reachedInstance: false });
-const MAYBE_REACHED: FailureClass = Object.freeze({ retryable: true, reachedInstance: true });
-const FINAL: FailureClass = Object.freeze({ retryable: false, reachedInstance: true });
+const NEVER_REACHED: FailureClass = Object.freeze({
+  retryable: true,
+  reachedInstance: false,
+  againstInstance: true,
+});
+const NOT_SENT: FailureClass = Object.freeze({
+  retryable: true,
+  reachedInstance: false,
+  againstInstance: false,
+});
+const MAYBE_REACHED: FailureClass = Object.freeze({
+  retryable: true,
+  reachedInstance: true,
+  againstInstance: true,
+});
+const UNAVAILABLE: FailureClass = Object.freeze({
+  retryable: true,
+  reachedInstance: true,
+  againstInstance: true,
+  overload: true,
+});
+const SLOW_DOWN: FailureClass = Object.freeze({
+  retryable: true,
+  reachedInstance: true,
+  againstInstance: false,
+  overload: true,
+});
+const FINAL: FailureClass = Object.freeze({
+  retryable: false,
+  reachedInstance: true,
+  againstInstance: false,
+});
 
 /**
  * The default failure classification (undici's retry handler and Envoy's `retry_on` as models).
@@ -56,14 +96,14 @@ const FINAL: FailureClass = Object.freeze({ retryable: false, reachedInstance: t
  */
 export function classifyError(error: unknown): FailureClass {
   if (error instanceof SwitchyardError) {
-    if (error instanceof CircuitOpenError || error instanceof NoAvailableInstanceError) return NEVER_REACHED;
+    if (error instanceof CircuitOpenError || error instanceof NoAvailableInstanceError) return NOT_SENT;
     if (error instanceof TimeoutError) return error.scope === 'attempt' ? MAYBE_REACHED : FINAL;
     // A Switchyard error with a status (the client's HttpStatusError) is judged by it; any other
     // (a nested call's budget or bulkhead refusal, a validation error) is final.
     const status = statusOf(error);
     return status === undefined ? FINAL : classifyStatus(status, error);
   }
-  if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) return NEVER_REACHED;
+  if (error instanceof BrokenCircuitError || error instanceof IsolatedCircuitError) return NOT_SENT;
   if (isAbortError(error)) return FINAL;
   // undici's fetch wraps the socket error in a TypeError('fetch failed'): look a few causes deep.
   let current: unknown = error;
@@ -88,8 +128,9 @@ function statusOf(error: object): number | undefined {
 function classifyStatus(status: number, error: object): FailureClass {
   if (!RETRYABLE_STATUSES.has(status)) return FINAL;
   if (status === 429 || status === 503) {
+    const answer = status === 429 ? SLOW_DOWN : UNAVAILABLE;
     const retryAfterMs = parseRetryAfter(headerOf(error, 'retry-after'));
-    if (retryAfterMs !== undefined) return { retryable: true, reachedInstance: true, retryAfterMs };
+    return retryAfterMs === undefined ? answer : { ...answer, retryAfterMs };
   }
   return MAYBE_REACHED;
 }

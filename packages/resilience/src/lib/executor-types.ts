@@ -4,12 +4,32 @@ import type { CircuitBreakerOptions } from './breaker-policy.ts';
 import type { FailureClass } from './classify-error.ts';
 import type { RetryBudgetOptions } from './retry-budget.ts';
 
+/**
+ * The attempt's aborts without an AbortController behind them: what undici's `signal` option
+ * accepts (`aborted`, `reason`, `addEventListener('abort')`, `removeEventListener`).
+ */
+export interface AttemptAbortTarget {
+  readonly aborted: boolean;
+  readonly reason: unknown;
+  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: () => void): void;
+}
+
 /** What the user's function gets with each attempt. */
 export interface AttemptContext {
-  /** Aborts on attempt timeout, call deadline, caller abort, or when a hedge won. */
+  /**
+   * Aborts on attempt timeout, call deadline, caller abort, or when a hedge won. Created on
+   * first read: a function that never reads it costs no AbortController.
+   */
   readonly signal: AbortSignal;
   /** 1-based. */
   readonly attempt: number;
+  /**
+   * The same aborts as `signal`, as a plain listener slot (no AbortController, no EventTarget):
+   * hand it to undici's `signal` option on a hot path. Undefined when nothing can abort the
+   * attempt (no timeout, deadline, hedge or caller signal).
+   */
+  readonly abortTarget?: AttemptAbortTarget;
 }
 
 /** Per-call options. */
@@ -121,7 +141,7 @@ export interface Executor {
   readonly events: TypedEmitter<ExecutorEvents>;
   /** Whether the instance's breaker keeps it out of picks now. */
   isOpen(instanceId: string): boolean;
-  /** Forgets closed breakers of instances not in `instanceIds` (call on snapshot change). */
+  /** Forgets the breakers (open ones too) of instances not in `instanceIds` (call on snapshot change). */
   retain(instanceIds: ReadonlySet<string>): void;
   stats(): ExecutorStats;
   /** Clears timers and breakers; sleeping retries reject; later calls reject. */

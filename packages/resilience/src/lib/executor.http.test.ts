@@ -1,7 +1,12 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { NotRetriedError, type ServiceInstance, TimeoutError } from '@switchyard/core';
+import {
+  AllAttemptsFailedError,
+  NotRetriedError,
+  type ServiceInstance,
+  TimeoutError,
+} from '@switchyard/core';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createExecutor } from './executor.ts';
@@ -150,12 +155,43 @@ describe('executor over real HTTP', () => {
     await expect.poll(() => backend('hang').closedEarly).toBe(1);
   });
 
+  it('undici takes ctx.abortTarget as its signal: the hanging request is aborted', async () => {
+    const ex = createExecutor({ service: 'orders', timeoutMs: 500, retry: { backoff: { initialMs: 0 } } });
+    const viaTarget = async (instance: ServiceInstance, ctx: AttemptContext): Promise<string> => {
+      const response = await request(`http://${instance.host}:${instance.port}/orders`, {
+        signal: ctx.abortTarget as never, // undici accepts anything with addEventListener('abort')
+        dispatcher: agent,
+      });
+      return response.body.text();
+    };
+    const result = await ex.execute(sourceOf('hang', 'ok-1'), viaTarget, { idempotent: true });
+    expect(result).toBe('ok-1');
+    await expect.poll(() => backend('hang').closedEarly).toBe(1);
+  });
+
   it('a hanging POST times out as NotRetriedError wrapping the TimeoutError', async () => {
     const ex = createExecutor({ service: 'orders', timeoutMs: 500 });
     const error = await ex.execute(sourceOf('hang', 'ok-1'), call('POST')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NotRetriedError);
     expect((error as NotRetriedError).cause).toBeInstanceOf(TimeoutError);
     expect(backend('ok-1').received).toBe(0);
+  });
+
+  it('when every attempt is refused, the error names the service, the attempts and the instances', async () => {
+    const error = await executor()
+      .execute(new FakeSource([refusedInstance()]), call('GET'), { idempotent: true })
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllAttemptsFailedError);
+    const failed = error as AllAttemptsFailedError;
+    expect(failed).toMatchObject({ service: 'orders', instancesTried: ['refused'] });
+    expect(failed.attempts.map((a) => [a.attempt, a.instanceId])).toEqual([
+      [1, 'refused'],
+      [2, 'refused'],
+      [3, 'refused'],
+    ]);
+    expect(failed.cause).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(failed.cause).toBe(failed.attempts[2]!.error);
+    expect(failed.message).toMatch(/orders: all 3 attempts failed .*refused.*ECONNREFUSED/);
   });
 
   it('3,000 idempotent calls, 64 in flight, over 3 backends with one refusing: none fails', async () => {

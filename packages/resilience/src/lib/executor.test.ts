@@ -1,4 +1,5 @@
 import {
+  AllAttemptsFailedError,
   BulkheadRejectedError,
   CircuitOpenError,
   ManualClock,
@@ -41,9 +42,9 @@ describe('executor: retry and failover', () => {
     ]);
   });
 
-  it('fails over at once after a first never-reached failure, and backs off after that', async () => {
+  it('fails over to a fresh instance at once, and backs off before reusing one', async () => {
     const clock = new ManualClock();
-    const source = new FakeSource(instances(3));
+    const source = new FakeSource(instances(2));
     const refused = netError('ECONNREFUSED');
     const { fn, seen } = scripted(refused, refused);
     const executor = createExecutor({
@@ -55,9 +56,9 @@ describe('executor: retry and failover', () => {
     await vi.waitFor(() => expect(seen).toHaveLength(2)); // no clock advance needed for the failover
     expect(clock.now()).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
-    expect(seen).toHaveLength(2); // the third attempt waits for its backoff
+    expect(seen).toHaveLength(2); // the third attempt reuses users-1: it waits for its backoff
     clock.advance(100);
-    await expect(call).resolves.toBe('users-3');
+    await expect(call).resolves.toBe('users-1');
     executor.close();
   });
 
@@ -71,16 +72,30 @@ describe('executor: retry and failover', () => {
     expect(seen.map((s) => s.id)).toEqual(['users-1', 'users-2', 'users-1', 'users-2']);
   });
 
-  it('gives up after maxAttempts with the last attempt’s error', async () => {
+  it('gives up after maxAttempts with AllAttemptsFailedError: every attempt listed, cause = the last error', async () => {
     const source = new FakeSource(instances(3));
+    const first = statusError(502);
+    const second = statusError(504);
     const last = statusError(503);
-    const { fn, seen } = scripted(statusError(502), statusError(504), last);
+    const { fn, seen } = scripted(first, second, last);
     const executor = fast();
     const gaveUp: unknown[] = [];
     executor.events.on('giveUp', (event) => gaveUp.push(event.error));
-    await expect(executor.execute(source, fn, { idempotent: true })).rejects.toBe(last);
+    const error = await executor.execute(source, fn, { idempotent: true }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllAttemptsFailedError);
+    expect(error).toMatchObject({
+      service: 'users',
+      instanceId: 'users-3',
+      cause: last,
+      instancesTried: ['users-1', 'users-2', 'users-3'],
+      attempts: [
+        { attempt: 1, instanceId: 'users-1', error: first },
+        { attempt: 2, instanceId: 'users-2', error: second },
+        { attempt: 3, instanceId: 'users-3', error: last },
+      ],
+    });
     expect(seen).toHaveLength(3);
-    expect(gaveUp).toEqual([last]);
+    expect(gaveUp).toEqual([error]);
     expect(executor.stats()).toMatchObject({
       calls: 1,
       attempts: 3,
@@ -96,6 +111,25 @@ describe('executor: retry and failover', () => {
     const { fn, seen } = scripted(notFound);
     await expect(fast().execute(source, fn, { idempotent: true })).rejects.toBe(notFound);
     expect(seen).toHaveLength(1);
+  });
+
+  it('an application error comes out as itself, unchanged, even after a failover', async () => {
+    class NoSuchUserError extends Error {}
+    const source = new FakeSource(instances(3));
+    const mine = new NoSuchUserError('no user 42');
+    const { fn, seen } = scripted(netError('ECONNREFUSED'), mine);
+    await expect(fast().execute(source, fn, { idempotent: true })).rejects.toBe(mine);
+    expect(seen).toHaveLength(2);
+  });
+
+  it('a single attempt (retry: false) that fails to connect is still an AllAttemptsFailedError', async () => {
+    const source = new FakeSource(instances(3));
+    const refused = netError('ECONNREFUSED');
+    const error = await fast({ retry: false })
+      .execute(source, scripted(refused).fn)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AllAttemptsFailedError);
+    expect(error).toMatchObject({ cause: refused, attempts: [{ attempt: 1, instanceId: 'users-1' }] });
   });
 
   it('never re-sends a non-idempotent call that may have reached the instance', async () => {
@@ -160,7 +194,7 @@ describe('executor: retry and failover', () => {
     });
     const delays: number[] = [];
     executor.events.on('retry', (event) => delays.push(event.delayMs));
-    const source = new FakeSource(instances(2));
+    const source = new FakeSource(instances(1)); // retries reuse the instance: they wait
     const { fn } = scripted(
       statusError(429, { 'retry-after': '1' }),
       statusError(429, { 'retry-after': '30' }),
@@ -371,7 +405,10 @@ describe('executor: stats', () => {
       await flush();
       clock.advance(100);
     }
-    await expect(hung).rejects.toMatchObject({ name: 'TimeoutError' });
+    await expect(hung).rejects.toMatchObject({
+      name: 'AllAttemptsFailedError',
+      cause: { name: 'TimeoutError' },
+    });
     expect(executor.stats()).toEqual({
       calls: 4,
       successes: 2,

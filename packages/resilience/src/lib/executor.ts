@@ -1,6 +1,8 @@
 import {
+  AllAttemptsFailedError,
   abortReason,
   type Clock,
+  type FailedAttempt,
   NoAvailableInstanceError,
   NotRetriedError,
   RetryBudgetExceededError,
@@ -13,6 +15,7 @@ import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
 import { CallScope, plainContext } from './call-scope.ts';
+import { countsAgainstInstance } from './counts-against-instance.ts';
 import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorReporter } from './executor-reporter.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
@@ -72,7 +75,7 @@ class ResilientExecutor implements Executor {
     this.#report = new ExecutorReporter(o.service, o.clock, o, this.#budget);
     this.#counters = this.#report.counters;
     this.events = this.#report.events;
-    const isFailure = (error: unknown) => o.classify(error).retryable;
+    const isFailure = (error: unknown) => countsAgainstInstance(error, false, o.classify);
     const breakers =
       o.circuitBreaker && new InstanceBreakers(o.service, o.circuitBreaker, isFailure, this.#report);
     this.#breakers = breakers;
@@ -88,6 +91,7 @@ class ResilientExecutor implements Executor {
       this.#attemptTimeouts,
       this.#report,
       o.onAttemptEnd,
+      o.classify,
     );
   }
 
@@ -148,17 +152,26 @@ class ResilientExecutor implements Executor {
     let startedAt: number | undefined = this.clock.now();
     this.#budget?.deposit(startedAt);
     let tried: string[] | undefined;
+    // Allocated on the first failure only: a call that succeeds at once records nothing.
+    let failures: FailedAttempt[] | undefined;
     let backoff: BackoffSequence | undefined;
     let attempt = 1;
     let instanceId: string | undefined;
+    // Overload answers (429/503) in this call: from two instances, the service is overloaded.
+    let overloads = 0;
+    // An instance chosen for an immediate failover, taken by the next round.
+    let failover: ServiceInstance | undefined;
     try {
       for (;;) {
         if (this.#closed) throw this.#closedError();
-        const instance = this.#runner.pick(source, tried);
+        const instance = failover ?? this.#runner.pick(source, tried);
+        failover = undefined;
         let error: unknown;
         if (instance === undefined) {
           instanceId = undefined;
           error = new NoAvailableInstanceError(o.service, tried ? 'no instance left to try' : undefined);
+          failures ??= [];
+          failures.push({ attempt, instanceId, error });
         } else {
           instanceId = instance.id;
           const hedged = call !== undefined && hedgeAfterMs !== undefined && attempt < o.maxAttempts;
@@ -168,7 +181,16 @@ class ResilientExecutor implements Executor {
             let value: T;
             if (round !== undefined) {
               tried ??= [];
-              const deps = { runner: this.#runner, source, fn, call: call!, tried, clock: this.clock };
+              failures ??= [];
+              const deps = {
+                runner: this.#runner,
+                source,
+                fn,
+                call: call!,
+                tried,
+                failures,
+                clock: this.clock,
+              };
               value = await runHedged(
                 { ...deps, onHedge: this.#report.hedge },
                 instance,
@@ -191,11 +213,18 @@ class ResilientExecutor implements Executor {
           } else {
             tried ??= [];
             tried.push(instance.id);
+            failures ??= [];
+            failures.push({ attempt, instanceId, error });
           }
         }
         if (call?.aborted) throw call.reason;
+        const cls = this.#gate.admit(failures!, attempt, idempotent);
+        if (cls.overload === true) overloads++;
+        // Failover as fast as a proxy's redispatch: a different instance, at once. Backoff only
+        // when the retry must reuse an instance or the whole service asks to slow down.
+        if (overloads < 2) failover = this.#runner.pickFresh(source, tried);
         backoff ??= this.#gate.backoff();
-        const delayMs = this.#gate.next({ error, attempt, instanceId, idempotent }, backoff);
+        const delayMs = this.#gate.delay(failures!, attempt, cls, failover !== undefined, backoff);
         attempt++;
         startedAt = undefined;
         if (delayMs > 0) {
@@ -221,7 +250,11 @@ class ResilientExecutor implements Executor {
   }
 }
 
-/** NotRetried and RetryBudgetExceeded wrap the failure that decides whether the service is failing. */
+/** The give-up errors wrap the failure that decides whether the service is failing. */
 function causeOf(error: unknown): unknown {
-  return error instanceof NotRetriedError || error instanceof RetryBudgetExceededError ? error.cause : error;
+  return error instanceof NotRetriedError ||
+    error instanceof RetryBudgetExceededError ||
+    error instanceof AllAttemptsFailedError
+    ? error.cause
+    : error;
 }

@@ -1,4 +1,4 @@
-import { ManualClock, type ServiceInstance } from '@switchyard/core';
+import { AllAttemptsFailedError, ManualClock, type ServiceInstance } from '@switchyard/core';
 import { describe, expect, it } from 'vitest';
 import { createExecutor } from './executor.ts';
 import type { AttemptContext } from './executor-types.ts';
@@ -99,6 +99,33 @@ describe('hedging', () => {
     await flush();
     await expect(result).resolves.toBe('third time');
     expect(seen).toEqual(['users-1#1', 'users-2#2', 'users-3#3']);
+  });
+
+  it('a hedged round whose attempts all fail lists both in AllAttemptsFailedError', async () => {
+    const clock = new ManualClock();
+    const executor = createExecutor({ service: 'users', clock, retry: { maxAttempts: 2 } });
+    const source = new FakeSource(instances(3));
+    const result = executor
+      .execute(
+        source,
+        async (instance) => {
+          await new Promise((resolve) => clock.setTimeout(() => resolve(undefined), 100));
+          throw Object.assign(new Error(`bad gateway from ${instance.id}`), { statusCode: 502 });
+        },
+        { idempotent: true, hedgeAfterMs: 50 },
+      )
+      .catch((e: unknown) => e);
+    await flush();
+    clock.advance(50);
+    await flush();
+    clock.advance(100);
+    await flush();
+    const error = await result;
+    expect(error).toBeInstanceOf(AllAttemptsFailedError);
+    expect((error as AllAttemptsFailedError).attempts.map((a) => [a.attempt, a.instanceId])).toEqual([
+      [1, 'users-1'],
+      [2, 'users-2'],
+    ]);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Clock, ServiceInstance, TimerHandle } from '@switchyard/core';
+import type { Clock, FailedAttempt, ServiceInstance, TimerHandle } from '@switchyard/core';
 import type { AttemptRunner } from './attempt-runner.ts';
 import type { AttemptScope, CallScope } from './call-scope.ts';
 import type { AttemptContext, InstanceSource } from './executor-types.ts';
@@ -11,6 +11,8 @@ export interface HedgeDeps<T> {
   readonly call: CallScope;
   /** Ids tried in this call; the round adds the ones it launches. */
   readonly tried: string[];
+  /** The call's failed attempts; the round adds each of its own. */
+  readonly failures: FailedAttempt[];
   readonly clock: Clock;
   /** Asked before the second attempt starts (budget, counters, events); false = do not hedge. */
   readonly onHedge: (instance: ServiceInstance, attempt: number) => boolean;
@@ -65,6 +67,7 @@ export function runHedged<T>(
         },
         (error: unknown) => {
           pending--;
+          if (!settled) deps.failures.push({ attempt, instanceId: instance.id, error });
           if (settled || pending > 0) return;
           finish();
           round.instanceId = instance.id;

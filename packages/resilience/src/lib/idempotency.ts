@@ -15,5 +15,20 @@ export const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set([
  * executor.execute(source, fn, { idempotent: isIdempotentMethod(options.method ?? 'GET') });
  */
 export function isIdempotentMethod(method: string): boolean {
-  return IDEMPOTENT_METHODS.has(method.toUpperCase());
+  // Called on every request: the usual upper-case spellings answer without a new string.
+  switch (method) {
+    case 'GET':
+    case 'HEAD':
+    case 'OPTIONS':
+    case 'PUT':
+    case 'DELETE':
+    case 'TRACE':
+      return true;
+    case 'POST':
+    case 'PATCH':
+    case 'CONNECT':
+      return false;
+    default:
+      return IDEMPOTENT_METHODS.has(method.toUpperCase());
+  }
 }

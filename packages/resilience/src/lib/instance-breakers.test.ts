@@ -136,17 +136,77 @@ describe('InstanceBreakers', () => {
     expect(breakers.isOpen('u1')).toBe(true);
   });
 
-  it('retain() forgets closed breakers of departed instances but keeps open ones', async () => {
+  it('retain() forgets the breakers of departed instances, open ones included', async () => {
     const options = resolveBreakerOptions(
       { consecutiveFailures: 1, halfOpenAfterMs: 60_000 },
       'circuitBreaker',
     );
     const breakers = new InstanceBreakers('users', options, isFailure);
-    await fail(breakers, 'gone-open', 1);
-    await breakers.execute('gone-closed', 1, ok);
-    breakers.retain(new Set(['other']));
-    expect(breakers.isOpen('gone-open')).toBe(true);
+    for (let i = 0; i < 100; i++) await fail(breakers, `crashed-${i}`, 1);
+    await fail(breakers, 'still-here', 1);
+    expect(breakers.openCount).toBe(101);
+    breakers.retain(new Set(['still-here', 'new-pod']));
     expect(breakers.openCount).toBe(1);
+    expect(breakers.size).toBe(1);
+    expect(breakers.isOpen('still-here')).toBe(true);
+    expect(breakers.isOpen('crashed-7')).toBe(false); // back in discovery one day: a fresh start
+  });
+
+  it('with two probes out, the first failure re-opens; the other’s late success does not close', () => {
+    const events = recorder();
+    const options = resolveBreakerOptions(
+      { consecutiveFailures: 1, halfOpenAfterMs: 100, halfOpenProbes: 2 },
+      'circuitBreaker',
+    );
+    const breakers = new InstanceBreakers('users', options, isFailure, events);
+    breakers.record('u1', 1, undefined, 'failure');
+    advance(100);
+    const first = breakers.admit('u1', 2);
+    const second = breakers.admit('u1', 3);
+    breakers.record('u1', 2, first, 'failure');
+    breakers.record('u1', 3, second, 'success');
+    expect(events.log).toEqual(['open:u1:1', 'halfOpen:u1:2', 'open:u1:2']);
+    expect(breakers.isOpen('u1')).toBe(true);
+    expect(breakers.openCount).toBe(1);
+  });
+
+  it('a probe whose instance left meanwhile changes nothing when it settles', () => {
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure);
+    breakers.record('u1', 1, undefined, 'failure');
+    breakers.record('u2', 1, undefined, 'failure');
+    advance(100);
+    const probe = breakers.admit('u1', 2);
+    breakers.retain(new Set(['u2']));
+    breakers.record('u1', 2, probe, 'success');
+    expect(breakers.openCount).toBe(1);
+  });
+
+  it('holds no state for instances that never failed; the first counted failure creates it', async () => {
+    const breakers = new InstanceBreakers('users', resolveBreakerOptions({}, 'circuitBreaker'), isFailure);
+    for (let i = 0; i < 1_000; i++) await breakers.execute(`u${i}`, 1, ok);
+    await breakers.execute('u1', 1, () => Promise.reject(statusError(404))).catch(() => undefined);
+    expect(breakers.size).toBe(0);
+    await fail(breakers, 'u7', 1);
+    expect(breakers.size).toBe(1);
+  });
+
+  it('a cancelled probe leaves the breaker half-open; a later probe decides', () => {
+    const events = recorder();
+    const options = resolveBreakerOptions({ consecutiveFailures: 1, halfOpenAfterMs: 100 }, 'circuitBreaker');
+    const breakers = new InstanceBreakers('users', options, isFailure, events);
+    breakers.record('u1', 1, breakers.admit('u1', 1), 'failure');
+    advance(100);
+    const probe = breakers.admit('u1', 2);
+    expect(probe).toBeDefined();
+    expect(() => breakers.admit('u1', 3)).toThrow(CircuitOpenError); // one probe slot, taken
+    breakers.record('u1', 2, probe, 'cancelled');
+    expect(breakers.isOpen('u1')).toBe(false);
+    expect(breakers.openCount).toBe(1);
+    const next = breakers.admit('u1', 4);
+    breakers.record('u1', 4, next, 'answered'); // a 404 is an answer: the instance is alive
+    expect(events.log).toEqual(['open:u1:1', 'halfOpen:u1:2', 'close:u1:4']);
+    expect(breakers.openCount).toBe(0);
   });
 
   it('rejects bad options, naming the field', () => {

@@ -1,23 +1,26 @@
-import { NotRetriedError, RetryBudgetExceededError, type TypedEmitter } from '@switchyard/core';
+import {
+  AllAttemptsFailedError,
+  CircuitOpenError,
+  type FailedAttempt,
+  NoAvailableInstanceError,
+  NotRetriedError,
+  RetryBudgetExceededError,
+  type TypedEmitter,
+} from '@switchyard/core';
 import { type BackoffSequence, createBackoff } from './backoff.ts';
+import type { FailureClass } from './classify-error.ts';
 import type { ResolvedExecutorOptions } from './executor-options.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type { ExecutorEvents } from './executor-types.ts';
 import type { RetryBudget } from './retry-budget.ts';
 
-/** The failed attempt a RetryGate judges. */
-export interface FailedAttempt {
-  readonly error: unknown;
-  readonly attempt: number;
-  readonly instanceId: string | undefined;
-  readonly idempotent: boolean;
-}
-
 /**
  * Decides, after a failed attempt, whether the call may try again and after how long, in the
  * order that keeps "nothing lost" true: classification (or `retryOn`), attempts left, the
- * idempotency rule, then the retry budget. Throws the call's give-up error otherwise.
- * The first failover after a never-reached failure is immediate; other retries back off.
+ * idempotency rule, then the retry budget. Throws the call's give-up error otherwise: the error
+ * itself when it is final (an application error stays the user's own), AllAttemptsFailedError
+ * when the attempts ran out, NotRetriedError, RetryBudgetExceededError.
+ * A failover to an instance not tried yet is immediate; other retries back off.
  */
 export class RetryGate {
   readonly #o: ResolvedExecutorOptions;
@@ -42,14 +45,19 @@ export class RetryGate {
     return createBackoff(this.#o.backoff, this.#o.random);
   }
 
-  /** The delay before the next attempt, in ms; throws when the call must give up. */
-  next(failed: FailedAttempt, backoff: BackoffSequence): number {
+  /**
+   * Whether the call may try again after its last failure: returns the failure's class, or
+   * throws the give-up error. Takes the retry from the budget.
+   */
+  admit(failures: readonly FailedAttempt[], attempt: number, idempotent: boolean): FailureClass {
     const o = this.#o;
-    const { error, attempt, instanceId } = failed;
+    // The last failure; `attempt` is the call's attempt count (a hedged round's last may be lower).
+    const { error, instanceId } = failures[failures.length - 1]!;
     const cls = o.classify(error);
     const retryable = o.retryOn?.(error, attempt) ?? cls.retryable;
-    if (!retryable || attempt >= o.maxAttempts) throw error;
-    if (cls.reachedInstance && !failed.idempotent) {
+    if (!retryable) throw error;
+    if (attempt >= o.maxAttempts) throw this.#exhausted(failures);
+    if (cls.reachedInstance && !idempotent) {
       this.#counters.notRetried++;
       throw new NotRetriedError(
         o.service,
@@ -64,16 +72,43 @@ export class RetryGate {
       }
       throw new RetryBudgetExceededError(o.service, { instanceId, cause: error });
     }
-    // A first failure that never left for its instance (refused, no route) fails over at once,
-    // as gRPC's transparent retry does: there is nothing to back off from. Later ones back off.
-    let delayMs = !cls.reachedInstance && attempt === 1 ? 0 : backoff.next();
-    // A server's Retry-After wins over our backoff, up to the backoff cap.
-    if (cls.retryAfterMs !== undefined)
-      delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
+    return cls;
+  }
+
+  /**
+   * The delay before attempt `attempt + 1`, in ms. A failover to a different instance goes at
+   * once, as a proxy's redispatch does: there is nothing to back off from. Retrying an instance
+   * already tried, or a service-wide overload (the caller passes `failover: false`), backs off;
+   * a server's `Retry-After` then wins over the backoff, up to the backoff cap.
+   */
+  delay(
+    failures: readonly FailedAttempt[],
+    attempt: number,
+    cls: FailureClass,
+    failover: boolean,
+    backoff: BackoffSequence,
+  ): number {
+    const o = this.#o;
+    let delayMs = 0;
+    if (!failover) {
+      delayMs = backoff.next();
+      if (cls.retryAfterMs !== undefined)
+        delayMs = Math.max(delayMs, Math.min(cls.retryAfterMs, o.backoff.maxMs));
+    }
     this.#counters.retries++;
     if (this.#events.hasListeners('retry')) {
+      const { error, instanceId } = failures[failures.length - 1]!;
       this.#events.emit('retry', { service: o.service, instanceId, attempt, error, delayMs });
     }
     return delayMs;
+  }
+
+  /** Every attempt failed. When none could even be sent (no instance, breakers open), that is the answer. */
+  #exhausted(failures: readonly FailedAttempt[]): unknown {
+    const last = failures[failures.length - 1]!.error;
+    const nothingSent = failures.every(
+      (f) => f.error instanceof NoAvailableInstanceError || f.error instanceof CircuitOpenError,
+    );
+    return nothingSent ? last : new AllAttemptsFailedError(this.#o.service, failures);
   }
 }

@@ -34,14 +34,16 @@ interface Answer {
 }
 
 async function askReal(method: string, path: string, body?: string): Promise<Answer> {
-  const res = await request(`${real.url}${path}`, { method: method as 'GET', body });
+  const headers = body === undefined ? {} : { 'content-type': 'application/json' };
+  const res = await request(`${real.url}${path}`, { method: method as 'GET', body, headers });
   const text = await res.body.text();
   const index = res.headers['x-registry-index'];
   return { status: res.statusCode, index: typeof index === 'string' ? index : null, body: parse(text) };
 }
 
 async function askMock(method: string, path: string, body?: string): Promise<Answer> {
-  const res = await fetch(`${MOCK}${path}`, { method, body });
+  const headers: Record<string, string> = body === undefined ? {} : { 'content-type': 'application/json' };
+  const res = await fetch(`${MOCK}${path}`, { method, body, headers });
   return { status: res.status, index: res.headers.get('x-registry-index'), body: parse(await res.text()) };
 }
 

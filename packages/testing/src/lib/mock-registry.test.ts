@@ -101,13 +101,15 @@ describe('mockRegistry through a real HttpRegistry', () => {
   it('validates bodies exactly as the real server: 400 with the field, nothing changed', async () => {
     start();
     // Tried: a port out of range and broken JSON.
+    const json = { 'content-type': 'application/json' };
     const bad = await fetch(`${URL}/register`, {
       method: 'POST',
+      headers: json,
       body: JSON.stringify({ ...u(9), port: 0 }),
     });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ field: 'port' });
-    const broken = await fetch(`${URL}/register`, { method: 'POST', body: '{"id":' });
+    const broken = await fetch(`${URL}/register`, { method: 'POST', headers: json, body: '{"id":' });
     expect(broken.status).toBe(400);
     expect(ids(await client!.resolve('users'))).toEqual(['users-1', 'users-2']);
   });

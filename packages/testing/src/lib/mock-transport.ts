@@ -14,7 +14,7 @@ export interface MockRequestInfo {
 export interface MockAnswer {
   readonly status: number;
   readonly headers: Record<string, string>;
-  readonly body: string;
+  readonly body: string | Uint8Array;
 }
 
 /** A scripted failure for `failNext`. `delayMs` alone delays a normal answer. */
