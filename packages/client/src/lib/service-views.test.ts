@@ -1,4 +1,10 @@
-import { AllAttemptsFailedError, ClientClosedError, ManualClock, ServiceNotFoundError, TimeoutError } from '@switchyard/core';
+import {
+  AllAttemptsFailedError,
+  ClientClosedError,
+  ManualClock,
+  ServiceNotFoundError,
+  TimeoutError,
+} from '@switchyard/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientEvents } from './client-events.ts';
 import { DEFAULT_ATTEMPT_TIMEOUT_MS } from './client-options.ts';
