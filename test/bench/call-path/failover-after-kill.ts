@@ -8,17 +8,18 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { fileURLToPath } from 'node:url';
 import { LoadStats, type ServiceInstance } from '@switchyard/core';
 import { createExecutor, type InstanceSource } from '@switchyard/resilience';
 import { Pool } from 'undici';
+import { siblingScript } from '../harness/children.ts';
 
 const total = Number(process.argv[2] ?? 30_000);
 const inflight = Number(process.argv[3] ?? 64);
 
 async function startBackend(id: string): Promise<{ instance: ServiceInstance; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, id], {
+  // The bundled bench-server.js under `pnpm bench`, the .ts under tsx when run from source.
+  const { command, args } = siblingScript(import.meta.url, 'bench-server');
+  const child = spawn(command, [...args, id], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];

@@ -10,12 +10,13 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { roundRobin } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
 import { Agent, type Dispatcher, fetch } from 'undici';
+import { siblingScript } from '../harness/children.ts';
 
 interface Backend {
   readonly id: string;
@@ -25,8 +26,9 @@ interface Backend {
 }
 
 async function startBackend(id: string): Promise<Backend> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, id], {
+  // The bundled bench-server.js under `pnpm bench`, the .ts under tsx when run from source.
+  const { command, args } = siblingScript(import.meta.url, 'bench-server');
+  const child = spawn(command, [...args, id], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];

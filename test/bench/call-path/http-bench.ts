@@ -1,18 +1,34 @@
 /**
- * The call path over real sockets: raw undici Pool vs undici BalancedPool vs
- * client.request, then the fault scenes (one backend killed, one backend slow).
- * Backends run in their own processes on loopback.
+ * The call path over real sockets, every variant against the same three backend processes on
+ * 127.0.0.1: raw undici Pools, BalancedPool (bare and with undici's retry interceptor),
+ * client.request (defaults, and with timeoutMs), and HAProxy and nginx as local proxies. Then the
+ * fault scenes: one backend killed at 20 % of a run (errors, slowest request after the kill), one
+ * backend 20 ms slow (each slow run paired with a healthy run of the same variant in the same
+ * round, so the p99 ratio compares like with like). Every figure is the median of ROUNDS
+ * interleaved rounds with the ratio to the peer measured in the same round.
  *
- *   npx tsx test/bench/call-path/http-bench.ts [requests=50000] [inflight=64]
+ * CPU per request is this process's CPU time (process.cpuUsage) over a fixed request count, plus,
+ * for the proxies, the proxy's CPU time from /proc/<pid>/stat: on two noisy cores wall-clock
+ * throughput cannot resolve a 10 % difference, CPU time can. Backend CPU is left out: the
+ * backends do the same work for every variant.
+ *
+ *   pnpm bench http                                  # built JS, as benchmarks run
+ *   node .bench-dist/call-path/http-bench.js [requests=16000] [inflight=64] [rounds=3]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
 import { type Balancer, leastConnections, peakEwma, roundRobin } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import type { ServiceInstance } from '@switchyard/core';
 import { StaticRegistry } from '@switchyard/registry';
-import { BalancedPool, Pool } from 'undici';
+import { BalancedPool, interceptors, Pool } from 'undici';
+import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
+import { ownCpuUs } from '../harness/cpu.ts';
+import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { interleavedRounds, median, quantile } from '../harness/stats.ts';
+import { haproxy } from '../proxies/haproxy.ts';
+import { available, type LocalProxy, type ProxyBalance, type ProxyKind } from '../proxies/local-proxy.ts';
+import { nginx } from '../proxies/nginx.ts';
 
 interface Backend {
   readonly id: string;
@@ -22,68 +38,92 @@ interface Backend {
 }
 
 async function startBackend(id: string, delayMs = 0): Promise<Backend> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, id, String(delayMs)], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  const port = Number(/ready (\d+)/.exec(line.toString())?.[1]);
+  const { command, args } = siblingScript(import.meta.url, 'bench-server');
+  const child = spawnTracked(command, [...args, id, String(delayMs)]);
+  const match = await waitForLine(child, /ready (\d+)/);
+  const port = Number(match[1]);
   return { id, port, origin: `http://127.0.0.1:${port}`, child };
 }
 
-async function stopAll(backends: readonly Backend[]): Promise<void> {
-  await Promise.all(
-    backends.map(async (b) => {
-      if (b.child.exitCode !== null || b.child.signalCode !== null) return;
-      b.child.kill('SIGKILL');
-      await once(b.child, 'exit');
-    }),
-  );
+const startBackends = (ids: readonly string[], slow: Record<string, number> = {}) =>
+  Promise.all(ids.map((id) => startBackend(id, slow[id] ?? 0)));
+const stopBackends = (backends: readonly Backend[]) => Promise.all(backends.map((b) => stopTracked(b.child)));
+
+/** What one variant sends through; `proxy` is set when the requests go through a proxy process. */
+interface Target {
+  send(): Promise<string>;
+  close(): Promise<void>;
+  readonly proxy?: LocalProxy;
 }
 
-interface RunResult {
+interface Run {
   readonly rps: number;
   readonly p50: number;
   readonly p99: number;
   readonly errors: number;
+  /** Client + proxy CPU µs per request. */
+  readonly cpuUs: number;
+  readonly clientCpuUs: number;
+  readonly proxyCpuUs: number;
+  /** Slowest request that ended after the kill (kill scene only), ms. */
+  readonly worstAfterKillMs: number;
   readonly share: Map<string, number>;
 }
 
-/** Sends `total` requests with `inflight` in flight; `send` returns the id that answered. */
+/**
+ * Sends `total` requests with `inflight` in flight. `killAt`, when given, is called once
+ * `killFraction` of them are done, and the slowest request that ends after it is reported.
+ */
 async function drive(
   total: number,
   inflight: number,
-  send: () => Promise<string>,
-  onProgress?: (done: number) => void,
-): Promise<RunResult> {
+  target: Target,
+  killAt?: { readonly fraction: number; kill(): void },
+): Promise<Run> {
   const latencies = new Float64Array(total);
   const share = new Map<string, number>();
   let started = 0;
   let done = 0;
   let errors = 0;
+  let killedAt = Number.POSITIVE_INFINITY;
+  let worstAfterKill = 0;
+  const killWhen = killAt ? Math.floor(total * killAt.fraction) : -1;
+  const proxyStart = target.proxy?.cpuUs() ?? 0;
+  const cpuStart = ownCpuUs();
   const t0 = performance.now();
   const worker = async () => {
     while (started < total) {
       const i = started++;
       const begin = performance.now();
       try {
-        const from = await send();
+        const from = await target.send();
         share.set(from, (share.get(from) ?? 0) + 1);
       } catch {
         errors++;
       }
-      latencies[i] = performance.now() - begin;
-      onProgress?.(++done);
+      const end = performance.now();
+      latencies[i] = end - begin;
+      if (end > killedAt && end - begin > worstAfterKill) worstAfterKill = end - begin;
+      if (++done === killWhen) {
+        killedAt = performance.now();
+        killAt!.kill();
+      }
     }
   };
   await Promise.all(Array.from({ length: inflight }, worker));
   const seconds = (performance.now() - t0) / 1000;
+  const clientCpuUs = (ownCpuUs() - cpuStart) / total;
+  const proxyCpuUs = target.proxy ? (target.proxy.cpuUs() - proxyStart) / total : 0;
   latencies.sort();
   return {
     rps: total / seconds,
-    p50: latencies[Math.floor(total * 0.5)]!,
-    p99: latencies[Math.floor(total * 0.99)]!,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
     errors,
+    cpuUs: clientCpuUs + proxyCpuUs,
+    clientCpuUs,
+    proxyCpuUs,
+    worstAfterKillMs: worstAfterKill,
     share,
   };
 }
@@ -96,187 +136,343 @@ function instancesOf(backends: readonly Backend[]): ServiceInstance[] {
   return backends.map((b) => ({ id: b.id, service: 'bench', host: '127.0.0.1', port: b.port }));
 }
 
-function clientOver(backends: readonly Backend[], balancer: Balancer): ServiceDiscoveryClient {
-  return new ServiceDiscoveryClient({
-    registry: new StaticRegistry({ bench: instancesOf(backends) }),
-    balancer,
-  });
-}
+// ---- the variants ------------------------------------------------------------------------
 
-export async function main(total = 50_000, inflight = 64): Promise<void> {
-  const rows: string[][] = [];
-  const row = (scene: string, name: string, r: RunResult, base?: RunResult, extra = '') =>
-    rows.push([
-      scene,
-      name,
-      r.rps.toFixed(0),
-      base ? `${(r.rps / base.rps).toFixed(2)}×` : '1.00×',
-      r.p50.toFixed(2),
-      r.p99.toFixed(2),
-      base ? `${(r.p99 / base.p99).toFixed(2)}×` : '1.00×',
-      String(r.errors),
-      extra,
-    ]);
-  const warm = Math.min(5_000, total);
+type MakeTarget = (backends: readonly Backend[]) => Promise<Target>;
 
-  // 1. healthy: raw Pool (one origin), BalancedPool over 3, client.request over 3
-  let backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startBackend(id)));
-  const pool = new Pool(backends[0]!.origin);
-  const sendPool = async () => readFrom((await pool.request({ path: '/', method: 'GET' })).body);
-  await drive(warm, inflight, sendPool);
-  const raw = await drive(total, inflight, sendPool);
-  row('healthy', 'undici Pool (1 origin)', raw);
-  await pool.close();
-
-  // The least a balancer over three can cost: three Pools and a counter, nothing else.
+/** The least a balancer over three can cost: three Pools and a counter, nothing else. */
+const poolsByHand: MakeTarget = async (backends) => {
   const pools = backends.map((b) => new Pool(b.origin));
   let turn = 0;
-  const sendPools = async () => {
-    turn = turn === 2 ? 0 : turn + 1;
-    return readFrom((await pools[turn]!.request({ path: '/', method: 'GET' })).body);
+  return {
+    send: async () => {
+      turn = turn === pools.length - 1 ? 0 : turn + 1;
+      return readFrom((await pools[turn]!.request({ path: '/', method: 'GET' })).body);
+    },
+    close: async () => {
+      await Promise.all(pools.map((p) => p.close()));
+    },
   };
-  await drive(warm, inflight, sendPools);
-  const rawThree = await drive(total, inflight, sendPools);
-  row('healthy', 'undici Pool ×3, round robin by hand', rawThree, raw);
-  await Promise.all(pools.map((p) => p.close()));
+};
 
-  let balanced = new BalancedPool(backends.map((b) => b.origin));
-  const sendBalanced = async () => readFrom((await balanced.request({ path: '/', method: 'GET' })).body);
-  await drive(warm, inflight, sendBalanced);
-  row('healthy', 'undici BalancedPool (3)', await drive(total, inflight, sendBalanced), raw);
-  await balanced.close();
-
-  let client = clientOver(backends, roundRobin());
-  const sendClient = async () => readFrom((await client.request('bench', { path: '/' })).body);
-  await drive(warm, inflight, sendClient);
-  const healthy = await drive(total, inflight, sendClient);
-  row(
-    'healthy',
-    'client.request (3, defaults)',
-    healthy,
-    raw,
-    `${(healthy.rps / rawThree.rps).toFixed(2)}× of Pool ×3`,
-  );
-  await client.close();
-  await stopAll(backends);
-
-  // 2. one of three killed at 20 % of the run
-  const killScene = async (
-    name: string,
-    make: (bs: Backend[]) => { send: () => Promise<string>; close: () => Promise<void>; note?: () => string },
-  ) => {
-    const bs = await Promise.all(['k1', 'k2', 'k3'].map((id) => startBackend(id)));
-    const target = make(bs);
-    await drive(warm, inflight, target.send);
-    let killedAt = -1;
-    const afterKill = new Map<string, number>();
-    const result = await drive(
-      total,
-      inflight,
-      async () => {
-        const from = await target.send();
-        if (killedAt >= 0) afterKill.set(from, (afterKill.get(from) ?? 0) + 1);
-        return from;
-      },
-      (done) => {
-        if (done === Math.floor(total * 0.2) && killedAt < 0) {
-          killedAt = done;
-          bs[1]!.child.kill('SIGKILL');
-        }
-      },
-    );
-    const toDead = afterKill.get('k2') ?? 0;
-    const note = target.note ? `; ${target.note()}` : '';
-    row(
-      'kill 1 of 3 at 20%',
-      name,
-      result,
-      raw,
-      `answers from the dead one after the kill: ${toDead}${note}`,
-    );
-    await target.close();
-    await stopAll(bs);
+const balancedPool: MakeTarget = async (backends) => {
+  const pool = new BalancedPool(backends.map((b) => b.origin));
+  return {
+    send: async () => readFrom((await pool.request({ path: '/', method: 'GET' })).body),
+    close: () => pool.close(),
   };
-  await killScene('undici BalancedPool (3)', (bs) => {
-    const bp = new BalancedPool(bs.map((b) => b.origin));
-    return {
-      send: async () => readFrom((await bp.request({ path: '/', method: 'GET' })).body),
-      close: () => bp.close(),
-    };
-  });
-  await killScene('client.request (3, defaults)', (bs) => {
-    const c = clientOver(bs, roundRobin());
-    // Attempts started on the dead instance once outlier detection ejected it.
-    const started = () => {
-      const k2 = c.stats().bench?.instances.k2;
-      return k2 ? k2.completed + k2.inflight : 0;
-    };
-    let atEjection: number | undefined;
-    c.on('ejected', ({ instanceId }) => {
-      if (instanceId === 'k2') atEjection = started();
+};
+
+/**
+ * BalancedPool as a careful undici user runs it: undici's retry interceptor on top, so a GET
+ * that fails on a dead origin is retried (through the pool, so on another origin). Three attempts
+ * in all, like Switchyard's default; a 50 ms first backoff instead of undici's 500 ms.
+ */
+const RETRY_OPTIONS = { maxRetries: 2, minTimeout: 50, maxTimeout: 1_000, timeoutFactor: 2 } as const;
+const balancedPoolRetry: MakeTarget = async (backends) => {
+  const pool = new BalancedPool(backends.map((b) => b.origin));
+  const dispatcher = pool.compose(interceptors.retry(RETRY_OPTIONS));
+  return {
+    send: async () => readFrom((await dispatcher.request({ path: '/', method: 'GET' })).body),
+    close: () => pool.close(),
+  };
+};
+
+const client =
+  (balancer: () => Balancer, extra: { timeoutMs?: number } = {}): MakeTarget =>
+  async (backends) => {
+    const c = new ServiceDiscoveryClient({
+      registry: new StaticRegistry({ bench: instancesOf(backends) }),
+      balancer: balancer(),
+      ...extra,
     });
-    const note = () => {
-      const now = started();
-      return atEjection === undefined
-        ? 'never ejected'
-        : `attempts started on it after its ejection: ${now - atEjection}`;
-    };
     return {
       send: async () => readFrom((await c.request('bench', { path: '/' })).body),
       close: () => c.close(),
-      note,
     };
-  });
-
-  // 3. one of three 20 ms slow
-  backends = [await startBackend('s1'), await startBackend('s2', 20), await startBackend('s3')];
-  const slowTotal = Math.max(10_000, Math.floor(total / 2));
-  balanced = new BalancedPool(backends.map((b) => b.origin));
-  const sendSlowBalanced = async () => {
-    const res = await balanced.request({ path: '/', method: 'GET' });
-    return readFrom(res.body);
   };
-  await drive(warm, inflight, sendSlowBalanced);
-  const slowBalanced = await drive(slowTotal, inflight, sendSlowBalanced);
-  row('1 of 3 slow (20 ms)', 'undici BalancedPool (3)', slowBalanced, healthy, shareOf(slowBalanced, 's2'));
-  await balanced.close();
-  for (const [name, make] of [
-    ['client roundRobin', roundRobin],
-    ['client leastConnections', leastConnections],
-    ['client peakEwma', peakEwma],
-  ] as const) {
-    client = clientOver(backends, make());
-    const send = async () => readFrom((await client.request('bench', { path: '/' })).body);
-    await drive(warm, inflight, send);
-    const r = await drive(slowTotal, inflight, send);
-    row('1 of 3 slow (20 ms)', name, r, healthy, shareOf(r, 's2'));
-    await client.close();
-  }
-  await stopAll(backends);
 
-  printTable(
-    ['scene', 'who', 'req/s', 'vs base', 'p50 ms', 'p99 ms', 'p99 vs base', 'errors', 'notes'],
-    rows,
-    `${total} GETs, ${inflight} in flight, backends in separate processes on 127.0.0.1. ` +
-      'Base: raw undici Pool for the healthy and kill scenes; the healthy client run for the slow scene.',
+const behind =
+  (kind: ProxyKind, balance: ProxyBalance): MakeTarget =>
+  async (backends) => {
+    const proxy = await kind.start(backends, balance);
+    const pool = new Pool(proxy.origin);
+    return {
+      proxy,
+      send: async () => readFrom((await pool.request({ path: '/', method: 'GET' })).body),
+      close: async () => {
+        await pool.close();
+        await proxy.stop();
+      },
+    };
+  };
+
+interface Variant {
+  readonly name: string;
+  readonly make: MakeTarget;
+}
+
+// ---- the scenes -------------------------------------------------------------------------
+
+const POOLS = 'undici Pool ×3, round robin by hand';
+const BALANCED = 'undici BalancedPool';
+const BALANCED_RETRY = 'undici BalancedPool + retry interceptor';
+const OURS = 'client.request (defaults)';
+const OURS_TIMEOUT = 'client.request (timeoutMs: 1000)';
+
+function proxyVariants(balance: ProxyBalance): Variant[] {
+  const label = balance === 'roundRobin' ? 'round robin' : 'least connections';
+  return [haproxy, nginx]
+    .filter((kind) => available(kind))
+    .map((kind) => ({ name: `${kind.name} (${label})`, make: behind(kind, balance) }));
+}
+
+type Results = Map<string, Run[]>;
+
+function printRuns(caption: string, results: Results, extra?: (name: string, runs: Run[]) => string): void {
+  const rows = [...results].map(([name, runs]) => {
+    const m = (pick: (r: Run) => number) => fmt(median(runs.map(pick)));
+    return [
+      name,
+      m((r) => r.rps),
+      m((r) => r.p50),
+      m((r) => r.p99),
+      m((r) => r.clientCpuUs),
+      m((r) => r.proxyCpuUs),
+      m((r) => r.cpuUs),
+      runs.map((r) => String(r.errors)).join(' / '),
+      extra?.(name, runs) ?? '',
+    ];
+  });
+  console.log(`\n${caption}\n`);
+  console.log(
+    markdownTable(
+      [
+        'who (medians)',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'client CPU µs/req',
+        'proxy CPU µs/req',
+        'total CPU µs/req',
+        'errors by round',
+        '',
+      ],
+      rows,
+    ),
   );
 }
 
-function shareOf(r: RunResult, id: string): string {
-  const all = [...r.share.values()].reduce((a, b) => a + b, 0);
-  return `slow instance's share: ${((100 * (r.share.get(id) ?? 0)) / Math.max(all, 1)).toFixed(1)}%`;
+function compare(
+  report: BenchReport,
+  results: Results,
+  ours: string,
+  peers: readonly string[],
+  metrics: readonly (readonly [string, string, (r: Run) => number])[],
+): void {
+  const oursRuns = results.get(ours);
+  if (!oursRuns) return;
+  for (const [figure, unit, pick] of metrics) {
+    for (const peer of peers) {
+      const peerRuns = results.get(peer);
+      if (!peerRuns) continue;
+      report.add({
+        figure,
+        unit,
+        ours,
+        oursRounds: oursRuns.map(pick),
+        peer,
+        peerRounds: peerRuns.map(pick),
+      });
+    }
+  }
 }
 
-function printTable(header: string[], rows: string[][], caption: string): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
-  console.log(`\n${caption}\n`);
-  console.log(line(header));
-  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
-  for (const r of rows) console.log(line(r));
+function shareOf(runs: readonly Run[], id: string): number {
+  return median(
+    runs.map((r) => {
+      const all = [...r.share.values()].reduce((a, b) => a + b, 0);
+      return (100 * (r.share.get(id) ?? 0)) / Math.max(all, 1);
+    }),
+  );
+}
+
+export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<void> {
+  const report = new BenchReport('http-bench');
+  const warm = Math.min(2_000, total);
+  const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
+    const target = await make(backends);
+    try {
+      await drive(warm, inflight, target);
+      return await drive(n, inflight, target);
+    } finally {
+      await target.close();
+    }
+  };
+  console.log(
+    `${total.toLocaleString('en-US')} GETs per run, ${inflight} in flight, ${rounds} interleaved rounds; ` +
+      'three backends in their own processes on 127.0.0.1, the same three for every variant.',
+  );
+
+  // 1. healthy
+  const healthyBackends = await startBackends(['b1', 'b2', 'b3']);
+  const healthyVariants: Variant[] = [
+    { name: POOLS, make: poolsByHand },
+    { name: BALANCED, make: balancedPool },
+    { name: OURS, make: client(roundRobin) },
+    { name: OURS_TIMEOUT, make: client(roundRobin, { timeoutMs: 1_000 }) },
+    ...proxyVariants('roundRobin'),
+  ];
+  const healthy = await interleavedRounds(
+    rounds,
+    healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
+  );
+  printRuns('Healthy: three backends', healthy);
+  const proxiesRr = healthyVariants.slice(4).map((v) => v.name);
+  let from = report.size;
+  compare(
+    report,
+    healthy,
+    OURS,
+    [POOLS, BALANCED, ...proxiesRr],
+    [
+      ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+      ['healthy: throughput', 'req/s', (r) => r.rps],
+      ['healthy: p50', 'ms', (r) => r.p50],
+      ['healthy: p99', 'ms', (r) => r.p99],
+    ],
+  );
+  compare(
+    report,
+    healthy,
+    OURS_TIMEOUT,
+    [POOLS, ...proxiesRr],
+    [
+      ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+      ['healthy: throughput', 'req/s', (r) => r.rps],
+    ],
+  );
+  compare(report, healthy, OURS_TIMEOUT, [OURS], [['healthy: CPU per request', 'µs', (r) => r.cpuUs]]);
+  report.print('Healthy, same-round ratios (Switchyard ÷ peer; lower is better for CPU and latency)', from);
+
+  // 2. one of three killed once 20 % of a run is done; fresh backends for every run
+  const killVariants: Variant[] = [
+    { name: BALANCED, make: balancedPool },
+    { name: BALANCED_RETRY, make: balancedPoolRetry },
+    { name: OURS, make: client(roundRobin) },
+    ...healthyVariants.slice(4),
+  ];
+  const killTotal = Math.max(5_000, Math.floor(total / 2));
+  const killed = await interleavedRounds(
+    rounds,
+    killVariants.map((v) => ({
+      name: v.name,
+      run: async () => {
+        const backends = await startBackends(['k1', 'k2', 'k3']);
+        const target = await v.make(backends);
+        try {
+          await drive(warm, inflight, target);
+          return await drive(killTotal, inflight, target, {
+            fraction: 0.2,
+            kill: () => backends[1]!.child.kill('SIGKILL'),
+          });
+        } finally {
+          await target.close();
+          await stopBackends(backends);
+        }
+      },
+    })),
+  );
+  printRuns(
+    `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
+    killed,
+    (_, runs) => `worst after kill: ${fmt(median(runs.map((r) => r.worstAfterKillMs)))} ms`,
+  );
+  from = report.size;
+  compare(
+    report,
+    killed,
+    OURS,
+    [BALANCED, BALANCED_RETRY, ...proxiesRr],
+    [
+      ['kill: errors', 'errors', (r) => r.errors],
+      ['kill: slowest request after the kill', 'ms', (r) => r.worstAfterKillMs],
+      ['kill: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+    ],
+  );
+  report.print('Kill, same-round ratios (Switchyard ÷ peer)', from);
+
+  // 3. one of three 20 ms slow. Each variant runs twice per round, back to back: on the three
+  // healthy backends, then on three of which one is slow, so the p99 ratio compares two runs
+  // made seconds apart under the same load.
+  const slowBackends = await startBackends(['s1', 's2', 's3'], { s2: 20 });
+  const slowTotal = Math.max(5_000, Math.floor(total / 2));
+  const proxiesLc = proxyVariants('leastConnections');
+  const slowVariants: Variant[] = [
+    { name: BALANCED, make: balancedPool },
+    { name: 'client roundRobin', make: client(roundRobin) },
+    { name: 'client leastConnections', make: client(leastConnections) },
+    { name: 'client peakEwma', make: client(peakEwma) },
+    ...proxiesLc,
+  ];
+  const pairs = await interleavedRounds(
+    rounds,
+    slowVariants.map((v) => ({
+      name: v.name,
+      run: async () => ({
+        healthy: await runVariant(v.make, healthyBackends, slowTotal),
+        slow: await runVariant(v.make, slowBackends, slowTotal),
+      }),
+    })),
+  );
+  await stopBackends([...healthyBackends, ...slowBackends]);
+  const slow: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.slow)]));
+  const healthyPair: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.healthy)]));
+  printRuns(
+    `Healthy runs paired with the slow scene (${slowTotal.toLocaleString('en-US')} GETs)`,
+    healthyPair,
+  );
+  printRuns(
+    'Slow: one of three backends answers after 20 ms',
+    slow,
+    (_, runs) => `slow instance's share: ${fmt(shareOf(runs, 's2'))} %`,
+  );
+  from = report.size;
+  for (const [name, runs] of slow) {
+    report.add({
+      figure: 'slow: p99 vs its own healthy p99 (same round)',
+      unit: 'ms',
+      ours: name,
+      oursRounds: runs.map((r) => r.p99),
+      peer: 'the same, all three healthy',
+      peerRounds: healthyPair.get(name)!.map((r) => r.p99),
+    });
+  }
+  for (const [name, runs] of slow) {
+    report.add({
+      figure: "slow: the slow instance's share of requests",
+      unit: '%',
+      ours: name,
+      oursRounds: runs.map((r) => {
+        const all = [...r.share.values()].reduce((a, b) => a + b, 0);
+        return (100 * (r.share.get('s2') ?? 0)) / Math.max(all, 1);
+      }),
+    });
+  }
+  compare(
+    report,
+    slow,
+    'client peakEwma',
+    [BALANCED, ...proxiesLc.map((v) => v.name)],
+    [['slow: p99', 'ms', (r) => r.p99]],
+  );
+  report.print('Slow, p99 against the healthy run and against the peers (ratio: first ÷ second)', from);
+  report.finish();
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [total, inflight] = process.argv.slice(2).map(Number);
-  await main(total || 50_000, inflight || 64);
+  const [total, inflight, rounds] = process.argv.slice(2).map(Number);
+  await main(total || 16_000, inflight || 64, Math.max(3, rounds || 3));
+  // Undici keeps no handles after close, but a proxy's stray socket must not hold the run open.
+  process.exit(0);
 }

@@ -10,7 +10,8 @@
  */
 import { fork } from 'node:child_process';
 import { Agent, request } from 'node:http';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { siblingScript } from '../harness/children.ts';
 
 interface Reply {
   port?: number;
@@ -21,8 +22,10 @@ interface Reply {
 const MB = (bytes: number) => `${Math.round(bytes / 2 ** 20)} MB`;
 
 export async function main(watchers = 2_000, instances = 5_000): Promise<void> {
-  const script = fileURLToPath(new URL('./fanout-server.ts', import.meta.url));
-  const child = fork(script, [String(instances)], { execArgv: ['--import', 'tsx'], stdio: 'inherit' });
+  // The bundled fanout-server.js under `pnpm bench`, the .ts under tsx when run from source.
+  const { args: scriptArgs } = siblingScript(import.meta.url, 'fanout-server');
+  const script = scriptArgs.pop()!;
+  const child = fork(script, [String(instances)], { execArgv: scriptArgs, stdio: 'inherit' });
   const replies: Reply[] = [];
   let wake: (() => void) | undefined;
   child.on('message', (reply: Reply) => {

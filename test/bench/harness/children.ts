@@ -1,0 +1,152 @@
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { rmSync } from 'node:fs';
+import { connect } from 'node:net';
+
+/** Every child started through `spawnTracked` and not yet seen to exit. */
+const live = new Set<ChildProcess>();
+/** Scratch directories to remove when this process exits. */
+const scratch = new Set<string>();
+
+/** Removes `dir` when this process exits, also on Ctrl-C, unless `forget` is called first. */
+export function removeOnExit(dir: string): { forget(): void } {
+  hookExit();
+  scratch.add(dir);
+  return { forget: () => scratch.delete(dir) };
+}
+
+function cleanUp(): void {
+  for (const child of live) killGroup(child, 'SIGKILL');
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+}
+
+function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  if (child.pid === undefined) return;
+  try {
+    // Each child leads its own process group: this also reaches nginx's workers.
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+let hooked = false;
+function hookExit(): void {
+  if (hooked) return;
+  hooked = true;
+  process.on('exit', cleanUp);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      cleanUp();
+      process.exit(128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1));
+    });
+  }
+}
+
+/**
+ * Spawns a process in its own process group and kills that group when this process exits,
+ * whether normally, on an uncaught error or on Ctrl-C.
+ */
+export function spawnTracked(
+  command: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): ChildProcess {
+  hookExit();
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options, detached: true });
+  live.add(child);
+  child.once('exit', () => live.delete(child));
+  return child;
+}
+
+/** Stops a tracked child's whole process group and waits for the child to exit. */
+export async function stopTracked(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    killGroup(child, 'SIGKILL');
+    return;
+  }
+  const exited = once(child, 'exit');
+  killGroup(child, signal);
+  const timer = setTimeout(() => killGroup(child, 'SIGKILL'), 3_000);
+  await exited;
+  clearTimeout(timer);
+  killGroup(child, 'SIGKILL');
+}
+
+/** Resolves with the first stdout line of `child` that matches `pattern`. */
+export async function waitForLine(
+  child: ChildProcess,
+  pattern: RegExp,
+  timeoutMs = 20_000,
+): Promise<RegExpExecArray> {
+  const stdout = child.stdout;
+  if (!stdout) throw new Error('child has no piped stdout');
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const timer = setTimeout(
+      () => reject(new Error(`no line matching ${pattern} in ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      const match = pattern.exec(seen);
+      if (match) {
+        clearTimeout(timer);
+        stdout.off('data', onData);
+        stdout.resume();
+        resolve(match);
+      }
+    };
+    stdout.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited with ${code} before printing ${pattern}`));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port; rejects if `child` exits first. */
+export async function waitForPort(port: number, child?: ChildProcess, timeoutMs = 10_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(
+        `${child.spawnfile} exited (${child.exitCode ?? child.signalCode}) before listening on ${port}`,
+      );
+    }
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listens on 127.0.0.1:${port} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** A port that was free a moment ago on 127.0.0.1, for a process that must be told its port. */
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+/**
+ * The command line that runs a sibling script of the calling module: the bundled `.js` with
+ * plain node when the caller is a bundle, the `.ts` under tsx when it runs from source.
+ */
+export function siblingScript(callerUrl: string, baseName: string): { command: string; args: string[] } {
+  const fromSource = callerUrl.endsWith('.ts');
+  const path = new URL(`./${baseName}.${fromSource ? 'ts' : 'js'}`, callerUrl).pathname;
+  return { command: process.execPath, args: fromSource ? ['--import', 'tsx', path] : [path] };
+}

@@ -1,0 +1,39 @@
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * The median over rounds of ours[i] / peer[i]: each ratio compares two figures measured minutes
+ * apart at most, under the same load, which a ratio of two medians would not.
+ */
+export function sameRoundRatio(ours: readonly number[], peer: readonly number[]): number {
+  const rounds = Math.min(ours.length, peer.length);
+  return median(Array.from({ length: rounds }, (_, i) => ours[i]! / peer[i]!));
+}
+
+/** Value at quantile q (0…1) of an ascending-sorted array. */
+export function quantile(sorted: ArrayLike<number>, q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))]!;
+}
+
+/**
+ * Runs every variant once per round, in an order rotated each round so that a drift in the
+ * machine's load does not always favour the same one. Returns each variant's results by round.
+ */
+export async function interleavedRounds<R>(
+  rounds: number,
+  variants: readonly { readonly name: string; run(round: number): Promise<R> }[],
+): Promise<Map<string, R[]>> {
+  const results = new Map<string, R[]>(variants.map((variant) => [variant.name, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const variant = variants[(k + round) % variants.length]!;
+      results.get(variant.name)![round] = await variant.run(round);
+    }
+  }
+  return results;
+}
