@@ -33,7 +33,7 @@ export {
   warnListenerError,
 } from './lib/listener-errors.ts';
 export { InstanceStats, LoadStats } from './lib/load-stats.ts';
-export { describeValue, rejectUnknownOptions } from './lib/option-keys.ts';
+export { describeValue, rejectUnknownOptions, validateClock } from './lib/option-keys.ts';
 export type {
   RegisterOptions,
   Registry,

@@ -26,7 +26,8 @@ function allKeys<T>() {
   ): readonly string[] => keys;
 }
 
-const SERVICE_KEYS = allKeys<ServiceOptions>()(
+/** Every per-service option (checked by the compiler against `ServiceOptions`). */
+export const SERVICE_KEYS = allKeys<ServiceOptions>()(
   'balancer',
   'retry',
   'timeoutMs',

@@ -20,7 +20,7 @@ import {
 } from '@switchyard/health';
 import { type ExecutorOptions, resolveExecutorOptions } from '@switchyard/resilience';
 import type { Pool } from 'undici';
-import { rejectUnknownClientOptions } from './client-option-keys.ts';
+import { rejectUnknownClientOptions, SERVICE_KEYS } from './client-option-keys.ts';
 import { checkInstanceTls, type InstanceTlsOptions } from './instance-tls.ts';
 
 /**
@@ -104,30 +104,14 @@ export interface ServiceDiscoveryClientOptions extends ServiceOptions {
   readonly clock?: Clock;
 }
 
-const SERVICE_KEYS: readonly (keyof ServiceOptions)[] = [
-  'balancer',
-  'retry',
-  'timeoutMs',
-  'deadlineMs',
-  'circuitBreaker',
-  'bulkhead',
-  'retryBudget',
-  'outlierDetection',
-  'healthCheck',
-  'panicThresholdPercent',
-  'departedGraceMs',
-  'maxDeparted',
-  'locality',
-  'slowStart',
-  'tls',
-];
-
 /** The options in force for one service: its overrides over the client-wide ones. */
 export function serviceOptionsFor(options: ServiceDiscoveryClientOptions, service: string): ServiceOptions {
   const own = options.services?.[service];
   if (!own) return options;
   const merged: Record<string, unknown> = {};
-  for (const key of SERVICE_KEYS) merged[key] = own[key] !== undefined ? own[key] : options[key];
+  for (const key of SERVICE_KEYS as readonly (keyof ServiceOptions)[]) {
+    merged[key] = own[key] !== undefined ? own[key] : options[key];
+  }
   return merged as ServiceOptions;
 }
 

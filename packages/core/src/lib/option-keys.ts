@@ -1,3 +1,4 @@
+import { type Clock, systemClock } from './clock.ts';
 import { ValidationError } from './errors.ts';
 
 /**
@@ -68,4 +69,23 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length] ?? 0;
+}
+
+/** A Clock (now, setTimeout, clearTimeout) from options, or the system's when absent. */
+export function validateClock(clock: unknown, field = 'clock'): Clock {
+  if (clock === undefined) return systemClock;
+  const candidate = clock as Partial<Clock> | null;
+  if (
+    candidate === null ||
+    typeof candidate !== 'object' ||
+    typeof candidate.now !== 'function' ||
+    typeof candidate.setTimeout !== 'function' ||
+    typeof candidate.clearTimeout !== 'function'
+  ) {
+    throw new ValidationError(
+      field,
+      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
+    );
+  }
+  return clock as Clock;
 }

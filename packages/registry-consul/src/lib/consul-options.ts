@@ -3,8 +3,8 @@ import {
   describeValue,
   MAX_TIMER_MS,
   rejectUnknownOptions,
-  systemClock,
   ValidationError,
+  validateClock,
 } from '@switchyard/core';
 
 /** The fetch signature the adapter needs (globalThis.fetch fits). */
@@ -156,25 +156,6 @@ export function resolveConsulOptions(options: ConsulRegistryOptions): ResolvedCo
     fetch: options.fetch,
     clock,
   };
-}
-
-/** A Clock (now, setTimeout, clearTimeout), or the system's when absent. */
-export function validateClock(clock: unknown): Clock {
-  if (clock === undefined) return systemClock;
-  const candidate = clock as Partial<Clock> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.now !== 'function' ||
-    typeof candidate.setTimeout !== 'function' ||
-    typeof candidate.clearTimeout !== 'function'
-  ) {
-    throw new ValidationError(
-      'clock',
-      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
-    );
-  }
-  return clock as Clock;
 }
 
 function count(field: string, value: unknown, fallback: number): number {

@@ -3,8 +3,8 @@ import {
   describeValue,
   MAX_TIMER_MS,
   rejectUnknownOptions,
-  systemClock,
   ValidationError,
+  validateClock,
 } from '@switchyard/core';
 import type { IOptions } from 'etcd3';
 import { jitteredBackoff } from './retry-delay.ts';
@@ -168,22 +168,4 @@ function positive(field: string, value: unknown, fallback: number): number {
     );
   }
   return value;
-}
-
-function validateClock(clock: unknown): Clock {
-  if (clock === undefined) return systemClock;
-  const candidate = clock as Partial<Clock> | null;
-  if (
-    candidate === null ||
-    typeof candidate !== 'object' ||
-    typeof candidate.now !== 'function' ||
-    typeof candidate.setTimeout !== 'function' ||
-    typeof candidate.clearTimeout !== 'function'
-  ) {
-    throw new ValidationError(
-      'clock',
-      `expected a Clock { now, setTimeout, clearTimeout }, got ${describeValue(clock)}`,
-    );
-  }
-  return clock as Clock;
 }
