@@ -33,6 +33,7 @@ const benches = [
   'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
   'call-path/fetch-bench.ts',
+  'call-path/instrumentation-overhead.ts',
   'registry/registry-bench.ts',
   'registry/registration-bench.ts',
   'registry/watcher-fanout-bench.ts',

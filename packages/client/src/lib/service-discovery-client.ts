@@ -48,6 +48,16 @@ export interface CallOptions<T = unknown> {
    * every resolved value is). `request()` uses it to count 5xx answers against the instance.
    */
   readonly succeeded?: (value: T) => boolean;
+  /**
+   * Describes the call as an HTTP request to diagnostics (OpenTelemetry spans and metrics follow
+   * the HTTP conventions), and lets them add headers (trace context): your function then gets a
+   * third argument, the headers to send with the attempt. `statusOf` reads the answer's status.
+   */
+  readonly http?: {
+    readonly method: string;
+    readonly path: string;
+    readonly statusOf?: (value: T) => number;
+  };
 }
 
 /** What a call's function receives besides the instance. */
@@ -117,10 +127,14 @@ export class ServiceDiscoveryClient {
    */
   callService<T>(
     service: string,
-    fn: (instance: ServiceInstance, context: CallContext) => Promise<T>,
+    fn: (instance: ServiceInstance, context: CallContext, headers?: Record<string, string>) => Promise<T>,
     options: CallOptions<T> = {},
   ): Promise<T> {
-    return this.#call(service, fn, options, options.succeeded, { kind: 'call' });
+    const http = options.http;
+    const kind: CallKind = http
+      ? { kind: 'request', method: http.method, path: http.path }
+      : { kind: 'call' };
+    return this.#call(service, fn, options, options.succeeded, kind);
   }
 
   /**
@@ -282,9 +296,8 @@ export class ServiceDiscoveryClient {
     const diagnostics = diagnosticsWanted()
       ? new CallDiagnostics({ client: this, service, ...kind }, () => this.#clock.now())
       : undefined;
-    const run = diagnostics
-      ? diagnostics.wrap(fn, succeeded, kind.kind === 'request' ? statusOf : undefined)
-      : fn;
+    const status = kind.kind !== 'request' ? undefined : (options.http?.statusOf ?? statusOf);
+    const run = diagnostics ? diagnostics.wrap(fn, succeeded, status) : fn;
     view.inflight++;
     try {
       if (!view.hasInstances) await this.#ready(view, signal);

@@ -19,12 +19,13 @@ type Controller = Dispatcher.DispatchController;
 export interface SwitchyardCaller {
   callService<T>(
     service: string,
-    fn: (instance: ServiceInstance, context: AttemptContext) => Promise<T>,
+    fn: (instance: ServiceInstance, context: AttemptContext, headers?: Record<string, string>) => Promise<T>,
     options?: {
       hashKey?: string;
       idempotent?: boolean;
       signal?: AbortSignal;
       succeeded?: (value: T) => boolean;
+      http?: { method: string; path: string; statusOf?: (value: T) => number };
     },
   ): Promise<T>;
 }
@@ -123,6 +124,8 @@ export class RoutedRequest implements Controller {
         idempotent,
         // A 5xx answer reaches the caller, and counts against the instance for outlier detection.
         succeeded: isNotServerError,
+        // Spans and metrics see an HTTP request, and trace context rides along (the third argument).
+        http: { method: this.#opts.method, path: this.#opts.path, statusOf: (statusCode) => statusCode },
       });
     } catch (error) {
       this.#fail(error);
@@ -166,7 +169,11 @@ export class RoutedRequest implements Controller {
   }
 
   /** The executor's attempt: one dispatch to `instance`, settled when its answer starts. */
-  readonly #attempt = (instance: ServiceInstance, context: AttemptContext): Promise<number> =>
+  readonly #attempt = (
+    instance: ServiceInstance,
+    context: AttemptContext,
+    extraHeaders?: Record<string, string>,
+  ): Promise<number> =>
     new Promise<number>((resolve, reject) => {
       if (this.#done) return reject(this.#reason ?? new Error('request already ended'));
       if (this.#bodyMaybeSent()) {
@@ -185,7 +192,7 @@ export class RoutedRequest implements Controller {
           {
             ...this.#opts,
             origin: this.#route.origins.of(instance, tls),
-            headers: this.#headers,
+            headers: extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers,
             body: this.#body as Dispatcher.DispatchOptions['body'],
             ...(servername === undefined ? {} : { servername }),
           },

@@ -15,8 +15,10 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import { AllAttemptsFailedError } from '@switchyard/core';
+import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Instrumentation, instrument } from './instrument.ts';
 import { METRIC_NAMES } from './switchyard-metrics.ts';
@@ -150,6 +152,50 @@ describe('OpenTelemetry with the real SDK over real backends', () => {
     const [call] = byKind(INTERNAL).filter((span) => span.name === 'switchyard users');
     expect(call?.status.code).toBe(2);
     expect(call?.attributes['switchyard.attempts']).toBe(3);
+  });
+
+  it('a slow instance: its attempt times out (error.type TimeoutError) and the retry elsewhere succeeds', async () => {
+    otel.close();
+    await client.close();
+    client = new ServiceDiscoveryClient({
+      registry: new StaticRegistry({ users: backends.instances() }),
+      timeoutMs: 150,
+      circuitBreaker: false,
+    });
+    otel = instrument({ client, tracerProvider, meterProvider });
+    backends[1]?.slow(2_000);
+    for (let i = 0; i < 6; i++) {
+      const res = await client.request('users', { method: 'GET', path: '/' });
+      await res.body.dump();
+    }
+    const attempts = byKind(CLIENT);
+    const timedOut = attempts.filter((span) => span.attributes['error.type'] === 'TimeoutError');
+    expect(timedOut.length).toBeGreaterThanOrEqual(1);
+    expect(timedOut.every((span) => span.attributes['switchyard.instance.id'] === 'users-2')).toBe(true);
+    expect(attempts.filter((span) => span.attributes['http.request.resend_count'] === 1)).toHaveLength(
+      timedOut.length,
+    );
+    expect(byKind(INTERNAL).every((span) => span.status.code !== 2)).toBe(true);
+  });
+
+  it('fetch through switchyard(): the same HTTP spans and trace context', async () => {
+    const agent = new Agent();
+    try {
+      const dispatcher = agent.compose(switchyard(client));
+      const res = await undiciFetch('http://users/orders?token=secret', { dispatcher });
+      await res.arrayBuffer();
+      const [attempt] = byKind(CLIENT);
+      expect(attempt?.name).toBe('GET');
+      expect(attempt?.attributes).toMatchObject({
+        'http.request.method': 'GET',
+        'server.address': 'users',
+        'url.full': 'http://users/orders?token=REDACTED',
+        'http.response.status_code': 200,
+      });
+      expect(seenHeaders[0]?.traceparent).toContain(attempt?.spanContext().spanId);
+    } finally {
+      await agent.close();
+    }
   });
 
   it('spans: false leaves spans (and trace headers) to undici’s own instrumentation', async () => {
