@@ -96,6 +96,9 @@ await build({
   minify: false,
   sourcemap: false,
   plugins: [externalDependencies],
+  // No "module" condition: external packages must resolve to what plain Node loads, not to a
+  // bundler-only build (@opentelemetry/api's "module" build has extensionless imports).
+  conditions: [],
   outExtension: { '.js': '.js' },
 
   logLevel: 'warning',

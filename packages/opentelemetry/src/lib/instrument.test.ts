@@ -14,7 +14,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { ServiceDiscoveryClient } from '@switchyard/client';
-import { AllAttemptsFailedError } from '@switchyard/core';
+import { AllAttemptsFailedError, switchyardChannels } from '@switchyard/core';
 import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
@@ -219,5 +219,24 @@ describe('OpenTelemetry with the real SDK over real backends', () => {
       await other.close();
     }
     expect(trace.getActiveSpan()).toBeUndefined();
+  });
+});
+
+describe('instrument() with no SDK registered', () => {
+  it('stays off the channels (calls build no diagnostics) until an SDK appears', () => {
+    const idle = instrument();
+    try {
+      expect(switchyardChannels.callStart.hasSubscribers).toBe(false);
+      expect(switchyardChannels.attemptEnd.hasSubscribers).toBe(false);
+    } finally {
+      idle.close();
+    }
+    const armed = instrument({ tracerProvider: new BasicTracerProvider() });
+    try {
+      expect(switchyardChannels.callStart.hasSubscribers).toBe(true);
+    } finally {
+      armed.close();
+    }
+    expect(switchyardChannels.callStart.hasSubscribers).toBe(false);
   });
 });

@@ -65,7 +65,8 @@ const SENSITIVE_QUERY = /([?&](?:AWSAccessKeyId|Signature|sig|X-Goog-Signature|t
  *   hedges, budget exhaustion, breaker transitions and open breakers, ejections, panic,
  *   registry staleness and recoveries), labelled by service, zone and outcome.
  *
- * Costs nothing while no SDK is registered beyond the channel checks.
+ * Costs nothing while no SDK is registered: it subscribes to the channels only once one is
+ * (checking again every 5 s), so calls build no diagnostics until then.
  *
  * @example
  * const otel = instrument({ client });
@@ -87,13 +88,9 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
   const tracer = (options.tracerProvider ?? trace.getTracerProvider()).getTracer('@switchyard/opentelemetry');
   const spansOn = options.spans ?? true;
   const callSpansOn = options.callSpans ?? true;
-  const recorder =
-    (options.metrics ?? true)
-      ? createSwitchyardMetrics(
-          (options.meterProvider ?? metrics.getMeterProvider()).getMeter('@switchyard/opentelemetry'),
-          options.instanceLabels ?? false,
-        )
-      : undefined;
+  // Made when an SDK is there (see arm below): the global meter provider is no proxy, so a meter
+  // taken earlier would stay a no-op for good.
+  let recorder: ReturnType<typeof createSwitchyardMetrics> | undefined;
   const callContexts = new WeakMap<CallMessage, { span: Span | undefined; context: Context }>();
   const attemptSpans = new WeakMap<AttemptMessage, Span>();
 
@@ -186,12 +183,61 @@ export function instrument(options: InstrumentOptions = {}): Instrumentation {
     [SWITCHYARD_CHANNELS.attemptEnd, onAttemptEnd],
     [SWITCHYARD_CHANNELS.event, onEvent],
   ];
-  for (const [name, listener] of subscriptions) subscribe(name, listener);
+  // Until an SDK is registered, the API is a no-op: stay unsubscribed, so that calls build no
+  // diagnostics at all, and look again every few seconds (an SDK may start after us).
+  let subscribed = false;
+  let closed = false;
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const arm = () => {
+    if (closed || subscribed || !collecting(options)) return;
+    subscribed = true;
+    if (timer) clearInterval(timer);
+    if (options.metrics ?? true) {
+      const meter = (options.meterProvider ?? metrics.getMeterProvider()).getMeter(
+        '@switchyard/opentelemetry',
+      );
+      recorder = createSwitchyardMetrics(meter, options.instanceLabels ?? false);
+    }
+    for (const [name, listener] of subscriptions) subscribe(name, listener);
+  };
+  arm();
+  if (!subscribed) {
+    timer = setInterval(arm, SDK_POLL_MS);
+    timer.unref();
+  }
   return {
     close() {
-      for (const [name, listener] of subscriptions) unsubscribe(name, listener);
+      closed = true;
+      if (timer) clearInterval(timer);
+      if (subscribed) for (const [name, listener] of subscriptions) unsubscribe(name, listener);
     },
   };
+}
+
+/** How often an idle instrumentation looks for a registered SDK. */
+const SDK_POLL_MS = 5_000;
+
+/**
+ * Whether anything would collect what we make: an explicit provider, or a global one an SDK
+ * registered. The global tracer provider is a proxy that has a delegate only once an SDK is
+ * registered; the global meter provider is the API's no-op one until then.
+ */
+function collecting(options: InstrumentOptions): boolean {
+  if (options.tracerProvider || options.meterProvider) return true;
+  const spans = (options.spans ?? true) && hasGlobalTracer();
+  const measures =
+    (options.metrics ?? true) && metrics.getMeterProvider().constructor.name !== 'NoopMeterProvider';
+  return spans || measures;
+}
+
+function hasGlobalTracer(): boolean {
+  const provider = trace.getTracerProvider() as TracerProvider & {
+    getDelegateTracer?: (name: string) => unknown;
+  };
+  return (
+    typeof provider.getDelegateTracer !== 'function' ||
+    provider.getDelegateTracer('@switchyard/opentelemetry') !== undefined
+  );
 }
 
 function errorMessage(error: unknown): string {
