@@ -5,7 +5,8 @@
 #  2. npm-install the tarballs into a throwaway project under /tmp (no workspace links);
 #  3. there, in plain Node (no tsx), on Node 20, 22 and 24: the README's Usage program against
 #     real local backends, a CommonJS require() consumer, every package through import and
-#     require(), and tsc on a TypeScript consumer with nodenext and with bundler resolution.
+#     require(), fetch through switchyard() and a grpc-js client on switchyard:/// against real
+#     local servers, and tsc on a TypeScript consumer with nodenext and with bundler resolution.
 # Usage: bash .ci/consumer-smoke.sh   (or: npx -y pnpm@10.34.8 test:consumer)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -57,7 +58,7 @@ done
 [ $attw_failed -eq 0 ] || { echo "attw failed"; status=1; }
 
 echo "--- install the tarballs into $app with npm"
-cp test/consumer/usage.mjs test/consumer/require.cjs test/consumer/every-package.mjs test/consumer/typed.ts \
+cp test/consumer/usage.mjs test/consumer/require.cjs test/consumer/every-package.mjs test/consumer/integrations.mjs test/consumer/typed.ts \
   test/consumer/tsconfig.nodenext.json test/consumer/tsconfig.bundler.json "$app/"
 node -e '
 const fs = require("node:fs");
@@ -92,6 +93,7 @@ run_on() {
     timeout 120 node usage.mjs
     timeout 60 node require.cjs
     timeout 60 node every-package.mjs
+    timeout 60 node integrations.mjs
     rm -rf out
     timeout 300 node node_modules/typescript/bin/tsc -p tsconfig.nodenext.json
     echo "tsc (module/moduleResolution nodenext, skipLibCheck off): no errors"
