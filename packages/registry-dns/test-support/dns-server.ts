@@ -19,17 +19,7 @@ const binary = ['dnsmasq', '/usr/sbin/dnsmasq'].find(
 /** Whether a dnsmasq binary is available. */
 export const hasDnsmasq = binary !== undefined;
 
-/**
- * Decides whether a real-server suite runs: skipped with a printed reason without the binary,
- * except under CI, where a missing server fails the run instead of hiding it.
- */
-export function requireBinary(name: string, present: boolean): boolean {
-  if (present) return true;
-  const reason = `${name} not found; install it with .ci/install-servers.sh (needs root)`;
-  if (process.env.CI) throw new Error(`CI requires ${name}: ${reason}`);
-  console.warn(`[skipped] real ${name} suite: ${reason}`);
-  return false;
-}
+export { requireBinary } from '../../../test/support/require-binary.ts';
 
 /** One SRV record: `--srv-host=name,target,port,priority,weight`. */
 export interface SrvRecord {

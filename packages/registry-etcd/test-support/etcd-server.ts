@@ -19,17 +19,7 @@ export const hasEtcd = probe.status === 0;
 const supportsNoFsync =
   hasEtcd && spawnSync('etcd', ['--help'], { encoding: 'utf8' }).stdout.includes('unsafe-no-fsync');
 
-/**
- * Decides whether a real-server suite runs. Without the binary it is skipped with a printed
- * reason, except under CI, where a missing server must fail the run instead of hiding it.
- */
-export function requireBinary(name: string, present: boolean): boolean {
-  if (present) return true;
-  const reason = `${name} not found on PATH; install it with .ci/install-servers.sh (needs root)`;
-  if (process.env.CI) throw new Error(`CI requires ${name}: ${reason}`);
-  console.warn(`[skipped] real ${name} suite: ${reason}`);
-  return false;
-}
+export { requireBinary } from '../../../test/support/require-binary.ts';
 
 /** A free TCP port on 127.0.0.1 (released before returning; etcd binds it right after). */
 export async function freePort(): Promise<number> {

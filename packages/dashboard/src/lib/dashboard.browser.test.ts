@@ -6,20 +6,14 @@ import { StaticRegistry } from '@switchyard/registry';
 import { type Backends, startBackends } from '@switchyard/testing';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { requireBinary } from '../../../../test/support/require-binary.ts';
 import { createDashboard, type Dashboard } from './create-dashboard.ts';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium && process.env.CI) {
-  throw new Error(
-    `CI requires Chromium at ${CHROMIUM}: install it with .ci/install-servers.sh (Debian's chromium)`,
-  );
-}
-if (!hasChromium)
-  console.warn(`[skipped] dashboard browser test: no Chromium at ${CHROMIUM} (set CHROMIUM_PATH)`);
+const hasChromium = requireBinary(`Chromium (${CHROMIUM}; or set CHROMIUM_PATH)`, existsSync(CHROMIUM));
 const SCREENSHOT_DIR = join(import.meta.dirname, '../../../../test-results');
 
-// Skipped only where Chromium is absent outside CI (see above); CI fails instead.
+// Skipped only where Chromium is absent outside CI (requireBinary); CI fails instead.
 describe.skipIf(!hasChromium)('the dashboard in a real browser (headless Chromium)', () => {
   let backends: Backends;
   let client: ServiceDiscoveryClient;

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { GrpcModule } from './grpc-module.ts';
 import { registerSwitchyardResolver } from './switchyard-resolver.ts';
 
-const PROTO = fileURLToPath(new URL('../../test-support/fixtures/greeter.proto', import.meta.url));
+const PROTO = fileURLToPath(new URL('../../../../examples/grpc/greeter.proto', import.meta.url));
 const definition = protoLoader.loadSync(PROTO);
 
 type Grpc = typeof grpc14;
