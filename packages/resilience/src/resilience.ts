@@ -28,6 +28,7 @@ export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/exec
 export type {
   AttemptAbortTarget,
   AttemptContext,
+  AttemptOutcome,
   BulkheadOptions,
   ExecuteOptions,
   Executor,

@@ -89,10 +89,15 @@ export class ServiceDiscoveryClient {
   readonly #pools: OriginPools;
   readonly #clock: Clock;
   readonly #unforward: () => void;
-  /** Aborted by close(): the signal of every call that brought none of its own. */
+  /** Aborted by close(): ends the waits for a service's first list. */
   readonly #lifetime = new AbortController();
-  /** Calls in flight, with the controller that links a caller's own signal to close(). */
-  readonly #inflight = new Map<Promise<unknown>, AbortController | undefined>();
+  /**
+   * Calls waiting for a first list or observed by diagnostics; the executors count the others.
+   * close() aborts them through their executors and waits until none is left, so a call adds
+   * no listener to any signal.
+   */
+  #calls = 0;
+  #drained: (() => void) | undefined;
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -102,7 +107,7 @@ export class ServiceDiscoveryClient {
     this.#clock = options.clock ?? systemClock;
     this.#pools = new OriginPools(options); // throws for a tls option whose certificates do not load
     this.#unforward = forwardRegistryEvents(options.registry, this.#events);
-    // Every call without a signal of its own listens here: no listener cap warning.
+    // Every wait for a first list listens here: no listener cap warning.
     setMaxListeners(0, this.#lifetime.signal);
     const hosts = new HostPolicy(options);
     this.#views = new ServiceViews({
@@ -134,7 +139,7 @@ export class ServiceDiscoveryClient {
     const kind: CallKind = http
       ? { kind: 'request', method: http.method, path: http.path }
       : { kind: 'call' };
-    return this.#call(service, fn, options, options.succeeded, kind);
+    return this.#run(service, fn, options, kind);
   }
 
   /**
@@ -147,7 +152,7 @@ export class ServiceDiscoveryClient {
   request(service: string, request: HttpRequest): Promise<HttpResponse> {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? isIdempotentMethod(method);
-    return this.#call(
+    return this.#run(
       service,
       (instance, context, extraHeaders) =>
         sendRequest(
@@ -156,8 +161,13 @@ export class ServiceDiscoveryClient {
           extraHeaders ? withHeaders(request, extraHeaders) : request,
           context,
         ),
-      { hashKey: request.hashKey, idempotent, signal: request.signal, hedgeAfterMs: request.hedgeAfterMs },
-      isNotServerError,
+      {
+        hashKey: request.hashKey,
+        idempotent,
+        signal: request.signal,
+        hedgeAfterMs: request.hedgeAfterMs,
+        succeeded: isNotServerError,
+      },
       { kind: 'request', method, path: request.path },
     );
   }
@@ -228,8 +238,10 @@ export class ServiceDiscoveryClient {
     this.#closed = true;
     const reason = new ClientClosedError();
     this.#lifetime.abort(reason);
-    for (const controller of this.#inflight.values()) controller?.abort(reason);
-    await Promise.allSettled(this.#inflight.keys());
+    const executors = [...this.#views.entries()].map(([, view]) => view.executor);
+    for (const executor of executors) executor.close(reason);
+    if (this.#calls > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    await Promise.all(executors.map((executor) => executor.idle()));
     const views = this.#views.drain();
     await Promise.all(views.map((view) => view.close()));
     await this.#pools.close();
@@ -237,48 +249,24 @@ export class ServiceDiscoveryClient {
     this.#events.removeAllListeners();
   }
 
-  /** Runs a call so that close() can abort it and wait for it. */
-  #call<T>(
-    service: string,
-    fn: AttemptFn<T>,
-    options: CallOptions<T>,
-    succeeded: ((value: T) => boolean) | undefined,
-    kind: CallKind,
-  ): Promise<T> {
-    if (this.#closed) return Promise.reject(new ClientClosedError(service));
-    const own = options.signal;
-    let controller: AbortController | undefined;
-    let signal = this.#lifetime.signal;
-    let unlink: (() => void) | undefined;
-    if (own !== undefined) {
-      // The caller's signal and close() both end the call: one controller per call links them.
-      const linked = new AbortController();
-      controller = linked;
-      signal = linked.signal;
-      if (own.aborted) linked.abort(own.reason);
-      else {
-        const onAbort = () => linked.abort(own.reason);
-        own.addEventListener('abort', onAbort, { once: true });
-        unlink = () => own.removeEventListener('abort', onAbort);
-      }
+  /**
+   * A call to a service whose view has instances and no diagnostics subscriber goes straight to
+   * the view's executor: no async frame of its own (the executor counts it for close()).
+   */
+  #run<T>(service: string, fn: AttemptFn<T>, options: CallOptions<T>, kind: CallKind): Promise<T> {
+    let view: ServiceView;
+    try {
+      view = this.#checkedView(service, fn, options);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const call = this.#run(service, fn, { ...options, signal }, succeeded, kind);
-    this.#inflight.set(call, controller);
-    const done = () => {
-      this.#inflight.delete(call);
-      unlink?.();
-    };
-    call.then(done, done);
-    return call;
+    if (!view.hasInstances || diagnosticsWanted()) return this.#runWaiting(view, fn, options, kind);
+    view.refreshIfDue();
+    return view.execute(fn, options, options.hashKey);
   }
 
-  async #run<T>(
-    service: string,
-    fn: AttemptFn<T>,
-    options: CallOptions<T>,
-    succeeded: ((value: T) => boolean) | undefined,
-    kind: CallKind,
-  ): Promise<T> {
+  #checkedView<T>(service: string, fn: AttemptFn<T>, options: CallOptions<T>): ServiceView {
+    if (this.#closed) throw new ClientClosedError(service);
     if (typeof fn !== 'function')
       throw new ValidationError('fn', 'expected a function (instance, context) => Promise');
     const view = this.#view(service);
@@ -293,16 +281,27 @@ export class ServiceDiscoveryClient {
         },
       );
     }
+    return view;
+  }
+
+  /** A call that waits for the service's first list, or that diagnostics observe. */
+  async #runWaiting<T>(
+    view: ServiceView,
+    fn: AttemptFn<T>,
+    options: CallOptions<T>,
+    kind: CallKind,
+  ): Promise<T> {
     const diagnostics = diagnosticsWanted()
-      ? new CallDiagnostics({ client: this, service, ...kind }, () => this.#clock.now())
+      ? new CallDiagnostics({ client: this, service: view.service, ...kind }, () => this.#clock.now())
       : undefined;
     const status = kind.kind !== 'request' ? undefined : (options.http?.statusOf ?? statusOf);
-    const run = diagnostics ? diagnostics.wrap(fn, succeeded, status) : fn;
+    const run = diagnostics ? diagnostics.wrap(fn, options.succeeded, status) : fn;
     view.inflight++;
+    this.#calls++;
     try {
-      if (!view.hasInstances) await this.#ready(view, signal);
+      if (!view.hasInstances) await this.#ready(view, this.#untilClosed(options.signal));
       else view.refreshIfDue();
-      const value = await view.execute(run, options, hashKey, succeeded);
+      const value = await view.execute(run, options, options.hashKey);
       diagnostics?.end();
       return value;
     } catch (error) {
@@ -310,7 +309,13 @@ export class ServiceDiscoveryClient {
       throw error;
     } finally {
       view.inflight--;
+      if (--this.#calls === 0) this.#drained?.();
     }
+  }
+
+  /** The caller's signal, also aborted by close(). */
+  #untilClosed(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.#lifetime.signal : AbortSignal.any([signal, this.#lifetime.signal]);
   }
 
   /** Waits for a view's first list; a service the registry does not know is released at once. */

@@ -17,10 +17,10 @@ import {
 import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switchyard/health';
 import {
   type AttemptContext,
-  countsAgainstInstance,
   createExecutor,
   type ExecuteOptions,
   type Executor,
+  type ExecutorOptions,
   type ExecutorStats,
   type InstanceSource,
 } from '@switchyard/resilience';
@@ -93,8 +93,13 @@ export class ServiceView implements InstanceSource {
   readonly balancer: Balancer;
   /** When a call last used this view (clock ms), for the idle timeout. */
   usedAt = 0;
-  /** Calls running now: a view with calls in flight is never released. */
+  /** Calls waiting for the first list or observed by diagnostics (the executor counts the rest). */
   inflight = 0;
+
+  /** Calls wait on this view or run through its executor: a busy view is never released. */
+  get busy(): boolean {
+    return this.inflight > 0 || this.executor.activeCalls > 0;
+  }
 
   readonly #deps: ServiceViewDeps;
   readonly #outliers: OutlierDetector | undefined;
@@ -184,6 +189,9 @@ export class ServiceView implements InstanceSource {
       bulkhead: options.bulkhead,
       retryBudget: options.retryBudget,
       clock: deps.clock,
+      // Each attempt's outcome feeds outlier detection: a refused value (HTTP 5xx) or an error
+      // that speaks against the instance is a failure; a 4xx or a cancelled attempt is neither.
+      onAttemptEnd: this.#outliers && observeOutcome(this.#outliers),
     });
     const broken = this.#brokenBreakers;
     const breakerChanged = (id: string | undefined, state: 'open' | 'halfOpen' | 'closed') => {
@@ -252,27 +260,12 @@ export class ServiceView implements InstanceSource {
    */
   execute<T>(
     fn: (instance: ServiceInstance, context: AttemptContext) => Promise<T>,
-    options: ExecuteOptions,
+    options: ExecuteOptions<T>,
     hashKey: string | undefined,
-    succeeded?: (value: T) => boolean,
   ): Promise<T> {
     const source: InstanceSource =
       hashKey === undefined ? this : { load: this.load, pick: (excluded) => this.pick(excluded, hashKey) };
-    const outliers = this.#outliers;
-    if (!outliers) return this.executor.execute(source, fn, options);
-    const observed = async (instance: ServiceInstance, context: AttemptContext): Promise<T> => {
-      let value: T;
-      try {
-        value = await fn(instance, context);
-      } catch (error) {
-        const failed = countsAgainstInstance(error, context.signal);
-        if (failed) outliers.record(instance, false);
-        throw error;
-      }
-      outliers.record(instance, succeeded ? succeeded(value) : true);
-      return value;
-    };
-    return this.executor.execute(source, observed, options);
+    return this.executor.execute(source, fn, options);
   }
 
   readonly #excluded = (instance: ServiceInstance): boolean =>
@@ -510,4 +503,12 @@ interface Built {
   readonly snapshot: InstanceSnapshot;
   readonly picker: Picker;
   readonly panic: { readonly on: boolean; readonly healthy: number; readonly total: number } | undefined;
+}
+
+/** The executor's attempt-end hook that feeds an outlier detector. */
+function observeOutcome(outliers: OutlierDetector): NonNullable<ExecutorOptions['onAttemptEnd']> {
+  return (instance, outcome) => {
+    if (outcome.ok) outliers.record(instance, true);
+    else if (outcome.countsAgainstInstance) outliers.record(instance, false);
+  };
 }

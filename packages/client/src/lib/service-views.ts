@@ -20,6 +20,8 @@ export class ServiceViews {
   readonly #options: ServiceViewsOptions;
   /** Insertion order is use order: the first entry is the least recently used. */
   readonly #views = new Map<string, ServiceView>();
+  /** The view `use` returned last: the last entry of `#views` while it is in there. */
+  #latest: ServiceView | undefined;
   #sweep: TimerHandle | undefined;
 
   constructor(options: ServiceViewsOptions) {
@@ -29,15 +31,18 @@ export class ServiceViews {
   /** The view of `service`, created on first use; marks it used now. */
   use(service: string): ServiceView {
     let view = this.#views.get(service);
-    if (view) {
-      this.#views.delete(service);
-    } else {
+    if (view === undefined) {
       this.#evictOverCap();
       view = this.#options.create(service);
+      this.#views.set(service, view);
+      this.#scheduleSweep();
+    } else if (view !== this.#latest) {
+      // Most calls go to the view used last: it is already at the end of the order.
+      this.#views.delete(service);
+      this.#views.set(service, view);
     }
-    this.#views.set(service, view);
+    this.#latest = view;
     view.usedAt = this.#options.clock.now();
-    this.#scheduleSweep();
     return view;
   }
 
@@ -46,7 +51,7 @@ export class ServiceViews {
    * failed (the registry does not know the service), so every call waiting on it fails too.
    */
   release(view: ServiceView, failed = false): void {
-    if (this.#views.get(view.service) !== view || (view.inflight > 0 && !failed)) return;
+    if (this.#views.get(view.service) !== view || (view.busy && !failed)) return;
     this.#views.delete(view.service);
     void view.close();
   }
@@ -71,7 +76,7 @@ export class ServiceViews {
   #evictOverCap(): void {
     if (this.#views.size < this.#options.maxServices) return;
     for (const view of this.#views.values()) {
-      if (view.inflight === 0) {
+      if (!view.busy) {
         this.release(view);
         return;
       }

@@ -3,8 +3,8 @@ import { AttemptScope, type CallScope, type ScopeHooks } from './call-scope.ts';
 import type { FailureClass } from './classify-error.ts';
 import { countsAgainstInstance } from './counts-against-instance.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
-import type { AttemptContext, ExecutorOptions, InstanceSource } from './executor-types.ts';
-import type { AttemptVerdict, BreakerEntry, InstanceBreakers } from './instance-breakers.ts';
+import type { AttemptContext, AttemptOutcome, ExecutorOptions, InstanceSource } from './executor-types.ts';
+import type { AttemptVerdict, InstanceBreakers } from './instance-breakers.ts';
 import type { TimerQueue } from './timer-queue.ts';
 
 const never = () => false;
@@ -63,53 +63,83 @@ export class AttemptRunner {
     return scope;
   }
 
-  /** Runs one attempt; `start` lets the caller share the timestamp it already took. */
+  /**
+   * Runs one attempt; `start` lets the caller share the timestamp it already took. `succeeded`
+   * judges a resolved value for the attempt-end hook (outlier detection): breakers and load
+   * stats count every resolved attempt as a success.
+   */
   async run<T>(
     source: InstanceSource,
     instance: ServiceInstance,
     fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
-    ctx: AttemptContext,
-    scope: AttemptScope | undefined,
+    scope: AttemptScope,
     start: number = this.#hooks.clock.now(),
+    succeeded?: (value: T) => boolean,
   ): Promise<T> {
-    this.#counters.attempts++;
-    const breakers = this.#breakers;
-    let probe: BreakerEntry | undefined;
-    if (breakers !== undefined) {
-      try {
-        probe = breakers.admit(instance.id, ctx.attempt);
-      } catch (refused) {
-        // Open breaker: nothing was sent, so no load stats, no verdict.
-        this.#counters.attemptFailures++;
-        scope?.end();
-        throw refused;
-      }
+    let value: T;
+    try {
+      this.begin(source, instance, scope, start);
+      value = await scope.race(fn(instance, scope));
+    } catch (error) {
+      this.failed(instance, scope, error);
+      throw error;
     }
+    this.succeeded(instance, scope, value, succeeded);
+    return value;
+  }
+
+  /**
+   * Starts an attempt: the breaker admits it (or throws CircuitOpenError, and nothing was sent)
+   * and it counts as in flight on its instance until `succeeded` or `failed` ends it.
+   */
+  begin(source: InstanceSource, instance: ServiceInstance, scope: AttemptScope, start: number): void {
+    this.#counters.attempts++;
+    if (this.#breakers !== undefined) scope.probe = this.#breakers.admit(instance.id, scope.attempt);
     const load = source.load.of(instance);
     load.onStart();
-    let ok = false;
-    let error: unknown;
-    try {
-      const value = await this.#invoke(instance, fn, ctx, scope);
-      ok = true;
-      return value;
-    } catch (caught) {
-      error = caught;
-      if (scope?.superseded !== true) this.#counters.attemptFailures++;
-      throw caught;
-    } finally {
-      // Aborted from outside (caller, deadline, close, a winning hedge): no verdict on the instance.
-      const cancelled = scope?.cancelled === true;
-      scope?.end();
-      const now = this.#hooks.clock.now();
-      const latencyMs = now - start;
-      // A hedge's loser was cancelled, not failed: it must not count against its instance.
-      const superseded = scope?.superseded === true;
-      if (breakers !== undefined) {
-        breakers.record(instance.id, ctx.attempt, probe, ok ? 'success' : this.#verdict(error, cancelled));
-      }
-      load.onEnd(now, latencyMs, ok || superseded);
-      if (this.#onAttemptEnd !== undefined && !superseded) this.#report(instance, ok, error, latencyMs);
+    scope.load = load;
+    scope.startedAt = start;
+  }
+
+  /** Ends an attempt that resolved with `value`. */
+  succeeded<T>(
+    instance: ServiceInstance,
+    scope: AttemptScope,
+    value: T,
+    succeeded: ((value: T) => boolean) | undefined,
+  ): void {
+    this.#end(instance, scope, true, value, succeeded);
+  }
+
+  /** Ends an attempt that threw or rejected (or that its breaker refused in `begin`). */
+  failed(instance: ServiceInstance, scope: AttemptScope, error: unknown): void {
+    if (!scope.superseded) this.#counters.attemptFailures++;
+    this.#end(instance, scope, false, error, undefined);
+  }
+
+  #end<T>(
+    instance: ServiceInstance,
+    scope: AttemptScope,
+    ok: boolean,
+    valueOrError: unknown,
+    succeeded: ((value: T) => boolean) | undefined,
+  ): void {
+    // Aborted from outside (caller, deadline, close, a winning hedge): no verdict on the instance.
+    const cancelled = scope.cancelled;
+    scope.end();
+    const load = scope.load;
+    // Refused by its breaker: nothing was sent, so no load stats, no verdict.
+    if (load === undefined) return;
+    scope.load = undefined;
+    const now = this.#hooks.clock.now();
+    const latencyMs = now - scope.startedAt;
+    // A hedge's loser was cancelled, not failed: it must not count against its instance.
+    const superseded = scope.superseded;
+    const verdict: AttemptVerdict = ok ? 'success' : this.#verdict(valueOrError, cancelled);
+    if (this.#breakers !== undefined) this.#breakers.record(instance.id, scope.attempt, scope.probe, verdict);
+    load.onEnd(now, latencyMs, ok || superseded);
+    if (this.#onAttemptEnd !== undefined && !superseded) {
+      this.#report(instance, ok, valueOrError, verdict, latencyMs, succeeded);
     }
   }
 
@@ -118,20 +148,27 @@ export class AttemptRunner {
     return countsAgainstInstance(error, false, this.#classify) ? 'failure' : 'answered';
   }
 
-  #invoke<T>(
+  #report<T>(
     instance: ServiceInstance,
-    fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
-    ctx: AttemptContext,
-    scope: AttemptScope | undefined,
-  ): Promise<T> {
-    return scope === undefined ? fn(instance, ctx) : scope.race(fn(instance, scope));
-  }
-
-  #report(instance: ServiceInstance, ok: boolean, error: unknown, latencyMs: number): void {
+    ok: boolean,
+    valueOrError: unknown,
+    verdict: AttemptVerdict,
+    latencyMs: number,
+    succeeded: ((value: T) => boolean) | undefined,
+  ): void {
     try {
-      this.#onAttemptEnd?.(instance, ok ? { ok, latencyMs } : { ok, error, latencyMs });
+      let outcome: AttemptOutcome;
+      if (!ok) {
+        outcome = { ok, error: valueOrError, latencyMs, countsAgainstInstance: verdict === 'failure' };
+      } else if (succeeded === undefined || succeeded(valueOrError as T)) {
+        outcome = { ok, latencyMs, countsAgainstInstance: false };
+      } else {
+        outcome = { ok: false, latencyMs, countsAgainstInstance: true };
+      }
+      this.#onAttemptEnd?.(instance, outcome);
     } catch (hookError) {
-      // A broken hook must not change the call's outcome; surface it like an emitter would.
+      // A broken hook (or `succeeded` judge) must not change the call's outcome; surface it like an
+      // emitter would.
       queueMicrotask(() => {
         throw hookError;
       });

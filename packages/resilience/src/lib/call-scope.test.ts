@@ -120,13 +120,17 @@ describe('call deadline', () => {
 });
 
 describe('signals', () => {
-  it('attempts that nothing can abort share a never-aborted signal', async () => {
+  it('close() aborts a call in flight that has no timeout, deadline or caller signal', async () => {
+    // Before: such a call got a shared never-aborted signal, so close() could not reach it.
     const executor = createExecutor({ service: 'users' });
-    const source = new FakeSource(instances(1));
-    const seen: AbortSignal[] = [];
-    for (let i = 0; i < 3; i++) await executor.execute(source, async (_i, ctx) => seen.push(ctx.signal));
-    expect(new Set(seen).size).toBe(1);
-    expect(seen[0]!.aborted).toBe(false);
+    const log: Array<{ id: string; reason?: unknown }> = [];
+    const result = executor.execute(new FakeSource(instances(1)), hangs(log), { idempotent: true });
+    await flush();
+    const reason = new Error('shutting down');
+    executor.close(reason);
+    await expect(result).rejects.toBe(reason);
+    expect(log).toEqual([{ id: 'users-1', reason }]);
+    await expect(executor.execute(new FakeSource(instances(1)), async () => 1)).rejects.toBe(reason);
   });
 
   it('with a timeout, each attempt gets its own signal', async () => {
@@ -150,13 +154,18 @@ describe('abortTarget', () => {
       source,
       (_instance, ctx) => {
         target = ctx.abortTarget;
-        const first = () => heard.push(['first', ctx.abortTarget?.reason]);
-        const removed = () => heard.push('removed');
-        target?.addEventListener('abort', first, { once: true });
-        target?.addEventListener('abort', removed);
-        target?.addEventListener('abort', () => heard.push('second'));
-        target?.removeEventListener('abort', removed);
-        return new Promise<string>(() => undefined);
+        // As undici does: the work settles once the listener fires (the executor trusts it to).
+        return new Promise<string>((_resolve, reject) => {
+          const first = () => heard.push(['first', ctx.abortTarget?.reason]);
+          const removed = () => heard.push('removed');
+          target?.addEventListener('abort', first, { once: true });
+          target?.addEventListener('abort', removed);
+          target?.addEventListener('abort', () => {
+            heard.push('second');
+            reject(ctx.abortTarget?.reason);
+          });
+          target?.removeEventListener('abort', removed);
+        });
       },
       { idempotent: true },
     );
@@ -170,9 +179,32 @@ describe('abortTarget', () => {
     expect(heard).toHaveLength(2);
   });
 
-  it('is undefined when nothing can abort the attempt', async () => {
+  it('is there even when nothing but close() can abort the attempt', async () => {
     const executor = createExecutor({ service: 'users' });
-    const seen = await executor.execute(new FakeSource(instances(1)), async (_i, ctx) => ctx.abortTarget);
-    expect(seen).toBeUndefined();
+    let target: AttemptContext['abortTarget'];
+    const heard: unknown[] = [];
+    const result = executor.execute(new FakeSource(instances(1)), (_i, ctx) => {
+      target = ctx.abortTarget;
+      return new Promise<never>((_resolve, reject) =>
+        target?.addEventListener('abort', () => {
+          heard.push(target?.reason);
+          reject(target?.reason);
+        }),
+      );
+    });
+    await flush();
+    executor.close();
+    await expect(result).rejects.toThrow(/executor is closed/);
+    expect(heard).toEqual([
+      expect.objectContaining({ message: expect.stringMatching(/executor is closed/) }),
+    ]);
+  });
+
+  it('a function that never listens is still cut off at the timeout, even if its work ignores it', async () => {
+    const { clock, executor, source } = setup({ timeoutMs: 100, retry: false });
+    const result = executor.execute(source, () => new Promise<string>(() => undefined));
+    await flush();
+    clock.advance(100);
+    await expect(result).rejects.toMatchObject({ cause: { name: 'TimeoutError' } });
   });
 });

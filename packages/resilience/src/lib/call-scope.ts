@@ -1,5 +1,6 @@
-import { abortReason, type Clock, neverAbortedSignal, type TimerHandle } from '@switchyard/core';
+import { abortReason, type Clock, type InstanceStats, type TimerHandle } from '@switchyard/core';
 import type { AttemptAbortTarget, AttemptContext } from './executor-types.ts';
+import type { BreakerEntry } from './instance-breakers.ts';
 import type { TimerEntry, TimerTarget } from './timer-queue.ts';
 
 /** What a scope asks of its executor when a timer fires; the answer is the rejection reason. */
@@ -115,6 +116,10 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
   timer: TimerEntry | undefined;
   /** Aborted because another attempt of the call answered first: not the instance's failure. */
   superseded = false;
+  /** Set by the runner while the attempt is on the wire: its breaker probe, load figures, start. */
+  probe: BreakerEntry | undefined;
+  load: InstanceStats | undefined;
+  startedAt = 0;
   readonly #call: CallScope;
   readonly #hooks: ScopeHooks;
   #controller: AbortController | undefined;
@@ -199,8 +204,13 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
     this.#reject?.(reason);
   }
 
-  /** Settles with `work`, or rejects at once when the attempt is aborted, even if `work` ignores it. */
+  /**
+   * Settles with `work`, or rejects at once when the attempt is aborted, even if `work` ignores it.
+   * A function that listens on `abortTarget` (undici does, given it as `signal`) settles `work`
+   * itself once the attempt aborts: its promise is returned as it is, with no wrapper to allocate.
+   */
   race<T>(work: Promise<T>): Promise<T> {
+    if (this.#listener !== undefined && !this.#aborted) return work;
     if (this.#aborted) {
       work.catch(() => undefined);
       return Promise.reject(this.#reason);
@@ -220,17 +230,4 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
     this.#moreListeners = undefined;
     this.#call.untrack(this);
   }
-}
-
-// Attempts that nothing can abort share one frozen context per attempt number: no allocation.
-const plainContexts: AttemptContext[] = [];
-
-/** The context of an attempt that nothing can abort: shared, frozen, never-aborted signal. */
-export function plainContext(attempt: number): AttemptContext {
-  let ctx = plainContexts[attempt];
-  if (ctx === undefined) {
-    ctx = Object.freeze({ signal: neverAbortedSignal, attempt });
-    plainContexts[attempt] = ctx;
-  }
-  return ctx;
 }

@@ -1,4 +1,10 @@
-import { type Clock, systemClock, ValidationError, validateServiceName } from '@switchyard/core';
+import {
+  type Clock,
+  describeValue,
+  systemClock,
+  ValidationError,
+  validateServiceName,
+} from '@switchyard/core';
 import { DEFAULT_BACKOFF, jitterMode, type ResolvedBackoff } from './backoff.ts';
 import { type ResolvedBreakerOptions, resolveBreakerOptions } from './breaker-policy.ts';
 import { classifyError, type FailureClass } from './classify-error.ts';
@@ -109,14 +115,18 @@ function finiteAtLeast(value: unknown, min: number, field: string): void {
 }
 
 /** The ValidationError a call's arguments deserve, or undefined when they are fine. */
-export function checkCall(
+export function checkCall<T>(
   source: InstanceSource,
   fn: unknown,
-  options?: ExecuteOptions,
+  options?: ExecuteOptions<T>,
 ): ValidationError | undefined {
   if (typeof fn !== 'function') return new ValidationError('fn', `expected a function, got ${typeof fn}`);
   if (typeof source?.pick !== 'function') {
     return new ValidationError('source', 'expected an InstanceSource with pick() and load');
+  }
+  const succeeded = options?.succeeded;
+  if (succeeded !== undefined && typeof succeeded !== 'function') {
+    return new ValidationError('succeeded', `expected a function, got ${describeValue(succeeded)}`);
   }
   const hedge = options?.hedgeAfterMs;
   if (hedge !== undefined && !(typeof hedge === 'number' && hedge >= 0 && hedge <= MAX_TIMER_MS)) {

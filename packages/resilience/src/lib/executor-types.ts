@@ -26,20 +26,41 @@ export interface AttemptContext {
   readonly attempt: number;
   /**
    * The same aborts as `signal`, as a plain listener slot (no AbortController, no EventTarget):
-   * hand it to undici's `signal` option on a hot path. Undefined when nothing can abort the
-   * attempt (no timeout, deadline, hedge or caller signal).
+   * hand it to undici's `signal` option on a hot path. A function that adds a listener here
+   * must settle its promise promptly once the listener fires (undici rejects the request): the
+   * executor then trusts it instead of racing it against the abort. The executor always sets it
+   * (close() aborts every attempt); a context made by other code may leave it out.
    */
   readonly abortTarget?: AttemptAbortTarget;
 }
 
+/** How one attempt ended, for `ExecutorOptions.onAttemptEnd`. */
+export interface AttemptOutcome {
+  /** The attempt resolved and, when the call gave `succeeded`, its value passed it. */
+  readonly ok: boolean;
+  /** Why the attempt rejected (absent when it resolved with a value `succeeded` refused). */
+  readonly error?: unknown;
+  readonly latencyMs: number;
+  /**
+   * Whether the outcome speaks against the instance (`countsAgainstInstance`): a refused value,
+   * or an error such as a reset or an attempt timeout; not a 4xx, a caller's abort or a deadline.
+   */
+  readonly countsAgainstInstance: boolean;
+}
+
 /** Per-call options. */
-export interface ExecuteOptions {
+export interface ExecuteOptions<T = unknown> {
   /** Safe to send twice (GET, PUT…). Default false: reached-maybe failures are not retried. */
   readonly idempotent?: boolean;
   /** The caller's signal: aborts everything at once, rejects with its reason, no retry. */
   readonly signal?: AbortSignal;
   /** Start a second attempt on another instance after this long (idempotent calls only). */
   readonly hedgeAfterMs?: number;
+  /**
+   * Judges a resolved value for `onAttemptEnd` (e.g. an HTTP 5xx answer is not a success for
+   * outlier detection). Default: every resolved value is. Breakers and retries are unaffected.
+   */
+  readonly succeeded?: (value: T) => boolean;
 }
 
 /** Supplied by the client for each service: where attempts get their instance. */
@@ -82,11 +103,8 @@ export interface ExecutorOptions {
   readonly retryBudget?: false | RetryBudgetOptions;
   /** Replaces the default classification (`classifyError`). */
   readonly classify?: (error: unknown) => FailureClass;
-  /** Told about every attempt's outcome (the outlier detector's hook). */
-  readonly onAttemptEnd?: (
-    instance: ServiceInstance,
-    outcome: { readonly ok: boolean; readonly error?: unknown; readonly latencyMs: number },
-  ) => void;
+  /** Told about every attempt's outcome (the outlier detector's hook); a hedge's loser is left out. */
+  readonly onAttemptEnd?: (instance: ServiceInstance, outcome: AttemptOutcome) => void;
   readonly clock?: Clock;
   /** Source of jitter, [0, 1). Default Math.random. */
   readonly random?: () => number;
@@ -136,7 +154,7 @@ export interface Executor {
   execute<T>(
     source: InstanceSource,
     fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
-    options?: ExecuteOptions,
+    options?: ExecuteOptions<T>,
   ): Promise<T>;
   readonly events: TypedEmitter<ExecutorEvents>;
   /** Whether the instance's breaker keeps it out of picks now. */
@@ -144,6 +162,14 @@ export interface Executor {
   /** Forgets the breakers (open ones too) of instances not in `instanceIds` (call on snapshot change). */
   retain(instanceIds: ReadonlySet<string>): void;
   stats(): ExecutorStats;
-  /** Clears timers and breakers; sleeping retries reject; later calls reject. */
-  close(): void;
+  /** Calls accepted and not settled yet (queued in the bulkhead or running). */
+  readonly activeCalls: number;
+  /** Resolves once no call is in flight (at once if none is). */
+  idle(): Promise<void>;
+  /**
+   * Aborts every call in flight (their attempts' signals fire with `reason`, and the calls
+   * reject with it), clears timers and breakers; later calls reject with `reason` too.
+   * Default reason: a `SwitchyardError` saying the executor is closed.
+   */
+  close(reason?: unknown): void;
 }

@@ -14,7 +14,7 @@ import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockat
 import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
-import { CallScope, plainContext } from './call-scope.ts';
+import { CallScope } from './call-scope.ts';
 import { countsAgainstInstance } from './counts-against-instance.ts';
 import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorReporter } from './executor-reporter.ts';
@@ -63,10 +63,15 @@ class ResilientExecutor implements Executor {
   readonly #budget: RetryBudget | undefined;
   readonly #attemptTimeouts: TimerQueue | undefined;
   readonly #deadlines: TimerQueue | undefined;
-  readonly #sleeping = new Set<CallScope>();
+  /** Calls in flight (running, sleeping or queued for a retry): close() aborts them. */
+  readonly #active = new Set<CallScope>();
   readonly #runner: AttemptRunner;
   readonly #gate: RetryGate;
+  /** Calls accepted and not settled yet, queued in the bulkhead or running. */
+  #calls = 0;
+  #idleWaiters: Array<() => void> | undefined;
   #closed = false;
+  #closeReason: unknown;
 
   constructor(o: ResolvedExecutorOptions) {
     this.#o = o;
@@ -95,14 +100,34 @@ class ResilientExecutor implements Executor {
     );
   }
 
-  execute<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
-    if (this.#closed) return Promise.reject(this.#closedError());
+  execute<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closeReason);
     const bad = checkCall(source, fn, options);
     if (bad !== undefined) return Promise.reject(bad);
     this.#counters.calls++;
+    this.#calls++;
     if (this.#bulkhead === undefined && this.#serviceBreaker === undefined)
-      return this.#run(source, fn, options);
+      return this.#run(source, fn, options, true);
     return this.#guarded(source, fn, options);
+  }
+
+  get activeCalls(): number {
+    return this.#calls;
+  }
+
+  idle(): Promise<void> {
+    if (this.#calls === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      this.#idleWaiters ??= [];
+      this.#idleWaiters.push(resolve);
+    });
+  }
+
+  #settled(): void {
+    if (--this.#calls > 0 || this.#idleWaiters === undefined) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = undefined;
+    for (const resolve of waiters) resolve();
   }
 
   isOpen(instanceId: string): boolean {
@@ -117,37 +142,54 @@ class ResilientExecutor implements Executor {
     return this.#counters.snapshot(this.#breakers?.openCount ?? 0);
   }
 
-  close(): void {
+  close(reason?: unknown): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeReason = reason ?? this.#closedError();
     this.#attemptTimeouts?.clear();
     this.#deadlines?.clear();
-    for (const call of this.#sleeping) call.abort(this.#closedError());
-    this.#sleeping.clear();
+    for (const call of [...this.#active]) call.abort(this.#closeReason);
+    this.#active.clear();
     this.#breakers?.clear();
   }
 
-  #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
-    const run = () => this.#run(source, fn, options);
+  async #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions<T>): Promise<T> {
+    const run = () => this.#run(source, fn, options, false);
     const breaker = this.#serviceBreaker;
     const guarded = breaker ? () => breaker.execute(run) : run;
-    return guardCall(guarded, this.#bulkhead, options?.signal, this.#report.rejected, this.#o.service);
+    try {
+      return await guardCall(
+        guarded,
+        this.#bulkhead,
+        options?.signal,
+        this.#report.rejected,
+        this.#o.service,
+      );
+    } finally {
+      this.#settled();
+    }
   }
 
-  async #run<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions): Promise<T> {
+  /** `counted`: this run settles the call's place in `activeCalls` (a guarded call's wrapper does). */
+  async #run<T>(
+    source: InstanceSource,
+    fn: UserFn<T>,
+    options: ExecuteOptions<T> | undefined,
+    counted: boolean,
+  ): Promise<T> {
     const o = this.#o;
     const idempotent = options?.idempotent === true;
     const callerSignal = options?.signal;
     const hedgeAfterMs = idempotent ? options?.hedgeAfterMs : undefined;
-    let call: CallScope | undefined;
-    if (this.#attemptTimeouts || this.#deadlines || callerSignal || hedgeAfterMs !== undefined) {
-      if (callerSignal?.aborted) {
-        this.#counters.failures++;
-        throw abortReason(callerSignal);
-      }
-      call = new CallScope(this.#report, callerSignal);
-      if (this.#deadlines) call.deadline = this.#deadlines.add(call);
+    if (callerSignal?.aborted) {
+      this.#counters.failures++;
+      if (counted) this.#settled();
+      throw abortReason(callerSignal);
     }
+    // Every call is abortable by close(): a plain object in a Set, no listener on any signal.
+    const call = new CallScope(this.#report, callerSignal);
+    this.#active.add(call);
+    if (this.#deadlines) call.deadline = this.#deadlines.add(call);
     // One timestamp serves the budget and the first attempt's latency: clock reads are not free.
     let startedAt: number | undefined = this.clock.now();
     this.#budget?.deposit(startedAt);
@@ -163,7 +205,7 @@ class ResilientExecutor implements Executor {
     let failover: ServiceInstance | undefined;
     try {
       for (;;) {
-        if (this.#closed) throw this.#closedError();
+        if (this.#closed) throw this.#closeReason;
         const instance = failover ?? this.#runner.pick(source, tried);
         failover = undefined;
         let error: unknown;
@@ -174,7 +216,7 @@ class ResilientExecutor implements Executor {
           failures.push({ attempt, instanceId, error });
         } else {
           instanceId = instance.id;
-          const hedged = call !== undefined && hedgeAfterMs !== undefined && attempt < o.maxAttempts;
+          const hedged = hedgeAfterMs !== undefined && attempt < o.maxAttempts;
           // Only a hedged round needs a record of its attempts: the plain path allocates nothing.
           const round = hedged ? { attempt, instanceId: instance.id as string | undefined } : undefined;
           try {
@@ -186,9 +228,10 @@ class ResilientExecutor implements Executor {
                 runner: this.#runner,
                 source,
                 fn,
-                call: call!,
+                call,
                 tried,
                 failures,
+                succeeded: options?.succeeded,
                 clock: this.clock,
               };
               value = await runHedged(
@@ -198,9 +241,17 @@ class ResilientExecutor implements Executor {
                 hedgeAfterMs!,
               );
             } else {
-              const scope = call && this.#runner.scope(instance, attempt, call);
-              const ctx = scope ?? plainContext(attempt);
-              value = await this.#runner.run(source, instance, fn, ctx, scope, startedAt);
+              // The attempt inline (the runner's steps, no async frame of its own).
+              const runner = this.#runner;
+              const scope = runner.scope(instance, attempt, call);
+              try {
+                runner.begin(source, instance, scope, startedAt ?? this.clock.now());
+                value = await scope.race(fn(instance, scope));
+              } catch (failed) {
+                runner.failed(instance, scope, failed);
+                throw failed;
+              }
+              runner.succeeded(instance, scope, value, options?.succeeded);
             }
             this.#counters.successes++;
             return value;
@@ -217,7 +268,7 @@ class ResilientExecutor implements Executor {
             failures.push({ attempt, instanceId, error });
           }
         }
-        if (call?.aborted) throw call.reason;
+        if (call.aborted) throw call.reason;
         const cls = this.#gate.admit(failures!, attempt, idempotent);
         if (cls.overload === true) overloads++;
         // Failover as fast as a proxy's redispatch: a different instance, at once. Backoff only
@@ -227,21 +278,15 @@ class ResilientExecutor implements Executor {
         const delayMs = this.#gate.delay(failures!, attempt, cls, failover !== undefined, backoff);
         attempt++;
         startedAt = undefined;
-        if (delayMs > 0) {
-          call ??= new CallScope(this.#report, undefined);
-          this.#sleeping.add(call);
-          try {
-            await call.sleep(delayMs);
-          } finally {
-            this.#sleeping.delete(call);
-          }
-        }
+        if (delayMs > 0) await call.sleep(delayMs);
       }
     } catch (error) {
       this.#report.gaveUp(instanceId, attempt, error);
       throw error;
     } finally {
-      call?.dispose();
+      this.#active.delete(call);
+      call.dispose();
+      if (counted) this.#settled();
     }
   }
 

@@ -8,6 +8,8 @@ export interface HedgeDeps<T> {
   readonly runner: AttemptRunner;
   readonly source: InstanceSource;
   readonly fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>;
+  /** Judges resolved values for the attempt-end hook. */
+  readonly succeeded?: ((value: T) => boolean) | undefined;
   readonly call: CallScope;
   /** Ids tried in this call; the round adds the ones it launches. */
   readonly tried: string[];
@@ -53,7 +55,7 @@ export function runHedged<T>(
       pending++;
       tried.push(instance.id);
       round.attempt = attempt;
-      runner.run(source, instance, fn, scope, scope).then(
+      runner.run(source, instance, fn, scope, undefined, deps.succeeded).then(
         (value) => {
           if (settled) return;
           finish();
