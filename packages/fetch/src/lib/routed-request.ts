@@ -1,5 +1,6 @@
 import { NotRetriedError, neverAbortedSignal, type ServiceInstance, TimeoutError } from '@switchyard/core';
 import {
+  type AttemptAbortTarget,
   type AttemptContext,
   classifyError,
   isIdempotentMethod,
@@ -39,6 +40,8 @@ export interface Route {
 }
 
 const isNotServerError = (statusCode: number): boolean => statusCode < 500;
+/** An attempt resolves with the answer's status code. */
+const statusCodeOf = (statusCode: number): number => statusCode;
 
 /** Bytes of a 429/502/503/504 body kept, so that the last one can still reach the caller. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -125,7 +128,7 @@ export class RoutedRequest implements Controller {
         // A 5xx answer reaches the caller, and counts against the instance for outlier detection.
         succeeded: isNotServerError,
         // Spans and metrics see an HTTP request, and trace context rides along (the third argument).
-        http: { method: this.#opts.method, path: this.#opts.path, statusOf: (statusCode) => statusCode },
+        http: { method: this.#opts.method, path: this.#opts.path, statusOf: statusCodeOf },
       });
     } catch (error) {
       this.#fail(error);
@@ -179,7 +182,9 @@ export class RoutedRequest implements Controller {
       if (this.#bodyMaybeSent()) {
         return reject(new NotRetriedError(this.#service, BODY_SENT, { instanceId: instance.id }));
       }
-      const attempt = new InstanceAttempt(this, instance, context.signal, resolve, reject);
+      // The executor's lightweight abort target when there is one (no AbortController per attempt).
+      const abort = context.abortTarget ?? context.signal;
+      const attempt = new InstanceAttempt(this, instance, abort, resolve, reject);
       this.#current = attempt;
       const tls = this.#target.secure || instance.secure === true;
       const servername = tls
@@ -304,7 +309,7 @@ class InstanceAttempt implements Handler {
   controller: Controller | undefined;
   readonly #request: RoutedRequest;
   readonly #instance: ServiceInstance;
-  readonly #signal: AbortSignal;
+  readonly #signal: AttemptAbortTarget;
   /** Resolves the attempt with the answer's status code. */
   readonly #resolve: (statusCode: number) => void;
   readonly #reject: (error: unknown) => void;
@@ -323,7 +328,7 @@ class InstanceAttempt implements Handler {
   constructor(
     request: RoutedRequest,
     instance: ServiceInstance,
-    signal: AbortSignal,
+    signal: AttemptAbortTarget,
     resolve: (statusCode: number) => void,
     reject: (error: unknown) => void,
   ) {
