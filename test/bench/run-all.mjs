@@ -32,6 +32,7 @@ const benches = [
   'call-path/breaker-memory.ts',
   'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
+  'call-path/request-cpu.ts',
   'call-path/fetch-bench.ts',
   'call-path/instrumentation-overhead.ts',
   'registry/registry-bench.ts',
