@@ -33,6 +33,7 @@ const benches = [
   'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
   'call-path/request-cpu.ts',
+  'call-path/request-profile.ts',
   'call-path/fetch-bench.ts',
   'call-path/instrumentation-overhead.ts',
   'registry/registry-bench.ts',

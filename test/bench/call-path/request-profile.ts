@@ -1,0 +1,313 @@
+/**
+ * Where the CPU of a `client.request` goes, from V8's sampling CPU profiler (`node:inspector`):
+ * N GETs with 64 in flight against one keep-alive `node:http` server in a child process, after a
+ * warm-up, profiled with one sample every 50 µs; the same for a bare undici Pool as the reference.
+ * The self time of every profile node (the time it was on top of the stack, not counting the
+ * functions it called) is attributed to Switchyard's own code per package (frames of the bundle
+ * mapped back to `packages/<name>/src` through its source map), undici (and its wasm HTTP
+ * parser), Node's internals (`node:*`), native code by name (socket writes, promise jobs…), the
+ * bench's own request loop, GC and `(program)`; plus the top 15 Switchyard functions.
+ *
+ * Sampled time is wall-clock, and on a shared machine it also runs while the thread waits for a
+ * core: each bucket's µs per request is its share of the main thread's sampled busy time times
+ * the main thread's CPU time (/proc/self/task), and its % is of the process's CPU without the
+ * profiler's own sampling thread. Rounds are interleaved; each figure is the median over rounds,
+ * the Pool's of the same round beside it, and the same-round difference. Sampling attribution is
+ * approximate: a sample stands for the interval before the next one, inlined functions count in
+ * their caller, the native work and allocation a function causes count as native and GC.
+ *
+ *   npx -y pnpm@10.34.8 bench request-profile
+ *   node --expose-gc .bench-dist/call-path/request-profile.js [requests=20000] [rounds=3] [intervalUs=50]
+ *   BENCH_CPUPROFILE_DIR=/tmp/profiles node …   # also keep each profile, for Chrome DevTools
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ServiceDiscoveryClient } from '@switchyard/client';
+import { StaticRegistry } from '@switchyard/registry';
+import { Pool } from 'undici';
+import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
+import { ownCpuUs, ownThreadsCpuUs, PROFILER_THREAD } from '../harness/cpu.ts';
+import {
+  BENCH,
+  FrameOrigins,
+  GC,
+  IDLE,
+  NATIVE,
+  NODE,
+  PROGRAM,
+  profileWhile,
+  type SelfTimes,
+  SWITCHYARD,
+  selfTimes,
+} from '../harness/cpu-profile.ts';
+import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { interleavedRounds, median } from '../harness/stats.ts';
+
+const INFLIGHT = 64;
+const OURS = 'client.request';
+const POOL = 'undici Pool';
+
+/** Sends `total` requests, `INFLIGHT` at a time. */
+async function drive(total: number, send: () => Promise<unknown>): Promise<void> {
+  let started = 0;
+  const worker = async () => {
+    while (started < total) {
+      started++;
+      await send();
+    }
+  };
+  await Promise.all(Array.from({ length: INFLIGHT }, worker));
+}
+
+interface ProfiledRun {
+  readonly times: SelfTimes;
+  /** The process's CPU per request, all threads but the profiler's sampling thread, µs. */
+  readonly processCpuUs: number;
+  /** The main thread's CPU per request, µs (from /proc; the sampled busy time where it is missing). */
+  readonly mainCpuUs: number;
+  /** The profiler's sampling thread's CPU per request, µs (0 where /proc is missing). */
+  readonly profilerCpuUs: number;
+}
+
+type Pick = (t: SelfTimes) => number;
+
+export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise<void> {
+  const report = new BenchReport('request-profile');
+  const server = siblingScript(import.meta.url, 'bench-server');
+  const backend = spawnTracked(server.command, [...server.args, 'cpu-1']);
+  const port = Number((await waitForLine(backend, /ready (\d+)/))[1]);
+  const pool = new Pool(`http://127.0.0.1:${port}`);
+  const client = new ServiceDiscoveryClient({
+    registry: new StaticRegistry({ bench: [{ id: 'cpu-1', service: 'bench', host: '127.0.0.1', port }] }),
+  });
+  const variants = [
+    { name: OURS, send: async () => (await client.request('bench', { path: '/' })).body.dump() },
+    { name: POOL, send: async () => (await pool.request({ method: 'GET', path: '/' })).body.dump() },
+  ];
+  const origins = new FrameOrigins();
+  // Set to keep every profile for Chrome DevTools (Performance panel, "Load profile").
+  const profileDir = process.env.BENCH_CPUPROFILE_DIR;
+  if (profileDir) mkdirSync(profileDir, { recursive: true });
+  console.log(
+    `${total.toLocaleString('en-US')} GETs per profiled run, ${INFLIGHT} in flight, ${rounds} interleaved rounds, ` +
+      `one sample every ${intervalUs} µs; one keep-alive server in a child process.`,
+  );
+  let results: Map<string, ProfiledRun[]>;
+  try {
+    for (const variant of variants) await drive(Math.min(5_000, total), variant.send); // warm-up
+    results = await interleavedRounds(
+      rounds,
+      variants.map((variant) => ({
+        name: variant.name,
+        run: async (round): Promise<ProfiledRun> => {
+          // No forced gc() here: it shrinks the young generation, and the scavenges that grow it
+          // back cost ~30 µs/request on GC helper threads. A short run of the same variant instead.
+          await drive(Math.min(2_000, total), variant.send);
+          let processCpuUs = 0;
+          let mainCpuUs: number | undefined;
+          let profilerCpuUs = 0;
+          // CPU is read inside the profiled window: Profiler.stop's serialising stays outside.
+          const profile = await profileWhile(intervalUs, async () => {
+            const processStart = ownCpuUs();
+            const threadsStart = ownThreadsCpuUs();
+            await drive(total, variant.send);
+            const threadsEnd = ownThreadsCpuUs();
+            const used = (thread: string) =>
+              threadsEnd.has(thread) && threadsStart.has(thread)
+                ? (threadsEnd.get(thread)! - threadsStart.get(thread)!) / total
+                : undefined;
+            profilerCpuUs = used(PROFILER_THREAD) ?? 0;
+            processCpuUs = (ownCpuUs() - processStart) / total - profilerCpuUs;
+            mainCpuUs = used('main');
+          });
+          if (profileDir) {
+            const file = join(
+              profileDir,
+              `${variant.name.replace(/\W+/g, '-')}-round-${round + 1}.cpuprofile`,
+            );
+            writeFileSync(file, JSON.stringify(profile));
+          }
+          const times = selfTimes(profile, origins);
+          return { times, processCpuUs, profilerCpuUs, mainCpuUs: mainCpuUs ?? busyUs(times) / total };
+        },
+      })),
+    );
+  } finally {
+    await Promise.all([pool.close(), client.close()]);
+    await stopTracked(backend);
+  }
+
+  const ours = results.get(OURS)!;
+  const peer = results.get(POOL)!;
+  /**
+   * µs of CPU per request in each round: the share of the main thread's sampled busy time,
+   * times the main thread's CPU time. Sampled time is wall-clock, and on a shared machine it
+   * also counts while the thread waits for a core; the share of it does not.
+   */
+  const perRequest = (runs: readonly ProfiledRun[], pick: Pick) =>
+    runs.map((run) => (pick(run.times) / Math.max(1, busyUs(run.times))) * run.mainCpuUs);
+  /** Share of the process's CPU time, % per round. */
+  const share = (runs: readonly ProfiledRun[], pick: Pick) =>
+    perRequest(runs, pick).map((us, i) => (100 * us) / runs[i]!.processCpuUs);
+  const bucketUs =
+    (bucket: string): Pick =>
+    (t) =>
+      t.buckets.get(bucket) ?? 0;
+  const sumOf =
+    (buckets: readonly string[]): Pick =>
+    (t) =>
+      buckets.reduce((sum, bucket) => sum + (t.buckets.get(bucket) ?? 0), 0);
+
+  const seen = new Set<string>();
+  for (const run of [...ours, ...peer]) for (const bucket of run.times.buckets.keys()) seen.add(bucket);
+  const largestShare = (bucket: string) =>
+    Math.max(median(share(ours, bucketUs(bucket))), median(share(peer, bucketUs(bucket))));
+  const bySize = (buckets: Iterable<string>) =>
+    [...buckets].sort(
+      (a, b) => median(perRequest(ours, bucketUs(b))) - median(perRequest(ours, bucketUs(a))),
+    );
+  const rowOf = (bucket: string): [string, Pick] => [bucket, bucketUs(bucket)];
+  const last = [BENCH, GC, PROGRAM];
+  const others = bySize(
+    [...seen].filter((b) => !b.startsWith(SWITCHYARD) && b !== IDLE && b !== NODE && !last.includes(b)),
+  );
+  // Every Switchyard package gets a row, however small; other origins under 0.5 % share one.
+  const small = others.filter((b) => largestShare(b) < 0.5);
+  const rowsOf: [string, Pick][] = [
+    ...bySize([...seen].filter((b) => b.startsWith(SWITCHYARD))).map(rowOf),
+    ['switchyard, all packages', switchyardUs],
+    ...others.filter((b) => !small.includes(b) && !b.startsWith(NATIVE)).map(rowOf),
+    ...(seen.has(NODE) ? [rowOf(NODE)] : []),
+    ...others.filter((b) => !small.includes(b) && b.startsWith(NATIVE)).map(rowOf),
+    ...(small.length > 0 ? [[`others, each < 0.5 % (${small.length})`, sumOf(small)] as [string, Pick]] : []),
+    ...last.filter((b) => seen.has(b)).map(rowOf),
+  ];
+  const cell = (values: readonly number[], percents?: readonly number[]) => [
+    fmt(median(values)),
+    percents ? `${fmt(median(percents))} %` : '',
+  ];
+  const rowCells = (runs: readonly ProfiledRun[], pick: Pick) =>
+    cell(perRequest(runs, pick), share(runs, pick));
+  const threadCells = (runs: readonly ProfiledRun[], value: (run: ProfiledRun) => number) =>
+    cell(
+      runs.map(value),
+      runs.map((run) => (100 * value(run)) / run.processCpuUs),
+    );
+  /** Median over rounds of ours − Pool, same round: where client.request's extra CPU lands. */
+  const difference = (oursValues: readonly number[], peerValues: readonly number[]) => {
+    const value = median(oursValues.map((v, round) => v - peerValues[round]!));
+    return `${value > 0 ? '+' : ''}${fmt(value)}`;
+  };
+  const rows = rowsOf.map(([name, pick]) => [
+    name,
+    ...rowCells(ours, pick),
+    ...rowCells(peer, pick),
+    difference(perRequest(ours, pick), perRequest(peer, pick)),
+  ]);
+  const threadRow = (name: string, value: (run: ProfiledRun) => number) => [
+    name,
+    ...threadCells(ours, value),
+    ...threadCells(peer, value),
+    difference(ours.map(value), peer.map(value)),
+  ];
+  const wall = (runs: readonly ProfiledRun[]) =>
+    `${fmt(median(runs.map((run) => busyUs(run.times) / total)))} + ${fmt(median(runs.map((run) => idleUs(run.times) / total)))}`;
+  rows.push(
+    threadRow('main thread, all of the above', (run) => run.mainCpuUs),
+    threadRow("other threads (V8's GC helpers, libuv's pool)", (run) => run.processCpuUs - run.mainCpuUs),
+    threadRow("process CPU (user + system) without the profiler's thread", (run) => run.processCpuUs),
+    threadRow("the profiler's sampling thread (not in the % above)", (run) => run.profilerCpuUs),
+    ['main thread sampled wall time: busy + (idle), not CPU', wall(ours), '', wall(peer), '', ''],
+  );
+  console.log('\nCPU µs per request by origin of the code, from self time (medians over rounds)\n');
+  console.log(
+    markdownTable(
+      ['origin', `${OURS} µs/req`, '% of process', `${POOL} µs/req`, '% of process', 'difference µs/req'],
+      rows,
+    ),
+  );
+
+  // The top Switchyard functions, over all rounds of client.request, scaled like the buckets.
+  const functions = new Map<string, number>();
+  let switchyardAll = 0;
+  let processAll = 0;
+  for (const run of ours) {
+    const scale = run.mainCpuUs / Math.max(1, busyUs(run.times)); // CPU µs/request per sampled µs
+    for (const [label, us] of run.times.functions) {
+      functions.set(label, (functions.get(label) ?? 0) + us * scale);
+    }
+    switchyardAll += switchyardUs(run.times) * scale;
+    processAll += run.processCpuUs;
+  }
+  const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 15);
+  console.log(`\nTop ${top.length} Switchyard functions by self time (${OURS}, mean over rounds)\n`);
+  console.log(
+    markdownTable(
+      [
+        'function  package/src/…:line (where the function starts)',
+        'µs/req',
+        '% of process',
+        '% of switchyard',
+      ],
+      top.map(([label, us]) => [
+        label,
+        fmt(us / ours.length),
+        `${fmt((100 * us) / processAll)} %`,
+        `${fmt((100 * us) / Math.max(1e-9, switchyardAll))} %`,
+      ]),
+    ),
+  );
+  console.log(
+    [
+      '',
+      'Self time: the time a function was on top of the stack when sampled, not counting the functions it',
+      "called. µs/req = a bucket's share of the main thread's sampled busy time × the main thread's CPU per",
+      "request; % = of the process's CPU without the profiler's own thread. Attribution by sampling is",
+      'approximate: each sample stands for the interval before the next; inlined functions count in their',
+      'caller; native calls and V8 machinery a function triggers (socket writes, promise jobs) count as',
+      'native, and its allocations as GC. The profiler adds its own cost (its thread, left out of the %, and',
+      "its signal handling, spread over the main thread's buckets): compare shares; take the CPU per",
+      'request itself from request-cpu.',
+    ].join('\n'),
+  );
+
+  for (const [name, pick] of rowsOf) {
+    report.add({
+      figure: `profile, self time: ${name}`,
+      unit: 'µs/req',
+      ours: OURS,
+      oursRounds: perRequest(ours, pick),
+      peer: POOL,
+      peerRounds: perRequest(peer, pick),
+    });
+  }
+  report.add({
+    figure: "profile: switchyard's share of the process's CPU",
+    unit: '%',
+    ours: OURS,
+    oursRounds: share(ours, switchyardUs),
+  });
+  report.add({
+    figure: 'profile: process CPU per request (profiler running)',
+    unit: 'µs',
+    ours: OURS,
+    oursRounds: ours.map((run) => run.processCpuUs),
+    peer: POOL,
+    peerRounds: peer.map((run) => run.processCpuUs),
+  });
+  for (const [label, us] of top) {
+    report.note(`top switchyard function by self time: ${label}: ${fmt(us / ours.length)} µs/req`);
+  }
+  report.finish();
+}
+
+const switchyardUs: Pick = (t) =>
+  [...t.buckets].reduce((sum, [bucket, us]) => (bucket.startsWith(SWITCHYARD) ? sum + us : sum), 0);
+const idleUs: Pick = (t) => t.buckets.get(IDLE) ?? 0;
+const busyUs: Pick = (t) => t.sampledUs - idleUs(t);
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const [total, rounds, intervalUs] = process.argv.slice(2).map(Number);
+  await main(total && total > 0 ? total : 20_000, Math.max(1, rounds || 3), intervalUs || 50);
+}
