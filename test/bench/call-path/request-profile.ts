@@ -177,6 +177,7 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
   const rowsOf: [string, Pick][] = [
     ...bySize([...seen].filter((b) => b.startsWith(SWITCHYARD))).map(rowOf),
     ['switchyard, all packages', switchyardUs],
+    [CALLED_BY_SWITCHYARD, calledBySwitchyardUs],
     ...others.filter((b) => !small.includes(b) && !b.startsWith(NATIVE)).map(rowOf),
     ...(seen.has(NODE) ? [rowOf(NODE)] : []),
     ...others.filter((b) => !small.includes(b) && b.startsWith(NATIVE)).map(rowOf),
@@ -228,34 +229,42 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
     ),
   );
 
-  // The top Switchyard functions, over all rounds of client.request, scaled like the buckets.
-  const functions = new Map<string, number>();
-  let switchyardAll = 0;
-  let processAll = 0;
-  for (const run of ours) {
-    const scale = run.mainCpuUs / Math.max(1, busyUs(run.times)); // CPU µs/request per sampled µs
-    for (const [label, us] of run.times.functions) {
-      functions.set(label, (functions.get(label) ?? 0) + us * scale);
+  // The top Switchyard functions, and Node/native calls made by them, over all rounds of
+  // client.request, scaled like the buckets.
+  const scaled = (of: (t: SelfTimes) => Map<string, number>) => {
+    const sums = new Map<string, number>();
+    for (const run of ours) {
+      const scale = run.mainCpuUs / Math.max(1, busyUs(run.times)); // CPU µs/request per sampled µs
+      for (const [label, us] of of(run.times)) sums.set(label, (sums.get(label) ?? 0) + us * scale);
     }
-    switchyardAll += switchyardUs(run.times) * scale;
-    processAll += run.processCpuUs;
-  }
-  const top = [...functions].sort((a, b) => b[1] - a[1]).slice(0, 15);
+    return [...sums].sort((a, b) => b[1] - a[1]);
+  };
+  const switchyardAll = ours.reduce(
+    (sum, run) => sum + (switchyardUs(run.times) * run.mainCpuUs) / Math.max(1, busyUs(run.times)),
+    0,
+  );
+  const processAll = ours.reduce((sum, run) => sum + run.processCpuUs, 0);
+  const top = scaled((t) => t.functions).slice(0, 15);
+  const topCalls = scaled((t) => t.calledBySwitchyard).slice(0, 10);
+  const topRows = (entries: readonly (readonly [string, number])[]) =>
+    entries.map(([label, us]) => [
+      label,
+      fmt(us / ours.length),
+      `${fmt((100 * us) / processAll)} %`,
+      `${fmt((100 * us) / Math.max(1e-9, switchyardAll))} %`,
+    ]);
   console.log(`\nTop ${top.length} Switchyard functions by self time (${OURS}, mean over rounds)\n`);
   console.log(
     markdownTable(
-      [
-        'function  package/src/…:line (where the function starts)',
-        'µs/req',
-        '% of process',
-        '% of switchyard',
-      ],
-      top.map(([label, us]) => [
-        label,
-        fmt(us / ours.length),
-        `${fmt((100 * us) / processAll)} %`,
-        `${fmt((100 * us) / Math.max(1e-9, switchyardAll))} %`,
-      ]),
+      ['function  package/src/…:line (where it starts)', 'µs/req', '% of process', '% of switchyard'],
+      topRows(top),
+    ),
+  );
+  console.log(`\nTop ${topCalls.length} Node/native calls made directly by Switchyard code, by self time\n`);
+  console.log(
+    markdownTable(
+      ['node or native function ← switchyard caller', 'µs/req', '% of process', 'vs switchyard self'],
+      topRows(topCalls),
     ),
   );
   console.log(
@@ -268,7 +277,8 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
       'caller; native calls and V8 machinery a function triggers (socket writes, promise jobs) count as',
       'native, and its allocations as GC. The profiler adds its own cost (its thread, left out of the %, and',
       "its signal handling, spread over the main thread's buckets): compare shares; take the CPU per",
-      'request itself from request-cpu.',
+      'request itself from request-cpu. "Called directly by switchyard": Node\'s or native code whose',
+      "first caller below it that is neither is Switchyard's (a socket write undici makes is undici's).",
     ].join('\n'),
   );
 
@@ -299,9 +309,14 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
   for (const [label, us] of top) {
     report.note(`top switchyard function by self time: ${label}: ${fmt(us / ours.length)} µs/req`);
   }
+  for (const [label, us] of topCalls) {
+    report.note(`top node/native call by switchyard: ${label}: ${fmt(us / ours.length)} µs/req`);
+  }
   report.finish();
 }
 
+const CALLED_BY_SWITCHYARD = '  node internals and native called directly by switchyard (in the rows below)';
+const calledBySwitchyardUs: Pick = (t) => [...t.calledBySwitchyard.values()].reduce((sum, us) => sum + us, 0);
 const switchyardUs: Pick = (t) =>
   [...t.buckets].reduce((sum, [bucket, us]) => (bucket.startsWith(SWITCHYARD) ? sum + us : sum), 0);
 const idleUs: Pick = (t) => t.buckets.get(IDLE) ?? 0;

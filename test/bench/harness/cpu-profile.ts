@@ -128,6 +128,12 @@ export class FrameOrigins {
 export interface SelfTimes {
   readonly buckets: Map<string, number>;
   readonly functions: Map<string, number>;
+  /**
+   * Self time of Node internals and native code called directly by Switchyard's code (the first
+   * frame below them that is neither is Switchyard's), by `callee ← Switchyard caller`. It is
+   * part of the node-internals and native buckets, not added to Switchyard's.
+   */
+  readonly calledBySwitchyard: Map<string, number>;
   /** All sampled time, idle included, µs. */
   readonly sampledUs: number;
   readonly samples: number;
@@ -139,11 +145,32 @@ export interface SelfTimes {
  */
 export function selfTimes(profile: Profiler.Profile, origins: FrameOrigins): SelfTimes {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, Profiler.ProfileNode>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node);
   const samples = profile.samples ?? [];
   const deltas = profile.timeDeltas ?? [];
   const meanUs = samples.length > 0 ? (profile.endTime - profile.startTime) / samples.length : 0;
   const buckets = new Map<string, number>();
   const functions = new Map<string, number>();
+  const calledBySwitchyard = new Map<string, number>();
+  const callerOf = new Map<number, string | undefined>();
+  const isNodeOrNative = (bucket: string) => bucket === NODE || bucket.startsWith(NATIVE);
+  /** `callee ← Switchyard caller` when `node` runs Node's or native code on Switchyard's behalf. */
+  const switchyardCaller = (node: Profiler.ProfileNode): string | undefined => {
+    if (callerOf.has(node.id)) return callerOf.get(node.id);
+    let key: string | undefined;
+    for (let up = parentOf.get(node.id); up; up = parentOf.get(up.id)) {
+      const origin = origins.of(up.callFrame);
+      if (isNodeOrNative(origin.bucket)) continue;
+      if (origin.label) {
+        const { functionName, url } = node.callFrame;
+        key = `${functionName || '(anonymous)'}${url ? ` ${url}` : ''} ← ${origin.label}`;
+      }
+      break;
+    }
+    callerOf.set(node.id, key);
+    return key;
+  };
   let sampledUs = 0;
   for (let i = 0; i < samples.length; i++) {
     const node = byId.get(samples[i]!);
@@ -153,6 +180,10 @@ export function selfTimes(profile: Profiler.Profile, origins: FrameOrigins): Sel
     const origin = origins.of(node.callFrame);
     buckets.set(origin.bucket, (buckets.get(origin.bucket) ?? 0) + us);
     if (origin.label) functions.set(origin.label, (functions.get(origin.label) ?? 0) + us);
+    else if (isNodeOrNative(origin.bucket)) {
+      const key = switchyardCaller(node);
+      if (key) calledBySwitchyard.set(key, (calledBySwitchyard.get(key) ?? 0) + us);
+    }
   }
-  return { buckets, functions, sampledUs, samples: samples.length };
+  return { buckets, functions, calledBySwitchyard, sampledUs, samples: samples.length };
 }
