@@ -6,7 +6,9 @@
  * functions it called) is attributed to Switchyard's own code per package (frames of the bundle
  * mapped back to `packages/<name>/src` through its source map), undici (and its wasm HTTP
  * parser), Node's internals (`node:*`), native code by name (socket writes, promise jobs…), the
- * bench's own request loop, GC and `(program)`; plus the top 15 Switchyard functions.
+ * bench's own request loop, GC and `(program)`; plus the top 15 Switchyard functions and the
+ * Node/native calls they make directly. A second pass runs V8's sampling heap profiler (young
+ * garbage included) for the bytes each request allocates, by the same origins.
  *
  * Sampled time is wall-clock, and on a shared machine it also runs while the thread waits for a
  * core: each bucket's µs per request is its share of the main thread's sampled busy time times
@@ -28,6 +30,7 @@ import { StaticRegistry } from '@switchyard/registry';
 import { Pool } from 'undici';
 import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
 import { ownCpuUs, ownThreadsCpuUs, PROFILER_THREAD } from '../harness/cpu.ts';
+import { profileWhile, type SelfTimes, selfTimes } from '../harness/cpu-profile.ts';
 import {
   BENCH,
   FrameOrigins,
@@ -36,11 +39,9 @@ import {
   NATIVE,
   NODE,
   PROGRAM,
-  profileWhile,
-  type SelfTimes,
   SWITCHYARD,
-  selfTimes,
-} from '../harness/cpu-profile.ts';
+} from '../harness/frame-origins.ts';
+import { type Allocations, allocations, allocationsWhile } from '../harness/heap-profile.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
@@ -72,6 +73,9 @@ interface ProfiledRun {
 
 type Pick = (t: SelfTimes) => number;
 
+/** About one allocation sample per this many bytes. */
+const ALLOCATION_INTERVAL = 1_024;
+
 export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise<void> {
   const report = new BenchReport('request-profile');
   const server = siblingScript(import.meta.url, 'bench-server');
@@ -94,6 +98,8 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
       `one sample every ${intervalUs} µs; one keep-alive server in a child process.`,
   );
   let results: Map<string, ProfiledRun[]>;
+  let allocated: Map<string, Allocations[]>;
+  const allocationTotal = Math.min(total, 10_000);
   try {
     for (const variant of variants) await drive(Math.min(5_000, total), variant.send); // warm-up
     results = await interleavedRounds(
@@ -130,6 +136,20 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
           }
           const times = selfTimes(profile, origins);
           return { times, processCpuUs, profilerCpuUs, mainCpuUs: mainCpuUs ?? busyUs(times) / total };
+        },
+      })),
+    );
+    // Then what each request allocates (a separate pass: the two profilers would colour each other).
+    allocated = await interleavedRounds(
+      rounds,
+      variants.map((variant) => ({
+        name: variant.name,
+        run: async () => {
+          await drive(Math.min(1_000, allocationTotal), variant.send);
+          const profile = await allocationsWhile(ALLOCATION_INTERVAL, () =>
+            drive(allocationTotal, variant.send),
+          );
+          return allocations(profile, origins);
         },
       })),
     );
@@ -282,6 +302,8 @@ export async function main(total = 20_000, rounds = 3, intervalUs = 50): Promise
     ].join('\n'),
   );
 
+  printAllocations(report, allocated.get(OURS)!, allocated.get(POOL)!, allocationTotal);
+
   for (const [name, pick] of rowsOf) {
     report.add({
       figure: `profile, self time: ${name}`,
@@ -321,6 +343,95 @@ const switchyardUs: Pick = (t) =>
   [...t.buckets].reduce((sum, [bucket, us]) => (bucket.startsWith(SWITCHYARD) ? sum + us : sum), 0);
 const idleUs: Pick = (t) => t.buckets.get(IDLE) ?? 0;
 const busyUs: Pick = (t) => t.sampledUs - idleUs(t);
+
+/** Bytes allocated per request by origin, client.request beside the Pool, and the top allocators. */
+function printAllocations(
+  report: BenchReport,
+  ours: readonly Allocations[],
+  peer: readonly Allocations[],
+  total: number,
+): void {
+  type Of = (a: Allocations) => number;
+  const perRequest = (runs: readonly Allocations[], of: Of) => runs.map((run) => of(run) / total);
+  const bucket =
+    (name: string): Of =>
+    (a) =>
+      a.buckets.get(name) ?? 0;
+  const sum = (map: Map<string, number>, filter: (key: string) => boolean = () => true) =>
+    [...map].reduce((all, [key, bytes]) => (filter(key) ? all + bytes : all), 0);
+  const seen = new Set<string>();
+  for (const run of [...ours, ...peer]) for (const name of run.buckets.keys()) seen.add(name);
+  const bySize = (names: Iterable<string>) =>
+    [...names].sort((a, b) => median(perRequest(ours, bucket(b))) - median(perRequest(ours, bucket(a))));
+  const others = bySize([...seen].filter((name) => !name.startsWith(SWITCHYARD)));
+  const small = others.filter(
+    (name) => Math.max(median(perRequest(ours, bucket(name))), median(perRequest(peer, bucket(name)))) < 16,
+  );
+  const rows: [string, Of][] = [
+    ...bySize([...seen].filter((name) => name.startsWith(SWITCHYARD))).map((name): [string, Of] => [
+      name,
+      bucket(name),
+    ]),
+    ['switchyard, all packages', (a) => sum(a.buckets, (name) => name.startsWith(SWITCHYARD))],
+    [CALLED_BY_SWITCHYARD, (a) => sum(a.calledBySwitchyard)],
+    ...others.filter((name) => !small.includes(name)).map((name): [string, Of] => [name, bucket(name)]),
+    ...(small.length > 0
+      ? [
+          [
+            `others, each < 16 B (${small.length})`,
+            (a: Allocations) => sum(a.buckets, (n) => small.includes(n)),
+          ] as [string, Of],
+        ]
+      : []),
+    ['all allocations', (a) => a.totalBytes],
+  ];
+  const cells = (values: readonly number[]) => fmt(Math.round(median(values)));
+  console.log(
+    `\nBytes allocated per request by origin of the allocating code (V8's sampling heap profiler, one sample per ~${ALLOCATION_INTERVAL} B, young garbage included; ${total.toLocaleString('en-US')} GETs per run, medians over rounds)\n`,
+  );
+  console.log(
+    markdownTable(
+      ['origin', `${OURS} B/req`, `${POOL} B/req`, 'difference B/req'],
+      rows.map(([name, of]) => {
+        const mine = perRequest(ours, of);
+        const theirs = perRequest(peer, of);
+        return [name, cells(mine), cells(theirs), cells(mine.map((v, i) => v - theirs[i]!))];
+      }),
+    ),
+  );
+  const top = (of: (a: Allocations) => Map<string, number>, count: number) => {
+    const sums = new Map<string, number>();
+    for (const run of ours) for (const [key, bytes] of of(run)) sums.set(key, (sums.get(key) ?? 0) + bytes);
+    return [...sums]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, count)
+      .map(([key, bytes]) => [key, fmt(Math.round(bytes / (total * ours.length)))]);
+  };
+  const topFunctions = top((a) => a.functions, 10);
+  const topCalls = top((a) => a.calledBySwitchyard, 5);
+  console.log(
+    `\nTop ${topFunctions.length} Switchyard functions by bytes allocated (${OURS}, mean over rounds)\n`,
+  );
+  console.log(markdownTable(['function  package/src/…:line (where it starts)', 'B/req'], topFunctions));
+  console.log(`\nTop ${topCalls.length} Node/native allocations made directly for Switchyard code\n`);
+  console.log(markdownTable(['node or native function ← switchyard caller', 'B/req'], topCalls));
+  console.log(
+    '\nThe sampling heap profiler charges each sampled object to the function on top of the stack when it\n' +
+      'was allocated (objects an async function or a promise allocates for itself count in that function).',
+  );
+  for (const [name, of] of rows) {
+    report.add({
+      figure: `allocated per request: ${name.trim()}`,
+      unit: 'B',
+      ours: OURS,
+      oursRounds: perRequest(ours, of),
+      peer: POOL,
+      peerRounds: perRequest(peer, of),
+    });
+  }
+  for (const [label, bytes] of topFunctions)
+    report.note(`top switchyard allocator: ${label}: ${bytes} B/req`);
+}
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds, intervalUs] = process.argv.slice(2).map(Number);
