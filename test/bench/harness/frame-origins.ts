@@ -55,8 +55,9 @@ export class FrameOrigins {
     const { url, functionName } = frame;
     if (url === '') {
       if (functionName === '(garbage collector)') return { bucket: GC };
-      if (functionName === '(program)') return { bucket: PROGRAM };
-      if (functionName === '(idle)' || functionName === '(root)') return { bucket: IDLE };
+      // (root) holds what an allocation profile samples with no JS frame on the stack.
+      if (functionName === '(program)' || functionName === '(root)') return { bucket: PROGRAM };
+      if (functionName === '(idle)') return { bucket: IDLE };
       return { bucket: `${NATIVE}${functionName}` };
     }
     if (url.startsWith('node:')) return { bucket: NODE };
