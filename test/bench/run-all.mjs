@@ -32,6 +32,8 @@ const benches = [
   'call-path/breaker-memory.ts',
   'call-path/failover-after-kill.ts',
   'call-path/http-bench.ts',
+  'call-path/request-cpu.ts',
+  'call-path/request-profile.ts',
   'call-path/fetch-bench.ts',
   'call-path/instrumentation-overhead.ts',
   'registry/registry-bench.ts',
@@ -94,7 +96,11 @@ await build({
   target: `node${process.versions.node}`,
   keepNames: false,
   minify: false,
-  sourcemap: false,
+  // Linked maps (a .js.map beside each bundle, no sources inside): plain `node` ignores them, so
+  // the other benches run exactly as before; request-profile reads them to map profile frames
+  // back to packages/<name>/src.
+  sourcemap: 'linked',
+  sourcesContent: false,
   plugins: [externalDependencies],
   // No "module" condition: external packages must resolve to what plain Node loads, not to a
   // bundler-only build (@opentelemetry/api's "module" build has extensionless imports).

@@ -1,44 +1,47 @@
 /**
- * CPU per request of `client.request` against a raw undici Pool, in the same run: N GETs with
- * 64 in flight against one keep-alive `node:http` server in a child process, so the process CPU
- * time (`process.cpuUsage()`, user + system) is the client's alone. Rounds are interleaved and
- * each figure is the median of the rounds, with its ratio to the Pool of the same round. On a
- * busy machine wall-clock throughput is noise; CPU time per request is what resolves 10 %.
+ * CPU per request of each layer of `client.request` against a raw undici Pool, in the same run:
+ * N GETs with 64 in flight against one keep-alive `node:http` server in a child process, so the
+ * process CPU time (`process.cpuUsage()`, user + system) is the client's alone. The variants add
+ * one layer at a time:
  *
- *   npx tsx test/bench/call-path/request-cpu.ts [requests=20000] [rounds=3]
+ * - undici Pool: `pool.request` and `body.dump()`, nothing else;
+ * - `callService` with a bare `pool.request` inside: discovery, pick, executor (retry, breaker,
+ *   budget, the default 15 s attempt timeout), no HTTP layer of Switchyard's;
+ * - `client.request` (defaults: 15 s attempt timeout);
+ * - `client.request` with `timeoutMs: 1000` set;
+ * - `client.request` with a caller's signal.
  *
- * tsx wraps every closure the client creates per call (keepNames), which plain-JS peers do not
- * pay: for figures on built JavaScript, bundle it first, e.g.
- *   esbuild test/bench/call-path/request-cpu.ts --bundle --platform=node --format=esm \
- *     --external:undici --outfile=test/bench/call-path/request-cpu.bundle.mjs
+ * Rounds are interleaved (the order rotated each round); each figure is the median of the rounds,
+ * with its ratio to the Pool measured in the same round. On a busy machine wall-clock throughput
+ * is noise; CPU time per request is what resolves 10 %.
+ *
+ *   npx -y pnpm@10.34.8 bench request-cpu
+ *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests=20000] [rounds=3]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once, setMaxListeners } from 'node:events';
-import { loadavg } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { setMaxListeners } from 'node:events';
+import { pathToFileURL } from 'node:url';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import { StaticRegistry } from '@switchyard/registry';
 import { Pool } from 'undici';
+import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
+import { ownCpuUs } from '../harness/cpu.ts';
+import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { interleavedRounds, median } from '../harness/stats.ts';
 
 const INFLIGHT = 64;
 
 interface Variant {
   readonly name: string;
   readonly send: () => Promise<unknown>;
-  readonly close: () => Promise<void>;
 }
 
-async function startServer(): Promise<{ port: number; child: ChildProcess }> {
-  const script = fileURLToPath(new URL('./bench-server.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', script, 'cpu'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const [line] = (await once(child.stdout!, 'data')) as [Buffer];
-  return { port: Number(/ready (\d+)/.exec(line.toString())?.[1]), child };
+interface Run {
+  readonly cpuUs: number;
+  readonly rps: number;
 }
 
-/** Sends `total` requests, `INFLIGHT` at a time; returns the client's CPU µs per request. */
-async function cpuPerRequest(total: number, send: () => Promise<unknown>): Promise<number> {
+/** Sends `total` requests, `INFLIGHT` at a time: the process's CPU µs per request, and req/s. */
+async function drive(total: number, send: () => Promise<unknown>): Promise<Run> {
   let started = 0;
   const worker = async () => {
     while (started < total) {
@@ -46,75 +49,100 @@ async function cpuPerRequest(total: number, send: () => Promise<unknown>): Promi
       await send();
     }
   };
-  const before = process.cpuUsage();
+  const cpuStart = ownCpuUs();
+  const t0 = performance.now();
   await Promise.all(Array.from({ length: INFLIGHT }, worker));
-  const used = process.cpuUsage(before);
-  return (used.user + used.system) / total;
+  const seconds = (performance.now() - t0) / 1_000;
+  return { cpuUs: (ownCpuUs() - cpuStart) / total, rps: total / seconds };
 }
 
-const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
+const POOL = 'undici Pool';
 
 export async function main(total = 20_000, rounds = 3): Promise<void> {
-  const server = await startServer();
-  const origin = `http://127.0.0.1:${server.port}`;
+  const report = new BenchReport('request-cpu');
+  const server = siblingScript(import.meta.url, 'bench-server');
+  const backend = spawnTracked(server.command, [...server.args, 'cpu-1']);
+  const port = Number((await waitForLine(backend, /ready (\d+)/))[1]);
+  const origin = `http://127.0.0.1:${port}`;
   const registry = new StaticRegistry({
-    bench: [{ id: 'cpu-1', service: 'bench', host: '127.0.0.1', port: server.port }],
+    bench: [{ id: 'cpu-1', service: 'bench', host: '127.0.0.1', port }],
   });
   const pool = new Pool(origin);
+  const poolInside = new Pool(origin);
   const client = new ServiceDiscoveryClient({ registry });
+  const clientTimeout = new ServiceDiscoveryClient({ registry, timeoutMs: 1_000 });
   const caller = new AbortController();
   setMaxListeners(0, caller.signal); // one long-lived caller signal shared by every request in flight
   const variants: Variant[] = [
     {
-      name: 'undici Pool',
+      name: POOL,
       send: async () => (await pool.request({ method: 'GET', path: '/' })).body.dump(),
-      close: () => pool.close(),
+    },
+    {
+      name: 'callService + bare pool.request',
+      send: async () =>
+        (
+          await client.callService('bench', () => poolInside.request({ method: 'GET', path: '/' }))
+        ).body.dump(),
     },
     {
       name: 'client.request (default 15 s attempt timeout)',
       send: async () => (await client.request('bench', { path: '/' })).body.dump(),
-      close: async () => {},
+    },
+    {
+      name: 'client.request (timeoutMs: 1000)',
+      send: async () => (await clientTimeout.request('bench', { path: '/' })).body.dump(),
     },
     {
       name: 'client.request + caller signal',
       send: async () => (await client.request('bench', { path: '/', signal: caller.signal })).body.dump(),
-      close: () => client.close(),
     },
   ];
-  const results = variants.map(() => [] as number[]);
-  const ratios = variants.map(() => [] as number[]);
-  try {
-    for (const variant of variants) await cpuPerRequest(Math.min(2_000, total), variant.send); // warm-up
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, variant] of variants.entries())
-        results[i]!.push(await cpuPerRequest(total, variant.send));
-      for (const [i] of variants.entries()) ratios[i]!.push(results[i]![round]! / results[0]![round]!);
-    }
-  } finally {
-    for (const variant of variants) await variant.close();
-    server.child.kill('SIGTERM');
-    await once(server.child, 'exit');
-  }
-  const load = loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ');
   console.log(
-    `CPU per request, ${total} GETs × ${rounds} rounds, ${INFLIGHT} in flight, one keep-alive server in a child process`,
+    `${total.toLocaleString('en-US')} GETs per run, ${INFLIGHT} in flight, ${rounds} interleaved rounds; ` +
+      'one keep-alive server in a child process; CPU is this process’s (user + system).',
   );
-  console.log(`node ${process.version}; load average ${load} (other processes share the CPUs)`);
-  console.log('variant | CPU µs/request (median) | × Pool (median of same-round ratios) | rounds');
-  for (const [i, variant] of variants.entries()) {
-    const rounds = results[i]!.map((n) => n.toFixed(1)).join(' / ');
-    console.log(
-      `${variant.name} | ${median(results[i]!).toFixed(1)} | ${median(ratios[i]!).toFixed(2)}× | ${rounds}`,
+  let results: Map<string, Run[]>;
+  try {
+    for (const variant of variants) await drive(Math.min(2_000, total), variant.send); // warm-up
+    results = await interleavedRounds(
+      rounds,
+      variants.map((variant) => ({ name: variant.name, run: () => drive(total, variant.send) })),
     );
+  } finally {
+    await Promise.all([pool.close(), poolInside.close(), client.close(), clientTimeout.close()]);
+    await stopTracked(backend);
   }
+  const cpu = (name: string) => results.get(name)!.map((r) => r.cpuUs);
+  console.log('\nMedians per variant\n');
+  console.log(
+    markdownTable(
+      ['variant', 'CPU µs/request', 'CPU µs/request by round', 'req/s'],
+      variants.map(({ name }) => [
+        name,
+        fmt(median(cpu(name))),
+        cpu(name)
+          .map((value) => fmt(value))
+          .join(' / '),
+        fmt(median(results.get(name)!.map((r) => r.rps))),
+      ]),
+    ),
+  );
+  for (const { name } of variants.slice(1)) {
+    report.add({
+      figure: 'CPU per request, 64 in flight',
+      unit: 'µs',
+      ours: name,
+      oursRounds: cpu(name),
+      peer: POOL,
+      peerRounds: cpu(POOL),
+    });
+  }
+  report.print('Same-round ratios to the undici Pool (lower is better)');
+  report.finish();
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds] = process.argv.slice(2).map(Number);
-  await main(total || undefined, rounds || undefined);
+  await main(total && total > 0 ? total : 20_000, Math.max(3, rounds || 3));
 }

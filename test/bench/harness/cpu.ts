@@ -21,10 +21,10 @@ interface ProcStat {
   readonly cpuTicks: number;
 }
 
-function readStat(pid: number): ProcStat | undefined {
+function readStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -60,4 +60,38 @@ export function processTreeCpuUs(pid: number): number {
     }
   }
   return (ticks / ticksPerSecond) * 1e6;
+}
+
+/** Name of the thread V8's CPU profiler samples from (`ProfilerEventsProcessor`). */
+export const PROFILER_THREAD = 'v8:ProfEvntProc';
+
+/**
+ * CPU time (user + system) of each of this process's threads, in µs, from /proc/self/task:
+ * `main` for the main thread, the others summed by thread name (V8's GC helpers and libuv's
+ * pool are `node`, the CPU profiler's sampling thread PROFILER_THREAD). One clock tick of
+ * resolution; empty where /proc is missing.
+ */
+export function ownThreadsCpuUs(): Map<string, number> {
+  const byName = new Map<string, number>();
+  let tasks: string[];
+  try {
+    tasks = readdirSync(`/proc/${process.pid}/task`);
+  } catch {
+    return byName;
+  }
+  for (const task of tasks) {
+    const tid = Number(task);
+    const stat = readStat(tid, `/proc/${process.pid}/task/${task}/stat`);
+    if (!stat) continue; // the thread has just exited
+    let name = 'main';
+    if (tid !== process.pid) {
+      try {
+        name = readFileSync(`/proc/${process.pid}/task/${task}/comm`, 'utf8').trim();
+      } catch {
+        continue;
+      }
+    }
+    byName.set(name, (byName.get(name) ?? 0) + (stat.cpuTicks / ticksPerSecond) * 1e6);
+  }
+  return byName;
 }
