@@ -2,10 +2,12 @@
  * fetch through the Switchyard interceptor vs fetch through a plain undici Agent vs
  * client.request() (and fetch through a pass-through interceptor, to tell undici's compose() cost
  * from Switchyard's), in one run over the same three backends (separate processes on loopback):
- * throughput and this process's CPU µs per request, median of 3 interleaved rounds; then one of
- * three backends killed at 20 % of a run, counting the requests each one loses.
+ * throughput and this process's CPU µs per request, median of 5 interleaved rounds with ratios
+ * taken within each round; then one of three backends killed at 20 % of a run, counting the
+ * requests each one loses.
  *
- *   npx tsx test/bench/call-path/fetch-bench.ts [requests=20000] [inflight=64]
+ *   pnpm bench fetch-bench
+ *   node .bench-dist/call-path/fetch-bench.js [requests=20000] [inflight=64] [rounds=5]
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -17,6 +19,8 @@ import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { siblingScript } from '../harness/children.ts';
+import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { interleavedRounds, median } from '../harness/stats.ts';
 
 interface Backend {
   readonly id: string;
@@ -146,40 +150,68 @@ function contenders(backends: readonly Backend[]): Contender[] {
   return [plainFetch, noopFetch, switchyardFetch, request];
 }
 
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
-
-export async function main(total = 20_000, inflight = 64): Promise<void> {
+export async function main(total = 20_000, inflight = 64, rounds = 5): Promise<void> {
+  const report = new BenchReport('fetch-bench');
   const backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startBackend(id)));
   const all = contenders(backends);
-  const rounds = new Map<string, Round[]>(all.map((c) => [c.name, []]));
   for (const c of all) await drive(Math.min(5_000, total), inflight, c.send); // warm-up
-  for (let round = 0; round < 3; round++) {
-    // Rotate the order so that no contender always runs on the warmest (or most loaded) machine.
-    for (let i = 0; i < all.length; i++) {
-      const c = all[(i + round) % all.length]!;
-      rounds.get(c.name)!.push(await drive(total, inflight, c.send));
-    }
-  }
+  // Rounds interleaved, the order rotated each round: every ratio compares figures of one round.
+  const byRound = await interleavedRounds(
+    rounds,
+    all.map((c) => ({ name: c.name, run: () => drive(total, inflight, c.send) })),
+  );
   for (const c of all) await c.close();
   await stopAll(backends);
 
-  const base = rounds.get(all[0]!.name)!;
-  const baseRps = median(base.map((r) => r.rps));
-  const baseCpu = median(base.map((r) => r.cpuUsPerRequest));
   console.log(
-    `\nHealthy: ${total} GETs per round, ${inflight} in flight, median of 3 rounds (undici ${undiciVersion()}).\n`,
+    `\nHealthy: ${total} GETs per round, ${inflight} in flight, ${rounds} interleaved rounds (undici ${undiciVersion()}).\n`,
   );
-  console.log('| who | req/s | vs plain fetch | CPU µs/req | vs plain fetch | errors |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  for (const c of all) {
-    const rs = rounds.get(c.name)!;
-    const rps = median(rs.map((r) => r.rps));
-    const cpu = median(rs.map((r) => r.cpuUsPerRequest));
-    const errors = rs.reduce((sum, r) => sum + r.errors, 0);
-    console.log(
-      `| ${c.name} | ${rps.toFixed(0)} | ${(rps / baseRps).toFixed(2)}× | ${cpu.toFixed(1)} | ${(cpu / baseCpu).toFixed(2)}× | ${errors} |`,
-    );
+  const cpu = (name: string) => byRound.get(name)!.map((r) => r.cpuUsPerRequest);
+  const rps = (name: string) => byRound.get(name)!.map((r) => r.rps);
+  console.log(
+    markdownTable(
+      ['who', 'CPU µs/req (median)', 'by round', 'req/s (median)', 'errors'],
+      all.map((c) => [
+        c.name,
+        fmt(median(cpu(c.name))),
+        cpu(c.name)
+          .map((value) => fmt(value))
+          .join(' / '),
+        fmt(median(rps(c.name))),
+        String(byRound.get(c.name)!.reduce((sum, r) => sum + r.errors, 0)),
+      ]),
+    ),
+  );
+  const [plainFetch, passThrough, switchyardFetch, request] = all.map((c) => c.name) as [
+    string,
+    string,
+    string,
+    string,
+  ];
+  for (const [ours, peer] of [
+    [switchyardFetch, plainFetch],
+    [passThrough, plainFetch],
+    [switchyardFetch, passThrough],
+    [request, plainFetch],
+  ] as const) {
+    report.add({
+      figure: 'CPU per request, 64 in flight',
+      unit: 'µs',
+      ours,
+      oursRounds: cpu(ours),
+      peer,
+      peerRounds: cpu(peer),
+    });
   }
+  report.add({
+    figure: 'throughput',
+    unit: 'req/s',
+    ours: switchyardFetch,
+    oursRounds: rps(switchyardFetch),
+    peer: plainFetch,
+    peerRounds: rps(plainFetch),
+  });
+  report.print('Same-round ratios (lower CPU is better)');
 
   console.log(`\nOne of three killed at 20 % of ${total} GETs (${inflight} in flight): requests lost.\n`);
   console.log('| who | lost | req/s |');
@@ -199,6 +231,7 @@ export async function main(total = 20_000, inflight = 64): Promise<void> {
     await c.close();
     await stopAll(bs);
   }
+  report.finish();
 }
 
 function undiciVersion(): string {
@@ -206,6 +239,6 @@ function undiciVersion(): string {
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  const [total, inflight] = process.argv.slice(2).map(Number);
-  await main(total || 20_000, inflight || 64);
+  const [total, inflight, rounds] = process.argv.slice(2).map(Number);
+  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 5));
 }
