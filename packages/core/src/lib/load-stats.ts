@@ -1,6 +1,15 @@
 import type { ServiceInstance } from './service-instance.ts';
 
 /**
+ * The least weight one answer below the estimate gets. A purely time-based weight (Finagle's)
+ * gives each answer 1 − e^(−gap/decay): at thousands of answers a second that is ~1/100,000, so
+ * one spike outweighs every faster answer after it for seconds. With this floor a lone spike is
+ * forgotten after a couple of dozen faster answers, while an instance that stays slow re-raises its
+ * peak with each answer; an idle instance still decays with time alone.
+ */
+const ANSWER_WEIGHT_FLOOR = 1 / 8;
+
+/**
  * Live load figures for one instance, written by the executor at the start and end of each
  * attempt and read by load-aware balancers. Kept apart from the immutable snapshot so that a
  * new snapshot keeps the figures of the instances it shares with the old one.
@@ -45,15 +54,16 @@ export class InstanceStats {
 
   /**
    * Peak-sensitive EWMA (Finagle): a sample above the average replaces it at once, so a slow
-   * instance is noticed on its first slow answer; lower samples pull it down with a decay that
-   * depends on the time since the last sample, not on the number of samples.
+   * instance is noticed on its first slow answer; a lower sample pulls it down by a weight that
+   * grows with the time since the last sample, and is never below ANSWER_WEIGHT_FLOOR, so that
+   * a stream of fast answers undoes a lone spike within a few dozen answers, not only with time.
    */
   observe(now: number, latencyMs: number): void {
     if (this.samples === 0 || latencyMs > this.#cost) {
       this.#cost = latencyMs;
     } else {
       const elapsed = Math.max(now - this.#stamp, 0);
-      const w = Math.exp(-elapsed / this.#decayMs);
+      const w = Math.min(Math.exp(-elapsed / this.#decayMs), 1 - ANSWER_WEIGHT_FLOOR);
       this.#cost = this.#cost * w + latencyMs * (1 - w);
     }
     this.#stamp = now;

@@ -148,6 +148,18 @@ describe('InstanceStats', () => {
     expect(stats.latencyEstimate(5000)).toBeLessThan(11);
   });
 
+  it('forgets a lone spike after a few dozen faster answers, however busy, but stays at a persistent peak', () => {
+    const spiked = new LoadStats({ decayMs: 10_000 }).of(a);
+    spiked.observe(0, 6);
+    spiked.observe(0.1, 40); // one 40 ms answer among 6 ms ones, 10,000 answers a second
+    for (let i = 1; i <= 48; i++) spiked.observe(0.1 + i * 0.1, 6);
+    // A weight from time alone (1 − e^(−0.1/10,000) per answer) would still read ~40 ms.
+    expect(spiked.latencyEstimate(5)).toBeLessThan(8);
+    const slow = new LoadStats({ decayMs: 10_000 }).of(b);
+    for (let i = 0; i < 48; i++) slow.observe(i * 0.1, 20 + (i % 3));
+    expect(slow.latencyEstimate(5)).toBeGreaterThan(20);
+  });
+
   it('keeps a service-wide in-flight total in step with every instance', () => {
     const load = new LoadStats();
     load.of(a).onStart();
