@@ -121,6 +121,19 @@ describe('peakEwma', () => {
     expect(share(ours, 'i2', 1, 5)).toBeGreaterThan(0.45);
   });
 
+  it('still leaves the 20 ms instance alone when the fast ones hiccup (2 % of answers 10–40 ms late)', () => {
+    let x = 12_345;
+    const next = () => {
+      x = (Math.imul(x, 1_103_515_245) + 12_345) | 0;
+      return (x >>> 8) / 2 ** 24;
+    };
+    const counts = simulate(setup(3), 64, 5_000, (id) =>
+      id === 'i1' ? 20 : 6 + (next() < 0.02 ? 10 + 30 * next() : 0),
+    );
+    // A hiccup raises a fast instance's estimate to at most twice its mean: still below 20 ms.
+    expect(share(counts, 'i1', 1, 5)).toBeLessThan(0.004);
+  });
+
   it('keeps probing a slow instance and returns to it once it is fast again', () => {
     // i1 answers in 20 ms for 20 s, then in 6 ms like the others.
     const counts = simulate(setup(3), 64, 40_000, (id, t) => (id === 'i1' && t < 20_000 ? 20 : 6));
