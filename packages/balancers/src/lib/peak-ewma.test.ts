@@ -156,6 +156,16 @@ describe('peakEwma', () => {
     });
     expect(share(counts, 'i0', 2, 3)).toBeGreaterThan(0.25);
     expect(share(counts, 'i0', 3, 4)).toBeGreaterThan(0.3);
+    // At 6 in flight few answers follow the spike: the probes' answers bring it back.
+    spiked = false;
+    const quiet = simulate(setup(3), 6, 6_000, (id, t) => {
+      if (id === 'i0' && t >= 2_000 && !spiked) {
+        spiked = true;
+        return 40;
+      }
+      return 6;
+    });
+    expect(share(quiet, 'i0', 3, 6)).toBeGreaterThan(0.3);
   });
 
   it('reacts to one slow answer at once (the peak), then forgives it as time passes', () => {

@@ -67,7 +67,8 @@ export class InstanceStats {
    * instance is noticed on its first slow answer; a lower sample pulls it down by a weight that
    * grows with the time since the last sample, and is never below ANSWER_WEIGHT_FLOOR, so that
    * a stream of fast answers undoes a lone spike within a couple of dozen answers, not only with
-   * time. Beside it, a plain EWMA weighted by time alone (Finagle's without the peak) caps it.
+   * time. Beside it, a plain EWMA weighted by time alone (Finagle's without the peak) caps it at
+   * PEAK_CAP × that mean.
    */
   observe(now: number, latencyMs: number): void {
     if (this.samples === 0) {
@@ -82,20 +83,19 @@ export class InstanceStats {
         const w = Math.min(t, 1 - ANSWER_WEIGHT_FLOOR);
         this.#cost = this.#cost * w + latencyMs * (1 - w);
       }
+      // Capped as it is kept, so that fast answers after a burst bring it down from the cap.
+      const cap = PEAK_CAP * this.#mean;
+      if (this.#cost > cap) this.#cost = cap;
     }
     this.#stamp = now;
     this.samples++;
   }
 
-  /**
-   * The latency estimate at `now`, in ms: the peak-sensitive EWMA, at most PEAK_CAP × the mean,
-   * decayed toward zero while no sample arrives.
-   */
+  /** The latency estimate at `now`, in ms, decayed toward zero while no sample arrives. */
   latencyEstimate(now: number): number {
     if (this.samples === 0) return 0;
     const elapsed = Math.max(now - this.#stamp, 0);
-    const cap = PEAK_CAP * this.#mean;
-    return (this.#cost < cap ? this.#cost : cap) * Math.exp(-elapsed / this.#decayMs);
+    return this.#cost * Math.exp(-elapsed / this.#decayMs);
   }
 }
 
