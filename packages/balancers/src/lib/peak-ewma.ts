@@ -154,12 +154,13 @@ function latency(stats: InstanceStats, now: number): number {
  * shares per unit of weight. Latency decides; load breaks ties between instances within
  * `maxLoadFactor` (2) of each other's latency, so a 20 ms instance beside 6 ms ones is left alone
  * (but for probes) while they answer within 10 ms, however many requests they carry, where
- * Finagle's `latency × (in flight + 1)` sent it ~4–9 % of requests at 64 in flight. The EWMA jumps up at once on a slow answer (to at most twice the instance's
- * mean, so a hiccup never outbids a steadily slow instance) and comes down with faster answers
- * and with time (`decayMs`): the picker reacts to a slowdown within one request and forgets a
- * lone spike within a couple of dozen answers. An instance that loses 256 comparisons in a row
- * wins the next, so one it shuns is probed and comes back once fast. Best when instances differ
- * in speed.
+ * Finagle's `latency × (in flight + 1)` sent it ~4–9 % of requests at 64 in flight.
+ *
+ * The EWMA jumps up at once on a slow answer (to at most twice the instance's mean, so a hiccup
+ * never outbids a steadily slow instance) and comes down with faster answers and with time
+ * (`decayMs`): the picker reacts to a slowdown within one request and forgets a lone spike
+ * within a couple of dozen answers. An instance that loses 256 comparisons in a row wins the
+ * next, so one it shuns is probed and comes back once fast. Best when instances differ in speed.
  *
  * @example
  * const client = new ServiceDiscoveryClient({ registry, balancer: peakEwma({ decayMs: 5_000 }) });
