@@ -14,6 +14,8 @@
  *
  *   pnpm bench http                                  # built JS, as benchmarks run
  *   node .bench-dist/call-path/http-bench.js [requests=16000] [inflight=64] [rounds=3]
+ *   HTTP_BENCH_SLOW=peakEwma node .bench-dist/call-path/http-bench.js   # only the slow scene,
+ *                                              # only the variants whose name contains the text
  */
 import type { ChildProcess } from 'node:child_process';
 import { pathToFileURL } from 'node:url';
@@ -297,7 +299,12 @@ function shareOf(runs: readonly Run[], id: string): number {
   );
 }
 
-export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<void> {
+export async function main(
+  total = 16_000,
+  inflight = 64,
+  rounds = 3,
+  slowOnly = process.env.HTTP_BENCH_SLOW,
+): Promise<void> {
   const report = new BenchReport('http-bench');
   const warm = Math.min(2_000, total);
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
@@ -314,93 +321,98 @@ export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<v
       'three backends in their own processes on 127.0.0.1, the same three for every variant.',
   );
 
-  // 1. healthy
   const healthyBackends = await startBackends(['b1', 'b2', 'b3']);
-  const healthyVariants: Variant[] = [
-    { name: POOLS, make: poolsByHand },
-    { name: BALANCED, make: balancedPool },
-    { name: OURS, make: client(roundRobin) },
-    { name: OURS_TIMEOUT, make: client(roundRobin, { timeoutMs: 1_000 }) },
-    ...proxyVariants('roundRobin'),
-  ];
-  const healthy = await interleavedRounds(
-    rounds,
-    healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
-  );
-  printRuns('Healthy: three backends', healthy);
-  const proxiesRr = healthyVariants.slice(4).map((v) => v.name);
-  let from = report.size;
-  compare(
-    report,
-    healthy,
-    OURS,
-    [POOLS, BALANCED, ...proxiesRr],
-    [
-      ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
-      ['healthy: throughput', 'req/s', (r) => r.rps],
-      ['healthy: p50', 'ms', (r) => r.p50],
-      ['healthy: p99', 'ms', (r) => r.p99],
-    ],
-  );
-  compare(
-    report,
-    healthy,
-    OURS_TIMEOUT,
-    [POOLS, ...proxiesRr],
-    [
-      ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
-      ['healthy: throughput', 'req/s', (r) => r.rps],
-    ],
-  );
-  compare(report, healthy, OURS_TIMEOUT, [OURS], [['healthy: CPU per request', 'µs', (r) => r.cpuUs]]);
-  report.print('Healthy, same-round ratios (Switchyard ÷ peer; lower is better for CPU and latency)', from);
+  if (slowOnly === undefined) await healthyAndKillScenes();
+  else console.log(`Only the slow scene, only the variants whose name contains "${slowOnly}".`);
 
-  // 2. one of three killed once 20 % of a run is done; fresh backends for every run
-  const killVariants: Variant[] = [
-    { name: BALANCED, make: balancedPool },
-    { name: BALANCED_RETRY, make: balancedPoolRetry },
-    { name: OURS, make: client(roundRobin) },
-    ...healthyVariants.slice(4),
-  ];
-  const killTotal = Math.max(5_000, Math.floor(total / 2));
-  const killed = await interleavedRounds(
-    rounds,
-    killVariants.map((v) => ({
-      name: v.name,
-      run: async () => {
-        const backends = await startBackends(['k1', 'k2', 'k3']);
-        const target = await v.make(backends);
-        try {
-          await drive(warm, inflight, target);
-          return await drive(killTotal, inflight, target, {
-            fraction: 0.2,
-            kill: () => backends[1]!.child.kill('SIGKILL'),
-          });
-        } finally {
-          await target.close();
-          await stopBackends(backends);
-        }
-      },
-    })),
-  );
-  printRuns(
-    `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
-    killed,
-    (_, runs) => `worst after kill: ${fmt(median(runs.map((r) => r.worstAfterKillMs)))} ms`,
-  );
-  from = report.size;
-  compare(
-    report,
-    killed,
-    OURS,
-    [BALANCED, BALANCED_RETRY, ...proxiesRr],
-    [
-      ['kill: errors', 'errors', (r) => r.errors],
-      ['kill: slowest request after the kill', 'ms', (r) => r.worstAfterKillMs],
-      ['kill: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
-    ],
-  );
-  report.print('Kill, same-round ratios (Switchyard ÷ peer)', from);
+  // 1. healthy
+  async function healthyAndKillScenes(): Promise<void> {
+    const healthyVariants: Variant[] = [
+      { name: POOLS, make: poolsByHand },
+      { name: BALANCED, make: balancedPool },
+      { name: OURS, make: client(roundRobin) },
+      { name: OURS_TIMEOUT, make: client(roundRobin, { timeoutMs: 1_000 }) },
+      ...proxyVariants('roundRobin'),
+    ];
+    const healthy = await interleavedRounds(
+      rounds,
+      healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
+    );
+    printRuns('Healthy: three backends', healthy);
+    const proxiesRr = healthyVariants.slice(4).map((v) => v.name);
+    let from = report.size;
+    compare(
+      report,
+      healthy,
+      OURS,
+      [POOLS, BALANCED, ...proxiesRr],
+      [
+        ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+        ['healthy: throughput', 'req/s', (r) => r.rps],
+        ['healthy: p50', 'ms', (r) => r.p50],
+        ['healthy: p99', 'ms', (r) => r.p99],
+      ],
+    );
+    compare(
+      report,
+      healthy,
+      OURS_TIMEOUT,
+      [POOLS, ...proxiesRr],
+      [
+        ['healthy: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+        ['healthy: throughput', 'req/s', (r) => r.rps],
+      ],
+    );
+    compare(report, healthy, OURS_TIMEOUT, [OURS], [['healthy: CPU per request', 'µs', (r) => r.cpuUs]]);
+    report.print('Healthy, same-round ratios (Switchyard ÷ peer; lower is better for CPU and latency)', from);
+
+    // 2. one of three killed once 20 % of a run is done; fresh backends for every run
+    const killVariants: Variant[] = [
+      { name: BALANCED, make: balancedPool },
+      { name: BALANCED_RETRY, make: balancedPoolRetry },
+      { name: OURS, make: client(roundRobin) },
+      ...healthyVariants.slice(4),
+    ];
+    const killTotal = Math.max(5_000, Math.floor(total / 2));
+    const killed = await interleavedRounds(
+      rounds,
+      killVariants.map((v) => ({
+        name: v.name,
+        run: async () => {
+          const backends = await startBackends(['k1', 'k2', 'k3']);
+          const target = await v.make(backends);
+          try {
+            await drive(warm, inflight, target);
+            return await drive(killTotal, inflight, target, {
+              fraction: 0.2,
+              kill: () => backends[1]!.child.kill('SIGKILL'),
+            });
+          } finally {
+            await target.close();
+            await stopBackends(backends);
+          }
+        },
+      })),
+    );
+    printRuns(
+      `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
+      killed,
+      (_, runs) => `worst after kill: ${fmt(median(runs.map((r) => r.worstAfterKillMs)))} ms`,
+    );
+    from = report.size;
+    compare(
+      report,
+      killed,
+      OURS,
+      [BALANCED, BALANCED_RETRY, ...proxiesRr],
+      [
+        ['kill: errors', 'errors', (r) => r.errors],
+        ['kill: slowest request after the kill', 'ms', (r) => r.worstAfterKillMs],
+        ['kill: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
+      ],
+    );
+    report.print('Kill, same-round ratios (Switchyard ÷ peer)', from);
+  }
 
   // 3. one of three 20 ms slow. Each variant runs twice per round, back to back: on the three
   // healthy backends, then on three of which one is slow, so the p99 ratio compares two runs
@@ -414,7 +426,7 @@ export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<v
     { name: 'client leastConnections', make: client(leastConnections) },
     { name: 'client peakEwma', make: client(peakEwma) },
     ...proxiesLc,
-  ];
+  ].filter((v) => slowOnly === undefined || v.name.includes(slowOnly));
   const pairs = await interleavedRounds(
     rounds,
     slowVariants.map((v) => ({
@@ -437,7 +449,7 @@ export async function main(total = 16_000, inflight = 64, rounds = 3): Promise<v
     slow,
     (_, runs) => `slow instance's share: ${fmt(shareOf(runs, 's2'))} %`,
   );
-  from = report.size;
+  const from = report.size;
   for (const [name, runs] of slow) {
     report.add({
       figure: 'slow: p99 vs its own healthy p99 (same round)',

@@ -1,6 +1,23 @@
 import type { ServiceInstance } from './service-instance.ts';
 
 /**
+ * The least weight one answer below the estimate gets. A purely time-based weight (Finagle's)
+ * gives each answer 1 − e^(−gap/decay): at thousands of answers a second that is ~1/100,000, so
+ * one spike outweighs every faster answer after it for seconds. With this floor a lone spike is
+ * forgotten after a couple of dozen faster answers, while an instance that stays slow re-raises its
+ * peak with each answer; an idle instance still decays with time alone.
+ */
+const ANSWER_WEIGHT_FLOOR = 1 / 8;
+
+/**
+ * A peak counts for at most this many times the instance's mean latency (a plain EWMA over
+ * `decayMs`). A burst of slow answers (a GC pause, a descheduled process) still makes an
+ * instance lose to its usual peers at once, but never look worse than one that is slow all the
+ * time: without the cap a 6 ms instance's 40 ms hiccup outbid a steady 20 ms one.
+ */
+const PEAK_CAP = 2;
+
+/**
  * Live load figures for one instance, written by the executor at the start and end of each
  * attempt and read by load-aware balancers. Kept apart from the immutable snapshot so that a
  * new snapshot keeps the figures of the instances it shares with the old one.
@@ -16,7 +33,9 @@ export class InstanceStats {
 
   readonly #decayMs: number;
   readonly #total: { inflight: number } | undefined;
+  /** The peak-sensitive estimate, and the plain time-weighted mean that caps it. */
   #cost = 0;
+  #mean = 0;
   #stamp = 0;
 
   /**
@@ -45,16 +64,28 @@ export class InstanceStats {
 
   /**
    * Peak-sensitive EWMA (Finagle): a sample above the average replaces it at once, so a slow
-   * instance is noticed on its first slow answer; lower samples pull it down with a decay that
-   * depends on the time since the last sample, not on the number of samples.
+   * instance is noticed on its first slow answer; a lower sample pulls it down by a weight that
+   * grows with the time since the last sample, and is never below ANSWER_WEIGHT_FLOOR, so that
+   * a stream of fast answers undoes a lone spike within a couple of dozen answers, not only with
+   * time. Beside it, a plain EWMA weighted by time alone (Finagle's without the peak) caps it at
+   * PEAK_CAP × that mean.
    */
   observe(now: number, latencyMs: number): void {
-    if (this.samples === 0 || latencyMs > this.#cost) {
+    if (this.samples === 0) {
       this.#cost = latencyMs;
+      this.#mean = latencyMs;
     } else {
       const elapsed = Math.max(now - this.#stamp, 0);
-      const w = Math.exp(-elapsed / this.#decayMs);
-      this.#cost = this.#cost * w + latencyMs * (1 - w);
+      const t = Math.exp(-elapsed / this.#decayMs);
+      this.#mean = this.#mean * t + latencyMs * (1 - t);
+      if (latencyMs > this.#cost) this.#cost = latencyMs;
+      else {
+        const w = Math.min(t, 1 - ANSWER_WEIGHT_FLOOR);
+        this.#cost = this.#cost * w + latencyMs * (1 - w);
+      }
+      // Capped as it is kept, so that fast answers after a burst bring it down from the cap.
+      const cap = PEAK_CAP * this.#mean;
+      if (this.#cost > cap) this.#cost = cap;
     }
     this.#stamp = now;
     this.samples++;

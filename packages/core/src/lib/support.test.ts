@@ -140,12 +140,38 @@ describe('InstanceStats', () => {
     expect(stats.inflight).toBe(2);
     stats.onEnd(0, 10, true);
     expect(stats.latencyEstimate(0)).toBe(10);
-    stats.onEnd(0, 50, false);
-    expect(stats.latencyEstimate(0)).toBe(50); // a peak replaces the average at once
+    stats.onEnd(0, 15, false);
+    expect(stats.latencyEstimate(0)).toBe(15); // a peak replaces the average at once
     expect(stats.failed).toBe(1);
-    expect(stats.latencyEstimate(1000)).toBeCloseTo(50 / Math.E, 5);
+    expect(stats.latencyEstimate(1000)).toBeCloseTo(15 / Math.E, 5);
     stats.observe(5000, 10);
     expect(stats.latencyEstimate(5000)).toBeLessThan(11);
+  });
+
+  it('forgets a lone spike after a few dozen faster answers, however busy, but stays at a persistent peak', () => {
+    const spiked = new LoadStats({ decayMs: 10_000 }).of(a);
+    spiked.observe(0, 6);
+    spiked.observe(0.1, 40); // one 40 ms answer among 6 ms ones, 10,000 answers a second
+    for (let i = 1; i <= 48; i++) spiked.observe(0.1 + i * 0.1, 6);
+    // A weight from time alone (1 − e^(−0.1/10,000) per answer) would still read ~40 ms.
+    expect(spiked.latencyEstimate(5)).toBeLessThan(8);
+    const slow = new LoadStats({ decayMs: 10_000 }).of(b);
+    for (let i = 0; i < 48; i++) slow.observe(i * 0.1, 20 + (i % 3));
+    expect(slow.latencyEstimate(5)).toBeGreaterThan(20);
+  });
+
+  it('counts a burst of slow answers as at most twice its mean, below an instance that is slow all the time', () => {
+    const stalled = new LoadStats({ decayMs: 10_000 }).of(a);
+    const slow = new LoadStats({ decayMs: 10_000 }).of(b);
+    for (let t = 0; t < 1_000; t++) {
+      stalled.observe(t, 6);
+      slow.observe(t, 20);
+    }
+    // A 30 ms stall: every answer in flight comes back at once, slow.
+    for (let k = 0; k < 30; k++) stalled.observe(1_000, 36 - k);
+    expect(stalled.latencyEstimate(1_000)).toBeGreaterThan(10); // it loses to its 6 ms peers at once
+    expect(stalled.latencyEstimate(1_000)).toBeLessThan(12.5); // but not to a 20 ms one
+    expect(slow.latencyEstimate(1_000)).toBeCloseTo(20, 2);
   });
 
   it('keeps a service-wide in-flight total in step with every instance', () => {
