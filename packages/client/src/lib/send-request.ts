@@ -40,7 +40,7 @@ const MAX_ERROR_BODY = 64 * 1024;
  * another instance" (429, 502, 503, 504: undici's retry handler's set) is thrown as
  * `HttpStatusError`; a certificate failure as `TlsVerificationError`.
  */
-export async function sendRequest(
+export function sendRequest(
   pools: OriginPools,
   instance: ServiceInstance,
   request: HttpRequest,
@@ -63,18 +63,27 @@ export async function sendRequest(
     // `Host` header.
     servername: route.servername,
   };
-  let response: Dispatcher.ResponseData;
-  try {
-    response = await pools.pool(route).request(options);
-  } catch (error) {
-    throw TlsVerificationError.matches(error)
-      ? new TlsVerificationError(instance, route.servername, error)
-      : error;
-  }
+  // A promise chain rather than an async function: no suspended frame per request.
+  return pools
+    .pool(route)
+    .request(options)
+    .then(
+      (response) => answer(instance, response),
+      (error: unknown) => {
+        throw TlsVerificationError.matches(error)
+          ? new TlsVerificationError(instance, route.servername, error)
+          : error;
+      },
+    );
+}
+
+/** The answer as the caller gets it, or HttpStatusError for one that says "try another instance". */
+function answer(instance: ServiceInstance, response: Dispatcher.ResponseData): HttpResponse | Promise<never> {
   const status = response.statusCode;
   if (status === 429 || (status >= 502 && status <= 504)) {
-    const text = await readCapped(response.body);
-    throw new HttpStatusError(instance.service, instance.id, status, response.headers, text);
+    return readCapped(response.body).then((text) => {
+      throw new HttpStatusError(instance.service, instance.id, status, response.headers, text);
+    });
   }
   return {
     statusCode: status,
