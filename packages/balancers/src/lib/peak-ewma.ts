@@ -85,10 +85,8 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     if (la < 0) la = lb < 0 ? 1 : lb;
     if (lb < 0) lb = la;
     const placing = this.#placing;
-    const counts = this.#load.service.inflightCounts;
-    const slots = this.#load.slots;
-    const costA = la * (counts[slots[a]!]! * inverseWeight[a]! + placing);
-    const costB = lb * (counts[slots[b]!]! * inverseWeight[b]! + placing);
+    const costA = la * (sa.inflight * inverseWeight[a]! + placing);
+    const costB = lb * (sb.inflight * inverseWeight[b]! + placing);
     return costB < costA ? b : a;
   }
 

@@ -33,6 +33,11 @@ export class InstanceStats {
   /** A private one-slot board until a LoadStats attaches the instance to its own. */
   #board: InflightBoard = { counts: new Int32Array(1), order: undefined };
   #slot = 0;
+  /**
+   * The same count, kept beside the object's other figures too: a reader that has the object in
+   * hand already (peak-EWMA reads its latency) then needs no second memory access.
+   */
+  #inflight = 0;
   #cost = 0;
   #stamp = 0;
 
@@ -43,7 +48,7 @@ export class InstanceStats {
     };
     // A forgotten instance keeps counting on a board of its own: its slot goes to a newcomer.
     detach = (stats) => {
-      stats.#board = { counts: Int32Array.of(stats.inflight), order: undefined };
+      stats.#board = { counts: Int32Array.of(stats.#inflight), order: undefined };
       stats.#slot = 0;
     };
     slotOf = (stats) => stats.#slot;
@@ -63,7 +68,7 @@ export class InstanceStats {
    * a value below 0 is taken as 0, a fraction is truncated.
    */
   get inflight(): number {
-    return this.#board.counts[this.#slot]!;
+    return this.#inflight;
   }
 
   set inflight(value: number) {
@@ -76,13 +81,15 @@ export class InstanceStats {
       for (let count = board.counts[slot]!; count > target; count--) order.lower(slot, count);
     }
     board.counts[slot] = target;
+    this.#inflight = target;
   }
 
   onStart(): void {
     const board = this.#board;
     const slot = this.#slot;
-    const count = board.counts[slot]!;
+    const count = this.#inflight;
     board.counts[slot] = count + 1;
+    this.#inflight = count + 1;
     if (this.#total) this.#total.inflight++;
     if (board.order) board.order.raise(slot, count);
   }
@@ -90,9 +97,10 @@ export class InstanceStats {
   onEnd(now: number, latencyMs: number, ok: boolean): void {
     const board = this.#board;
     const slot = this.#slot;
-    const count = board.counts[slot]!;
+    const count = this.#inflight;
     if (count > 0) {
       board.counts[slot] = count - 1;
+      this.#inflight = count - 1;
       if (this.#total) this.#total.inflight--;
       if (board.order) board.order.lower(slot, count);
     }
