@@ -6,7 +6,8 @@
  * always `order[0 … end(count of order[0]))`, which lets least-connections pick exactly in O(1).
  *
  * `LoadStats.inflightOrder()` creates it on first use and keeps it in step from then on; a
- * service that never asks pays nothing for it.
+ * service that never asks pays nothing for it. Readers only read `order`, `size` and `end`: the
+ * moves are LoadStats' to make.
  */
 export class InflightOrder {
   /** Slots sorted by in-flight count, ascending, in positions [0, size). Replaced when it grows. */
