@@ -26,6 +26,7 @@ export {
   TimeoutError,
   ValidationError,
 } from './lib/errors.ts';
+export type { InflightOrder } from './lib/inflight-order.ts';
 export { createSnapshot, type InstanceSnapshot, sameInstances } from './lib/instance-snapshot.ts';
 export {
   type ListenerErrorHandler,

@@ -3,7 +3,11 @@
  * peers a user would otherwise reach for, `hashring` (ketama, md5) and `consistent-hash`, in one
  * process on the same keys. Prints Markdown tables; not a test.
  *
- *   npx tsx test/bench/balancers/balancers-bench.ts
+ *   npx -y pnpm@10.34.8 bench balancers-bench --build-only
+ *   node --expose-gc .bench-dist/balancers/balancers-bench.js          # everything
+ *   node --expose-gc .bench-dist/balancers/balancers-bench.js picks    # load-aware picks only:
+ *     allocation and ns/pick of leastConnections, powerOfTwoChoices and peakEwma at 100, 1,000
+ *     and 10,000 instances (about 30 s)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -80,6 +84,54 @@ function pickerFor(strategy: Strategy, n: number): Picker {
     stats.observe(0, 5 + (i % 10));
   });
   return strategy.make().build(createSnapshot('bench', instances, 1), { load });
+}
+
+interface LoadAwareFigures {
+  /** Heap growth per pick and scavenges over 1,000,000 picks at 100 instances. */
+  readonly bytesPerOp: number;
+  readonly scavenges: number;
+  /** ns per pick at each of LOAD_AWARE_SIZES. */
+  readonly ns: number[];
+}
+
+const LOAD_AWARE = ['leastConnections', 'powerOfTwoChoices', 'peakEwma'];
+const LOAD_AWARE_SIZES = [100, 1_000, 10_000];
+
+/**
+ * The load-aware group alone, for quick A/B runs: allocation per pick at 100 instances and ns per
+ * pick at 100, 1,000 and 10,000 instances, by strategy name. Exported so that a driver can load
+ * two builds of this file and interleave their rounds.
+ */
+export async function loadAwarePicks(): Promise<Map<string, LoadAwareFigures>> {
+  const chosen = strategies.filter((strategy) => LOAD_AWARE.includes(strategy.name));
+  const figures = new Map<string, LoadAwareFigures>();
+  for (const strategy of chosen) {
+    const { bytesPerOp, scavenges } = await allocation(pickOp(pickerFor(strategy, 100), false), 1e6);
+    figures.set(strategy.name, { bytesPerOp, scavenges, ns: [] });
+  }
+  for (const strategy of chosen) {
+    for (const n of LOAD_AWARE_SIZES) {
+      figures.get(strategy.name)!.ns.push(nsPerOp(pickOp(pickerFor(strategy, n), false), 500_000));
+    }
+  }
+  return figures;
+}
+
+function loadAwareTable(figures: Map<string, LoadAwareFigures>): string {
+  return table(
+    [
+      'load-aware pick (ns/op, median of 5)',
+      ...LOAD_AWARE_SIZES.map((n) => `${n.toLocaleString('en')} inst.`),
+      'bytes/pick (100)',
+      'scavenges',
+    ],
+    [...figures].map(([name, { bytesPerOp, scavenges, ns }]) => [
+      name,
+      ...ns.map((x) => f(x, 1)),
+      f(bytesPerOp, 3),
+      String(scavenges),
+    ]),
+  );
 }
 
 /** One reused context: a pick allocates nothing, and neither does feeding it keys. */
@@ -374,6 +426,11 @@ export async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' / ')} on ${availableParallelism()} cores.\n`,
   );
+  if (process.argv.includes('picks')) {
+    console.log(`${loadAwareTable(await loadAwarePicks())}\n`);
+    console.log(`(load average now ${loadavg()[0]!.toFixed(1)})`);
+    return;
+  }
   // Allocation first, while every call site is still fresh.
   console.log('## Allocation per pick\n');
   console.log(`${await allocations()}\n`);

@@ -5,7 +5,7 @@ import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/cor
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { seedRandom } from './fast-random.ts';
-import { EXACT_SCAN_LIMIT, leastConnections, SAMPLES } from './least-connections.ts';
+import { EXACT_SCAN_LIMIT, leastConnections, SAMPLES, STRANGER_LIMIT } from './least-connections.ts';
 
 function fleet(n: number, weight = (_i: number) => 1): ServiceInstance[] {
   return Array.from({ length: n }, (_, i) => ({
@@ -94,10 +94,108 @@ describe('leastConnections', () => {
     expect(picker.pick({ excluded: () => true })).toBeUndefined();
   });
 
-  describe(`above ${EXACT_SCAN_LIMIT} instances: the least loaded of ${SAMPLES} sampled`, () => {
-    it('picks from the least loaded part of the fleet, never from the top half but by a long chance', () => {
+  describe('equal weights: exact at any size, from the order LoadStats keeps', () => {
+    it('always picks among the least loaded, every one of them in turn', () => {
       const load = new LoadStats();
       const instances = fleet(10_000);
+      const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
+      instances.forEach((instance, i) => {
+        load.of(instance).inflight = (i % 100) + 1;
+      });
+      load.of('i4242').inflight = 0;
+      expect(picker.pick()?.id).toBe('i4242');
+      load.of('i4242').inflight = 1; // now tied with the 99 others at 1
+      const counts = new Map<string, number>();
+      for (let i = 0; i < 20_000; i++) {
+        const instance = picker.pick()!;
+        expect(load.of(instance).inflight).toBe(1);
+        counts.set(instance.id, (counts.get(instance.id) ?? 0) + 1);
+      }
+      expect(counts.size).toBe(101);
+      for (const count of counts.values()) expect(count).toBeGreaterThan(100); // ≈ 198 each on average
+    });
+
+    it('fills a fleet exactly evenly as requests start and end', () => {
+      const load = new LoadStats();
+      const instances = fleet(1_000);
+      const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
+      const started: string[] = [];
+      for (let i = 0; i < 20_000; i++) {
+        const instance = picker.pick()!;
+        load.of(instance).onStart();
+        started.push(instance.id);
+        // Every third request ends again, somewhere in the fleet.
+        if (i % 3 === 2) load.of(started[(i * 7919) % started.length]!).onEnd(0, 1, true);
+      }
+      const counts = instances.map((instance) => load.of(instance).inflight);
+      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(2);
+    });
+
+    it('skips excluded instances, and still finds the one allowed', () => {
+      const load = new LoadStats();
+      const instances = fleet(1_000);
+      const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
+      for (let i = 0; i < 2_000; i++) {
+        const instance = picker.pick({ excluded: (x) => Number(x.id.slice(1)) % 2 === 0 })!;
+        expect(Number(instance.id.slice(1)) % 2).toBe(1);
+        load.of(instance).onStart();
+      }
+      // The odd half took everything, evenly: 4 each.
+      expect(instances.filter((_, i) => i % 2 === 1).every((x) => load.of(x).inflight === 4)).toBe(true);
+      // The least loaded (the idle even half) all excluded: the next run up decides.
+      expect(picker.pick({ excluded: (x) => x.id !== 'i777' })?.id).toBe('i777');
+      expect(picker.pick({ excluded: () => true })).toBeUndefined();
+    });
+
+    it('never picks a departed instance still in flight, and gives its slot to a newcomer', () => {
+      const strategy = leastConnections();
+      const load = new LoadStats();
+      const first = fleet(4);
+      strategy.build(createSnapshot('s', first, 1), { load });
+      for (const instance of first) load.of(instance).onStart();
+      load.of('i0').onStart();
+      // i0 leaves with two requests in flight; the figures keep it until they end.
+      const second = first.slice(1);
+      load.retain(second);
+      const picker = strategy.build(createSnapshot('s', second, 2), { load });
+      load.of('i0').onEnd(0, 1, true);
+      load.of('i0').onEnd(0, 1, true); // i0 is now the least loaded of the service, at 0
+      for (let i = 0; i < 200; i++) expect(picker.pick()?.id).not.toBe('i0');
+      const slot = load.slotOf('i0');
+      load.retain(second); // forgotten now: its slot is free
+      expect(load.size).toBe(3);
+      const third = [...second, ...fleet(10).slice(9)]; // i9 arrives, in i0's old slot
+      const next = strategy.build(createSnapshot('s', third, 3), { load });
+      expect(load.slotOf('i9')).toBe(slot);
+      expect(next.pick()?.id).toBe('i9');
+      load.of('i9').onStart();
+      const counts = new Set<string>();
+      for (let i = 0; i < 200; i++) counts.add(next.pick()!.id);
+      expect(counts).toEqual(new Set(['i1', 'i2', 'i3', 'i9']));
+    });
+
+    it('follows snapshot changes: a newcomer takes the picks until it has caught up', () => {
+      const strategy = leastConnections();
+      const load = new LoadStats();
+      const first = strategy.build(createSnapshot('s', fleet(200), 1), { load });
+      for (let i = 0; i < 600; i++) load.of(first.pick()!).onStart(); // 3 each
+      const second = strategy.build(createSnapshot('s', fleet(210), 2), { load, previous: first });
+      for (let i = 0; i < 30; i++) {
+        const instance = second.pick()!;
+        expect(Number(instance.id.slice(1))).toBeGreaterThanOrEqual(200);
+        load.of(instance).onStart();
+      }
+      expect(fleet(210).every((instance) => load.of(instance).inflight === 3)).toBe(true);
+    });
+  });
+
+  describe(`above ${EXACT_SCAN_LIMIT} instances, unequal weights: the least loaded of ${SAMPLES} sampled by weight`, () => {
+    // One instance of weight 2 makes the weights unequal; the rest draw (almost) uniformly.
+    const weight = (i: number) => (i === 0 ? 2 : 1);
+
+    it('picks from the least loaded part of the fleet, never from the top half but by a long chance', () => {
+      const load = new LoadStats();
+      const instances = fleet(10_000, weight);
       const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
       instances.forEach((instance, i) => {
         load.of(instance).inflight = i % 100;
@@ -114,16 +212,35 @@ describe('leastConnections', () => {
       expect(topHalf / 20_000).toBeLessThan(0.01);
     });
 
-    it('keeps a fleet even as requests start, and still finds the one allowed instance', () => {
+    it('keeps a fleet even per unit of weight as requests start, and still finds the one allowed instance', () => {
       const load = new LoadStats();
-      const instances = fleet(1_000);
+      const instances = fleet(1_000, weight);
       const picker = leastConnections().build(createSnapshot('s', instances, 1), { load });
       for (let i = 0; i < 20_000; i++) load.of(picker.pick()!).onStart();
-      const counts = instances.map((instance) => load.of(instance).inflight);
-      expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(4);
+      const perWeight = instances.map((instance, i) => load.of(instance).inflight / weight(i));
+      expect(Math.max(...perWeight) - Math.min(...perWeight)).toBeLessThanOrEqual(4);
       expect(picker.pick({ excluded: (x) => x.id !== 'i777' })?.id).toBe('i777');
       expect(picker.pick({ excluded: () => true })).toBeUndefined();
     });
+  });
+
+  it(`samples when the service's figures hold more than ${STRANGER_LIMIT} instances outside the snapshot`, () => {
+    // A zone's picker in localityAware: the rest of the service, idle, sorts before it.
+    const load = new LoadStats();
+    const instances = fleet(1_000);
+    for (const instance of instances) load.of(instance);
+    const zone = instances.slice(0, 300);
+    const picker = leastConnections().build(createSnapshot('s', zone, 1), { load });
+    for (const instance of zone) load.of(instance).inflight = 1;
+    load.of('i123').inflight = 0;
+    const seen = new Set<string>();
+    for (let i = 0; i < 3_000; i++) {
+      const instance = picker.pick()!;
+      expect(Number(instance.id.slice(1))).toBeLessThan(300);
+      seen.add(instance.id);
+    }
+    expect(seen.has('i123')).toBe(true);
+    expect(picker.pick({ excluded: (x) => x.id !== 'i42' })?.id).toBe('i42');
   });
 
   it('works with one instance and gives nothing for an empty snapshot', () => {

@@ -27,6 +27,37 @@ describe('powerOfTwoChoices', () => {
     expect(seen).toEqual(new Set(['i0', 'i1']));
   });
 
+  it('draws two distinct instances and keeps the less loaded: shares 2/3, 1/3, 0 for loads 0, 1, 2', () => {
+    const load = new LoadStats();
+    const picker = powerOfTwoChoices().build(createSnapshot('s', fleet(3), 1), { load });
+    load.of('i1').inflight = 1;
+    load.of('i2').inflight = 2;
+    const counts = new Map<string, number>();
+    for (let i = 0; i < 30_000; i++) {
+      const id = picker.pick()!.id;
+      counts.set(id, (counts.get(id) ?? 0) + 1);
+    }
+    // i0 wins every pair it is in (2 of 3 pairs), i1 the pair without i0, i2 none.
+    expect((counts.get('i0') ?? 0) / 30_000).toBeCloseTo(2 / 3, 1);
+    expect((counts.get('i1') ?? 0) / 30_000).toBeCloseTo(1 / 3, 1);
+    expect(counts.get('i2')).toBeUndefined();
+  });
+
+  it('gives an idle fleet even shares (a tie keeps the first drawn)', () => {
+    const picker = powerOfTwoChoices().build(createSnapshot('s', fleet(10), 1), { load: new LoadStats() });
+    const counts = new Array<number>(10).fill(0);
+    for (let i = 0; i < 100_000; i++) counts[Number(picker.pick()!.id.slice(1))]!++;
+    for (const count of counts) expect(Math.abs(count - 10_000)).toBeLessThan(500);
+  });
+
+  it('reads live counts after the service outgrows its counts array', () => {
+    const load = new LoadStats();
+    const picker = powerOfTwoChoices().build(createSnapshot('s', fleet(2), 1), { load });
+    for (let i = 0; i < 100; i++) load.of(`other${i}`); // the counts array is replaced as it grows
+    load.of('i1').onStart();
+    for (let i = 0; i < 50; i++) expect(picker.pick()?.id).toBe('i0');
+  });
+
   it('compares in-flight per unit of weight', () => {
     const load = new LoadStats();
     const picker = powerOfTwoChoices().build(

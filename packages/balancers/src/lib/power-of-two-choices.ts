@@ -1,11 +1,13 @@
-import type { InstanceSnapshot, InstanceStats, ServiceInstance } from '@switchyard/core';
+import type { InstanceSnapshot, LoadStats, ServiceInstance } from '@switchyard/core';
 import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
 import { randomIndex } from './fast-random.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
 import { TwoChoicesPicker } from './two-choices.ts';
 
 class PowerOfTwoChoicesPicker extends TwoChoicesPicker {
-  readonly #stats: readonly InstanceStats[];
+  readonly #service: LoadStats;
+  /** Each instance's slot in the service's compact in-flight counts. */
+  readonly #slots: Int32Array;
   /** undefined when all weights are equal: raw in-flight counts compare, no multiplications. */
   readonly #inverseWeight: Float64Array | undefined;
 
@@ -14,7 +16,8 @@ class PowerOfTwoChoicesPicker extends TwoChoicesPicker {
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad) {
     super(instances);
-    this.#stats = load.stats;
+    this.#service = load.service;
+    this.#slots = load.slots;
     const inverse = load.inverseWeight;
     this.#inverseWeight = inverse.every((value) => value === inverse[0]) ? undefined : inverse;
     this.#plain = this.#inverseWeight === undefined && instances.length > 1;
@@ -23,25 +26,33 @@ class PowerOfTwoChoicesPicker extends TwoChoicesPicker {
   /**
    * The common case inline (equal weights, nothing excluded): two distinct uniform draws and one
    * compare, with no call through the shared two-choices code, whose `better` call site sees
-   * every two-choices strategy in the process.
+   * every two-choices strategy in the process. The two counts come from one compact Int32Array
+   * (about 40 KB at 10,000 instances) rather than from an object per instance.
    */
   override pick(context?: PickContext): ServiceInstance | undefined {
     if (!this.#plain || context?.excluded !== undefined) return super.pick(context);
     const instances = this.instances;
     const n = instances.length;
-    const stats = this.#stats;
+    const counts = this.#service.inflightCounts;
+    const slots = this.#slots;
     const a = randomIndex(n);
-    let b = randomIndex(n - 1);
-    if (b >= a) b++;
-    return instances[stats[b]!.inflight < stats[a]!.inflight ? b : a];
+    // Without branches: which of two random instances is less loaded is a coin toss the CPU
+    // cannot predict, and a mispredicted branch costs more than the rest of the pick.
+    // (x >> 31 is -1 when x < 0, else 0.) The second draw skips a: r, or r + 1 from a on.
+    const r = randomIndex(n - 1);
+    const b = r + 1 + ((r - a) >> 31);
+    return instances[a + ((b - a) & ((counts[slots[b]!]! - counts[slots[a]!]!) >> 31))];
   }
 
   /** Fewer requests in flight per unit of weight wins. */
   protected better(a: number, b: number): number {
-    const stats = this.#stats;
+    const counts = this.#service.inflightCounts;
+    const slots = this.#slots;
     const inverseWeight = this.#inverseWeight;
-    if (inverseWeight === undefined) return stats[b]!.inflight < stats[a]!.inflight ? b : a;
-    return stats[b]!.inflight * inverseWeight[b]! < stats[a]!.inflight * inverseWeight[a]! ? b : a;
+    const loadA = counts[slots[a]!]!;
+    const loadB = counts[slots[b]!]!;
+    if (inverseWeight === undefined) return loadB < loadA ? b : a;
+    return loadB * inverseWeight[b]! < loadA * inverseWeight[a]! ? b : a;
   }
 }
 

@@ -1,4 +1,17 @@
+import { InflightOrder } from './inflight-order.ts';
 import type { ServiceInstance } from './service-instance.ts';
+
+/** In-flight counts shared by the InstanceStats of one LoadStats: one Int32Array slot each. */
+interface InflightBoard {
+  counts: Int32Array;
+  /** Set once something asked for the sorted order; kept in step by every start and end. */
+  order: InflightOrder | undefined;
+}
+
+/** LoadStats' ways into an InstanceStats' private slot (not exported from the package). */
+let attach: (stats: InstanceStats, board: InflightBoard, slot: number) => void;
+let detach: (stats: InstanceStats) => void;
+let slotOf: (stats: InstanceStats) => number;
 
 /**
  * The least weight one answer below the estimate gets. A purely time-based weight (Finagle's)
@@ -21,10 +34,11 @@ const PEAK_CAP = 2;
  * Live load figures for one instance, written by the executor at the start and end of each
  * attempt and read by load-aware balancers. Kept apart from the immutable snapshot so that a
  * new snapshot keeps the figures of the instances it shares with the old one.
+ *
+ * The in-flight count lives in its LoadStats' `inflightCounts` (one compact Int32Array for the
+ * whole service), so that pickers read counts without visiting an object per instance.
  */
 export class InstanceStats {
-  /** Attempts in flight right now. */
-  inflight = 0;
   /** Attempts finished, and how many of them failed. */
   completed = 0;
   failed = 0;
@@ -33,10 +47,31 @@ export class InstanceStats {
 
   readonly #decayMs: number;
   readonly #total: { inflight: number } | undefined;
+  /** A private one-slot board until a LoadStats attaches the instance to its own. */
+  #board: InflightBoard = { counts: new Int32Array(1), order: undefined };
+  #slot = 0;
+  /**
+   * The same count, kept beside the object's other figures too: a reader that has the object in
+   * hand already (peak-EWMA reads its latency) then needs no second memory access.
+   */
+  #inflight = 0;
   /** The peak-sensitive estimate, and the plain time-weighted mean that caps it. */
   #cost = 0;
   #mean = 0;
   #stamp = 0;
+
+  static {
+    attach = (stats, board, slot) => {
+      stats.#board = board;
+      stats.#slot = slot;
+    };
+    // A forgotten instance keeps counting on a board of its own: its slot goes to a newcomer.
+    detach = (stats) => {
+      stats.#board = { counts: Int32Array.of(stats.#inflight), order: undefined };
+      stats.#slot = 0;
+    };
+    slotOf = (stats) => stats.#slot;
+  }
 
   /**
    * @param decayMs time constant of the latency EWMA (Finagle's peak-EWMA default: 10 s).
@@ -47,15 +82,46 @@ export class InstanceStats {
     this.#total = total;
   }
 
+  /**
+   * Attempts in flight right now. Setting it (tests, tools) does not touch the service total;
+   * a value below 0 is taken as 0, a fraction is truncated.
+   */
+  get inflight(): number {
+    return this.#inflight;
+  }
+
+  set inflight(value: number) {
+    const board = this.#board;
+    const slot = this.#slot;
+    const target = value > 0 ? Math.min(Math.trunc(value), 0x7fff_ffff) : 0;
+    const order = board.order;
+    if (order) {
+      for (let count = board.counts[slot]!; count < target; count++) order.raise(slot, count);
+      for (let count = board.counts[slot]!; count > target; count--) order.lower(slot, count);
+    }
+    board.counts[slot] = target;
+    this.#inflight = target;
+  }
+
   onStart(): void {
-    this.inflight++;
+    const board = this.#board;
+    const slot = this.#slot;
+    const count = this.#inflight;
+    board.counts[slot] = count + 1;
+    this.#inflight = count + 1;
     if (this.#total) this.#total.inflight++;
+    if (board.order) board.order.raise(slot, count);
   }
 
   onEnd(now: number, latencyMs: number, ok: boolean): void {
-    if (this.inflight > 0) {
-      this.inflight--;
+    const board = this.#board;
+    const slot = this.#slot;
+    const count = this.#inflight;
+    if (count > 0) {
+      board.counts[slot] = count - 1;
+      this.#inflight = count - 1;
       if (this.#total) this.#total.inflight--;
+      if (board.order) board.order.lower(slot, count);
     }
     this.completed++;
     if (!ok) this.failed++;
@@ -104,6 +170,11 @@ export class LoadStats {
   readonly #byId = new Map<string, InstanceStats>();
   readonly #decayMs: number;
   readonly #total = { inflight: 0 };
+  readonly #board: InflightBoard = { counts: new Int32Array(16), order: undefined };
+  /** Slots given back by forgotten instances, reused before the board grows. */
+  readonly #free: number[] = [];
+  /** Slots handed out so far, free ones included. */
+  #used = 0;
 
   constructor(options: { decayMs?: number } = {}) {
     this.#decayMs = options.decayMs ?? 10_000;
@@ -115,9 +186,15 @@ export class LoadStats {
     let stats = this.#byId.get(id);
     if (!stats) {
       stats = new InstanceStats(this.#decayMs, this.#total);
+      attach(stats, this.#board, this.#allocate());
       this.#byId.set(id, stats);
     }
     return stats;
+  }
+
+  /** How many instances it keeps figures for: the snapshot's, and departed ones still in flight. */
+  get size(): number {
+    return this.#byId.size;
   }
 
   /** Attempts in flight across the service: O(1), kept up by every instance's start and end. */
@@ -125,11 +202,59 @@ export class LoadStats {
     return this.#total.inflight;
   }
 
+  /**
+   * Every instance's in-flight count, at its `slotOf` index: one compact array that a picker
+   * reads without visiting an object per instance. The array is replaced when the service
+   * outgrows it, so read this property at each pick rather than keeping the array.
+   */
+  get inflightCounts(): Int32Array {
+    return this.#board.counts;
+  }
+
+  /**
+   * The index of `instance`'s count in `inflightCounts` (its stats are created on first use).
+   * Stable while the instance is known; a slot freed by `retain` goes to a later newcomer.
+   */
+  slotOf(instance: ServiceInstance | string): number {
+    return slotOf(this.of(instance));
+  }
+
+  /**
+   * The slots sorted by in-flight count, kept sorted by every start and end from the first call
+   * on (each then costs a swap or two more): what an exact O(1) least-connections pick reads.
+   */
+  inflightOrder(): InflightOrder {
+    const board = this.#board;
+    board.order ??= new InflightOrder(board.counts, Array.from(this.#byId.values(), slotOf));
+    return board.order;
+  }
+
   /** Forgets instances that left, except those with attempts still in flight. */
   retain(instances: readonly ServiceInstance[]): void {
     const keep = new Set(instances.map((instance) => instance.id));
     for (const [id, stats] of this.#byId) {
-      if (!keep.has(id) && stats.inflight === 0) this.#byId.delete(id);
+      if (keep.has(id) || stats.inflight !== 0) continue;
+      this.#byId.delete(id);
+      const slot = slotOf(stats);
+      detach(stats);
+      this.#board.order?.remove(slot);
+      this.#free.push(slot);
     }
+  }
+
+  #allocate(): number {
+    const board = this.#board;
+    let slot = this.#free.pop();
+    if (slot === undefined) {
+      slot = this.#used++;
+      if (slot === board.counts.length) {
+        const grown = new Int32Array(board.counts.length * 2);
+        grown.set(board.counts);
+        board.counts = grown;
+      }
+    }
+    board.counts[slot] = 0;
+    board.order?.insert(slot);
+    return slot;
   }
 }
