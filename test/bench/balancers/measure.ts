@@ -79,7 +79,9 @@ export async function allocation(
   op: (i: number) => unknown,
   ops: number,
 ): Promise<{ bytesPerOp: number; scavenges: number }> {
-  for (let i = 0; i < 100_000; i++) sink.value = op(i);
+  // Long enough for the optimising compiler to settle: a pick compiled late allocates while it runs
+  // unoptimised, which is not what a long-running process pays.
+  for (let i = 0; i < 500_000; i++) sink.value = op(i);
   let scavenges = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {

@@ -91,8 +91,12 @@ export class ServiceView implements InstanceSource {
   readonly load: LoadStats;
   readonly executor: Executor;
   readonly balancer: Balancer;
-  /** When a call last used this view (clock ms), for the idle timeout. */
+  /**
+   * For the idle timeout: a call sets `used`; each sweep turns a set flag into `usedAt` (clock
+   * ms) and clears it, so a view is known to have been used by `usedAt` at the latest.
+   */
   usedAt = 0;
+  used = false;
   /** Calls waiting for the first list or observed by diagnostics (the executor counts the rest). */
   inflight = 0;
 

@@ -34,6 +34,7 @@ export class ServiceViews {
     if (view === undefined) {
       this.#evictOverCap();
       view = this.#options.create(service);
+      view.usedAt = this.#options.clock.now();
       this.#views.set(service, view);
       this.#scheduleSweep();
     } else if (view !== this.#latest) {
@@ -42,7 +43,8 @@ export class ServiceViews {
       this.#views.set(service, view);
     }
     this.#latest = view;
-    view.usedAt = this.#options.clock.now();
+    // A flag, not a clock read per call: the sweep turns it into a time (a second chance).
+    view.used = true;
     return view;
   }
 
@@ -90,9 +92,12 @@ export class ServiceViews {
     // Half the idle time between sweeps: a view lives at most 1.5 × idleMs after its last call.
     this.#sweep = clock.setTimeout(() => {
       this.#sweep = undefined;
-      const cutoff = clock.now() - idleMs;
+      const now = clock.now();
       for (const view of [...this.#views.values()]) {
-        if (view.usedAt <= cutoff) this.release(view);
+        if (view.used) {
+          view.used = false;
+          view.usedAt = now;
+        } else if (view.usedAt <= now - idleMs) this.release(view);
       }
       this.#scheduleSweep();
     }, idleMs / 2);

@@ -57,9 +57,9 @@ export class AttemptRunner {
   }
 
   /** The abortable context of one attempt, with its timeout armed. */
-  scope(instance: ServiceInstance, attempt: number, call: CallScope): AttemptScope {
+  scope(instance: ServiceInstance, attempt: number, call: CallScope, now?: number): AttemptScope {
     const scope = new AttemptScope(attempt, instance.id, call, this.#hooks);
-    if (this.#timeouts) scope.timer = this.#timeouts.add(scope);
+    if (this.#timeouts) scope.timer = this.#timeouts.add(scope, now ?? this.#hooks.clock.now());
     return scope;
   }
 

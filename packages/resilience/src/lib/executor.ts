@@ -189,10 +189,11 @@ class ResilientExecutor implements Executor {
     // Every call is abortable by close(): a plain object in a Set, no listener on any signal.
     const call = new CallScope(this.#report, callerSignal);
     this.#active.add(call);
-    if (this.#deadlines) call.deadline = this.#deadlines.add(call);
-    // One timestamp serves the budget and the first attempt's latency: clock reads are not free.
+    // One timestamp serves the deadline, the budget and the first attempt's timeout and latency:
+    // clock reads are not free.
     let startedAt: number | undefined = this.clock.now();
     this.#budget?.deposit(startedAt);
+    if (this.#deadlines) call.deadline = this.#deadlines.add(call, startedAt);
     let tried: string[] | undefined;
     // Allocated on the first failure only: a call that succeeds at once records nothing.
     let failures: FailedAttempt[] | undefined;
@@ -243,9 +244,10 @@ class ResilientExecutor implements Executor {
             } else {
               // The attempt inline (the runner's steps, no async frame of its own).
               const runner = this.#runner;
-              const scope = runner.scope(instance, attempt, call);
+              const now = startedAt ?? this.clock.now();
+              const scope = runner.scope(instance, attempt, call, now);
               try {
-                runner.begin(source, instance, scope, startedAt ?? this.clock.now());
+                runner.begin(source, instance, scope, now);
                 value = await scope.race(fn(instance, scope));
               } catch (failed) {
                 runner.failed(instance, scope, failed);

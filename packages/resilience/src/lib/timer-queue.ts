@@ -46,10 +46,10 @@ export class TimerQueue {
     this.delayMs = delayMs;
   }
 
-  /** Schedules `target.onTimer()` in `delayMs`. */
-  add(target: TimerTarget): TimerEntry {
+  /** Schedules `target.onTimer()` in `delayMs`; `now` saves a clock read when the caller has one. */
+  add(target: TimerTarget, now: number = this.#clock.now()): TimerEntry {
     this.#dropCancelled();
-    const entry = new Entry(this.#clock.now() + this.delayMs, target);
+    const entry = new Entry(now + this.delayMs, target);
     this.#queue.push(entry);
     if (this.#timer === undefined) this.#arm(entry.at);
     return entry;
