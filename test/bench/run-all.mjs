@@ -50,9 +50,11 @@ const helpers = ['call-path/bench-server.ts', 'registry/fanout-server.ts'].filte
 const args = process.argv.slice(2);
 let jsonPath;
 let buildOnly = false;
+let noPin = false;
 const filters = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--build-only') buildOnly = true;
+  else if (args[i] === '--no-pin') noPin = true;
   else if (args[i] === '--json') {
     jsonPath = args[i + 1] && !args[i + 1].startsWith('-') ? args[++i] : join(outdir, 'bench-results.json');
   } else filters.push(args[i]);
@@ -117,7 +119,16 @@ console.log(
 if (buildOnly) process.exit(0);
 
 const load = () => loadavg().map((value) => Math.round(value * 100) / 100);
-console.log(`Node ${process.version}, ${cpus().length} cores; load average at start ${load().join(' / ')}`);
+// The bench on core 0, what it starts (backends, proxies) on the others: see harness/children.ts.
+const cores = cpus().length;
+const pin = !noPin && cores >= 2 && spawnSync('taskset', ['-c', '0', 'true']).status === 0;
+const childCpus = cores === 2 ? '1' : `1-${cores - 1}`;
+console.log(`Node ${process.version}, ${cores} cores; load average at start ${load().join(' / ')}`);
+console.log(
+  pin
+    ? `pinned: benches on core 0, their backends and proxies on core ${childCpus} (--no-pin to leave it to the scheduler)`
+    : 'not pinned (no taskset, one core, or --no-pin): CPU figures swing more from round to round',
+);
 const scratch = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 const results = [];
 let failed = 0;
@@ -127,10 +138,14 @@ for (const bench of selected) {
   console.log(`\n=== ${bench} (load average ${loadStart.join(' / ')}) ===`);
   const out = join(scratch, `${results.length}.json`);
   const begun = performance.now();
-  const run = spawnSync(process.execPath, ['--expose-gc', script], {
-    stdio: 'inherit',
-    env: { ...process.env, BENCH_JSON: out },
-  });
+  const run = spawnSync(
+    pin ? 'taskset' : process.execPath,
+    [...(pin ? ['-c', '0', process.execPath] : []), '--expose-gc', script],
+    {
+      stdio: 'inherit',
+      env: { ...process.env, BENCH_JSON: out, ...(pin ? { BENCH_CHILD_CPUS: childCpus } : {}) },
+    },
+  );
   const seconds = Math.round((performance.now() - begun) / 100) / 10;
   const loadEnd = load();
   console.log(

@@ -6,12 +6,12 @@
  *
  *   node --import tsx test/bench/call-path/failover-after-kill.ts [requests=30000] [inflight=64]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { LoadStats, type ServiceInstance } from '@switchyard/core';
 import { createExecutor, type InstanceSource } from '@switchyard/resilience';
 import { Pool } from 'undici';
-import { siblingScript } from '../harness/children.ts';
+import { pinned, siblingScript } from '../harness/children.ts';
 
 const total = Number(process.argv[2] ?? 30_000);
 const inflight = Number(process.argv[3] ?? 64);
@@ -19,7 +19,7 @@ const inflight = Number(process.argv[3] ?? 64);
 async function startBackend(id: string): Promise<{ instance: ServiceInstance; child: ChildProcess }> {
   // The bundled bench-server.js under `pnpm bench`, the .ts under tsx when run from source.
   const { command, args } = siblingScript(import.meta.url, 'bench-server');
-  const child = spawn(command, [...args, id], {
+  const child = spawnPinned(command, [...args, id], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
@@ -116,3 +116,9 @@ executor.close();
 await Promise.all([...pools.values()].map((p) => p.close()));
 for (const b of backends)
   if (b.child.exitCode === null && b.child.signalCode === null) b.child.kill('SIGKILL');
+
+/** `spawn` on the children's cores when the bench runs pinned (see harness/children.ts). */
+function spawnPinned(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const run = pinned(command, args);
+  return spawn(run.command, run.args, options);
+}

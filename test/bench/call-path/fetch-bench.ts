@@ -9,7 +9,7 @@
  *   pnpm bench fetch-bench
  *   node .bench-dist/call-path/fetch-bench.js [requests=20000] [inflight=64] [rounds=5]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -18,7 +18,7 @@ import { ServiceDiscoveryClient } from '@switchyard/client';
 import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
 import { Agent, type Dispatcher, fetch } from 'undici';
-import { siblingScript } from '../harness/children.ts';
+import { pinned, siblingScript } from '../harness/children.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
@@ -32,7 +32,7 @@ interface Backend {
 async function startBackend(id: string): Promise<Backend> {
   // The bundled bench-server.js under `pnpm bench`, the .ts under tsx when run from source.
   const { command, args } = siblingScript(import.meta.url, 'bench-server');
-  const child = spawn(command, [...args, id], {
+  const child = spawnPinned(command, [...args, id], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [line] = (await once(child.stdout!, 'data')) as [Buffer];
@@ -241,4 +241,10 @@ function undiciVersion(): string {
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
   await main(total || 20_000, inflight || 64, Math.max(3, rounds || 5));
+}
+
+/** `spawn` on the children's cores when the bench runs pinned (see harness/children.ts). */
+function spawnPinned(command: string, args: readonly string[], options: SpawnOptions): ChildProcess {
+  const run = pinned(command, args);
+  return spawn(run.command, run.args, options);
 }

@@ -44,8 +44,20 @@ function hookExit(): void {
 }
 
 /**
- * Spawns a process in its own process group and kills that group when this process exits,
- * whether normally, on an uncaught error or on Ctrl-C.
+ * Under `pnpm bench` on a machine with `taskset` and ≥ 2 cores, the bench process runs on core 0
+ * and everything it starts (backends, proxies) on the other cores (`BENCH_CHILD_CPUS`). Left to
+ * the scheduler, client and server hop between two cores and CPU per request swings by ±30 %
+ * from round to round, depending on whether they happened to share one; pinned, rounds agree
+ * within a few per cent.
+ */
+export function pinned(command: string, args: readonly string[]): { command: string; args: string[] } {
+  const cpus = process.env.BENCH_CHILD_CPUS;
+  return cpus ? { command: 'taskset', args: ['-c', cpus, command, ...args] } : { command, args: [...args] };
+}
+
+/**
+ * Spawns a process in its own process group (on the children's cores, see `pinned`) and kills
+ * that group when this process exits, whether normally, on an uncaught error or on Ctrl-C.
  */
 export function spawnTracked(
   command: string,
@@ -53,7 +65,12 @@ export function spawnTracked(
   options: SpawnOptions = {},
 ): ChildProcess {
   hookExit();
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'inherit'], ...options, detached: true });
+  const run = pinned(command, args);
+  const child = spawn(run.command, run.args, {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    ...options,
+    detached: true,
+  });
   live.add(child);
   child.once('exit', () => live.delete(child));
   return child;
