@@ -14,7 +14,7 @@ import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockat
 import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
-import { CallScope } from './call-scope.ts';
+import { type AttemptScope, CallScope } from './call-scope.ts';
 import { countsAgainstInstance } from './counts-against-instance.ts';
 import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorReporter } from './executor-reporter.ts';
@@ -170,30 +170,95 @@ class ResilientExecutor implements Executor {
     }
   }
 
-  /** `counted`: this run settles the call's place in `activeCalls` (a guarded call's wrapper does). */
-  async #run<T>(
+  /**
+   * A call. Its first attempt runs here, with no async frame of its own: most calls end with it.
+   * A call whose first attempt fails, that is hedged, or that finds no instance goes on in
+   * `#retry`. `counted`: this run settles the call's place in `activeCalls` (a guarded call's
+   * wrapper does otherwise).
+   */
+  #run<T>(
     source: InstanceSource,
     fn: UserFn<T>,
     options: ExecuteOptions<T> | undefined,
     counted: boolean,
   ): Promise<T> {
-    const o = this.#o;
-    const idempotent = options?.idempotent === true;
     const callerSignal = options?.signal;
-    const hedgeAfterMs = idempotent ? options?.hedgeAfterMs : undefined;
     if (callerSignal?.aborted) {
       this.#counters.failures++;
       if (counted) this.#settled();
-      throw abortReason(callerSignal);
+      return Promise.reject(abortReason(callerSignal));
     }
     // Every call is abortable by close(): a plain object in a Set, no listener on any signal.
     const call = new CallScope(this.#report, callerSignal);
     this.#active.add(call);
     // One timestamp serves the deadline, the budget and the first attempt's timeout and latency:
     // clock reads are not free.
-    let startedAt: number | undefined = this.clock.now();
+    const startedAt = this.clock.now();
     this.#budget?.deposit(startedAt);
     if (this.#deadlines) call.deadline = this.#deadlines.add(call, startedAt);
+    const hedged =
+      options?.idempotent === true && options.hedgeAfterMs !== undefined && this.#o.maxAttempts > 1;
+    const runner = this.#runner;
+    let instance: ServiceInstance | undefined;
+    let scope: AttemptScope | undefined;
+    let work: Promise<T>;
+    try {
+      instance = hedged || this.#closed ? undefined : runner.pick(source, undefined);
+      if (instance === undefined)
+        return this.#retry(call, source, fn, options, counted, startedAt, undefined);
+      scope = runner.scope(instance, 1, call, startedAt);
+      runner.begin(source, instance, scope, startedAt);
+      work = scope.race(fn(instance, scope));
+    } catch (error) {
+      if (instance === undefined || scope === undefined) {
+        // The pick itself threw: nothing was sent.
+        this.#report.gaveUp(undefined, 1, error);
+        this.#end(call, counted);
+        return Promise.reject(error);
+      }
+      runner.failed(instance, scope, error);
+      return this.#retry(call, source, fn, options, counted, undefined, { instance, error });
+    }
+    const sent = instance;
+    const attemptScope = scope;
+    return work.then(
+      (value) => {
+        runner.succeeded(sent, attemptScope, value, options?.succeeded);
+        this.#counters.successes++;
+        this.#end(call, counted);
+        return value;
+      },
+      (error: unknown) => {
+        runner.failed(sent, attemptScope, error);
+        return this.#retry(call, source, fn, options, counted, undefined, { instance: sent, error });
+      },
+    );
+  }
+
+  /** The call is over: it leaves the active set and its scope lets go of listener and deadline. */
+  #end(call: CallScope, counted: boolean): void {
+    this.#active.delete(call);
+    call.dispose();
+    if (counted) this.#settled();
+  }
+
+  /**
+   * The rest of a call: retries with failover and backoff, hedged rounds, and the give-up.
+   * `first`: the first attempt, which `#run` made and which failed.
+   */
+  async #retry<T>(
+    call: CallScope,
+    source: InstanceSource,
+    fn: UserFn<T>,
+    options: ExecuteOptions<T> | undefined,
+    counted: boolean,
+    firstStartedAt: number | undefined,
+    first: { readonly instance: ServiceInstance; readonly error: unknown } | undefined,
+  ): Promise<T> {
+    const o = this.#o;
+    const idempotent = options?.idempotent === true;
+    const hedgeAfterMs = idempotent ? options?.hedgeAfterMs : undefined;
+    let startedAt = firstStartedAt;
     let tried: string[] | undefined;
     // Allocated on the first failure only: a call that succeeds at once records nothing.
     let failures: FailedAttempt[] | undefined;
@@ -204,70 +269,79 @@ class ResilientExecutor implements Executor {
     let overloads = 0;
     // An instance chosen for an immediate failover, taken by the next round.
     let failover: ServiceInstance | undefined;
+    let pending = first;
     try {
       for (;;) {
-        if (this.#closed) throw this.#closeReason;
-        const instance = failover ?? this.#runner.pick(source, tried);
-        failover = undefined;
         let error: unknown;
-        if (instance === undefined) {
-          instanceId = undefined;
-          error = new NoAvailableInstanceError(o.service, tried ? 'no instance left to try' : undefined);
-          failures ??= [];
-          failures.push({ attempt, instanceId, error });
+        if (pending !== undefined) {
+          instanceId = pending.instance.id;
+          error = pending.error;
+          tried = [instanceId];
+          failures = [{ attempt, instanceId, error }];
+          pending = undefined;
         } else {
-          instanceId = instance.id;
-          const hedged = hedgeAfterMs !== undefined && attempt < o.maxAttempts;
-          // Only a hedged round needs a record of its attempts: the plain path allocates nothing.
-          const round = hedged ? { attempt, instanceId: instance.id as string | undefined } : undefined;
-          try {
-            let value: T;
-            if (round !== undefined) {
-              tried ??= [];
-              failures ??= [];
-              const deps = {
-                runner: this.#runner,
-                source,
-                fn,
-                call,
-                tried,
-                failures,
-                succeeded: options?.succeeded,
-                clock: this.clock,
-              };
-              value = await runHedged(
-                { ...deps, onHedge: this.#report.hedge },
-                instance,
-                round,
-                hedgeAfterMs!,
-              );
-            } else {
-              // The attempt inline (the runner's steps, no async frame of its own).
-              const runner = this.#runner;
-              const now = startedAt ?? this.clock.now();
-              const scope = runner.scope(instance, attempt, call, now);
-              try {
-                runner.begin(source, instance, scope, now);
-                value = await scope.race(fn(instance, scope));
-              } catch (failed) {
-                runner.failed(instance, scope, failed);
-                throw failed;
-              }
-              runner.succeeded(instance, scope, value, options?.succeeded);
-            }
-            this.#counters.successes++;
-            return value;
-          } catch (caught) {
-            error = caught;
-          }
-          if (round !== undefined) {
-            attempt = round.attempt;
-            instanceId = round.instanceId;
-          } else {
-            tried ??= [];
-            tried.push(instance.id);
+          if (this.#closed) throw this.#closeReason;
+          const instance = failover ?? this.#runner.pick(source, tried);
+          failover = undefined;
+          if (instance === undefined) {
+            instanceId = undefined;
+            error = new NoAvailableInstanceError(o.service, tried ? 'no instance left to try' : undefined);
             failures ??= [];
             failures.push({ attempt, instanceId, error });
+          } else {
+            instanceId = instance.id;
+            const hedged = hedgeAfterMs !== undefined && attempt < o.maxAttempts;
+            // Only a hedged round needs a record of its attempts: the plain path allocates nothing.
+            const round = hedged ? { attempt, instanceId: instance.id as string | undefined } : undefined;
+            try {
+              let value: T;
+              if (round !== undefined) {
+                tried ??= [];
+                failures ??= [];
+                const deps = {
+                  runner: this.#runner,
+                  source,
+                  fn,
+                  call,
+                  tried,
+                  failures,
+                  succeeded: options?.succeeded,
+                  clock: this.clock,
+                };
+                value = await runHedged(
+                  { ...deps, onHedge: this.#report.hedge },
+                  instance,
+                  round,
+                  hedgeAfterMs!,
+                );
+              } else {
+                // The attempt inline (the runner's steps, no async frame of its own).
+                const runner = this.#runner;
+                const now = startedAt ?? this.clock.now();
+                const scope = runner.scope(instance, attempt, call, now);
+                try {
+                  runner.begin(source, instance, scope, now);
+                  value = await scope.race(fn(instance, scope));
+                } catch (failed) {
+                  runner.failed(instance, scope, failed);
+                  throw failed;
+                }
+                runner.succeeded(instance, scope, value, options?.succeeded);
+              }
+              this.#counters.successes++;
+              return value;
+            } catch (caught) {
+              error = caught;
+            }
+            if (round !== undefined) {
+              attempt = round.attempt;
+              instanceId = round.instanceId;
+            } else {
+              tried ??= [];
+              tried.push(instance.id);
+              failures ??= [];
+              failures.push({ attempt, instanceId, error });
+            }
           }
         }
         if (call.aborted) throw call.reason;
@@ -286,9 +360,7 @@ class ResilientExecutor implements Executor {
       this.#report.gaveUp(instanceId, attempt, error);
       throw error;
     } finally {
-      this.#active.delete(call);
-      call.dispose();
-      if (counted) this.#settled();
+      this.#end(call, counted);
     }
   }
 
