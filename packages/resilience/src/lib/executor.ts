@@ -315,18 +315,9 @@ class ResilientExecutor implements Executor {
                   hedgeAfterMs!,
                 );
               } else {
-                // The attempt inline (the runner's steps, no async frame of its own).
-                const runner = this.#runner;
                 const now = startedAt ?? this.clock.now();
-                const scope = runner.scope(instance, attempt, call, now);
-                try {
-                  runner.begin(source, instance, scope, now);
-                  value = await scope.race(fn(instance, scope));
-                } catch (failed) {
-                  runner.failed(instance, scope, failed);
-                  throw failed;
-                }
-                runner.succeeded(instance, scope, value, options?.succeeded);
+                const scope = this.#runner.scope(instance, attempt, call, now);
+                value = await this.#runner.run(source, instance, fn, scope, now, options?.succeeded);
               }
               this.#counters.successes++;
               return value;
