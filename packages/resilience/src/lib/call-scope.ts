@@ -17,6 +17,9 @@ export interface ScopeHooks {
  */
 export class CallScope implements TimerTarget {
   aborted = false;
+  /** Neighbours in its executor's ActiveCalls list. */
+  previous: CallScope | undefined;
+  next: CallScope | undefined;
   reason: unknown;
   deadline: TimerEntry | undefined;
   readonly #hooks: ScopeHooks;

@@ -11,6 +11,7 @@ import {
   type TypedEmitter,
 } from '@switchyard/core';
 import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
+import { ActiveCalls } from './active-calls.ts';
 import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
@@ -64,7 +65,7 @@ class ResilientExecutor implements Executor {
   readonly #attemptTimeouts: TimerQueue | undefined;
   readonly #deadlines: TimerQueue | undefined;
   /** Calls in flight (running, sleeping or queued for a retry): close() aborts them. */
-  readonly #active = new Set<CallScope>();
+  readonly #active = new ActiveCalls();
   readonly #runner: AttemptRunner;
   readonly #gate: RetryGate;
   /** Calls accepted and not settled yet, queued in the bulkhead or running. */
@@ -148,8 +149,7 @@ class ResilientExecutor implements Executor {
     this.#closeReason = reason ?? this.#closedError();
     this.#attemptTimeouts?.clear();
     this.#deadlines?.clear();
-    for (const call of [...this.#active]) call.abort(this.#closeReason);
-    this.#active.clear();
+    for (const call of this.#active.takeAll()) call.abort(this.#closeReason);
     this.#breakers?.clear();
   }
 
