@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
@@ -123,9 +124,20 @@ export class EtcdMember {
     this.#process = child;
   }
 
-  /** Freezes the member (SIGSTOP): connections stay open but nothing answers, like a hung host. */
-  pause(): void {
+  /**
+   * Freezes the member (SIGSTOP): connections stay open but nothing answers, like a hung host.
+   * Resolves once every thread of the process is stopped: a signal reaches a busy multi-threaded
+   * process a little later, and until then it may still answer a request sent after `kill`.
+   */
+  async pause(): Promise<void> {
+    const pid = this.#process?.pid;
+    if (pid === undefined) return;
     this.#process?.kill('SIGSTOP');
+    const deadline = Date.now() + 5_000;
+    while (!allThreadsStopped(pid)) {
+      if (Date.now() > deadline) throw new Error(`etcd (pid ${pid}) did not stop within 5 s`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   resume(): void {
@@ -246,4 +258,24 @@ export async function startEtcd(size = 1, options: { tls?: EtcdTls } = {}): Prom
     throw error;
   }
   return cluster;
+}
+
+/** Whether every thread of `pid` is stopped ('T' in /proc/<pid>/task/<tid>/stat). */
+function allThreadsStopped(pid: number): boolean {
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return true; // no /proc (or the process is gone): nothing left to wait for
+  }
+  return tids.every((tid) => {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      // The state follows the command name, which ends with the last ')'.
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      return state === 'T' || state === 't';
+    } catch {
+      return true; // the thread exited
+    }
+  });
 }

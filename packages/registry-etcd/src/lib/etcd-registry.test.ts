@@ -358,7 +358,7 @@ describe.skipIf(!run)('EtcdRegistry against a real etcd', () => {
     const r = registry({ requestTimeoutMs: 1_000 });
     await r.register(instance('me', { service }), { ttlMs: 10_000 });
     const member = etcd.members[0]!;
-    member.pause();
+    await member.pause();
     try {
       // Tried: a heartbeat (a keepalive stream: no gRPC deadline of its own) and a resolve.
       await expect(r.heartbeat(service, 'me')).rejects.toBeInstanceOf(RegistryUnavailableError);
