@@ -317,7 +317,7 @@ export async function main(
     }
   };
   console.log(
-    `${total.toLocaleString('en-US')} GETs per run, ${inflight} in flight, ${rounds} interleaved rounds; ` +
+    `${total.toLocaleString('en-US')} GETs per run, ${inflight} in flight, ${rounds} interleaved rounds (the healthy scene after one warm-up round); ` +
       'three backends in their own processes on 127.0.0.1, the same three for every variant.',
   );
 
@@ -337,6 +337,7 @@ export async function main(
     const healthy = await interleavedRounds(
       rounds,
       healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
+      1, // a warm-up round, thrown away: the process is still warming up in it
     );
     printRuns('Healthy: three backends', healthy);
     const proxiesRr = healthyVariants.slice(4).map((v) => v.name);

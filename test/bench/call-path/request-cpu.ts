@@ -29,6 +29,7 @@ import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
 const INFLIGHT = 64;
+const WARM_UP_ROUNDS = 2;
 
 interface Variant {
   readonly name: string;
@@ -99,15 +100,16 @@ export async function main(total = 20_000, rounds = 3): Promise<void> {
     },
   ];
   console.log(
-    `${total.toLocaleString('en-US')} GETs per run, ${INFLIGHT} in flight, ${rounds} interleaved rounds; ` +
+    `${total.toLocaleString('en-US')} GETs per run, ${INFLIGHT} in flight, ${rounds} interleaved rounds after ${WARM_UP_ROUNDS} warm-up rounds; ` +
       'one keep-alive server in a child process; CPU is this process’s (user + system).',
   );
   let results: Map<string, Run[]>;
   try {
-    for (const variant of variants) await drive(Math.min(2_000, total), variant.send); // warm-up
+    // Two full rounds are thrown away first: the process is still warming up in them.
     results = await interleavedRounds(
       rounds,
       variants.map((variant) => ({ name: variant.name, run: () => drive(total, variant.send) })),
+      WARM_UP_ROUNDS,
     );
   } finally {
     await Promise.all([pool.close(), poolInside.close(), client.close(), clientTimeout.close()]);

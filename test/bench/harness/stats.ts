@@ -23,11 +23,20 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 /**
  * Runs every variant once per round, in an order rotated each round so that a drift in the
  * machine's load does not always favour the same one. Returns each variant's results by round.
+ *
+ * `warmUpRounds` full rounds run first and are thrown away. A short per-variant warm-up is not
+ * enough: over the first ~100,000 requests of a process V8 still grows its young generation and
+ * finishes compiling, and CPU per request in those rounds was up to 1.9× the steady figure, more
+ * for whichever variant ran first.
  */
 export async function interleavedRounds<R>(
   rounds: number,
   variants: readonly { readonly name: string; run(round: number): Promise<R> }[],
+  warmUpRounds = 0,
 ): Promise<Map<string, R[]>> {
+  for (let round = 0; round < warmUpRounds; round++) {
+    for (let k = 0; k < variants.length; k++) await variants[(k + round) % variants.length]!.run(-1 - round);
+  }
   const results = new Map<string, R[]>(variants.map((variant) => [variant.name, []]));
   for (let round = 0; round < rounds; round++) {
     for (let k = 0; k < variants.length; k++) {
