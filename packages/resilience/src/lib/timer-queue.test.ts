@@ -36,6 +36,21 @@ describe('TimerQueue', () => {
     expect(queue.size).toBe(0);
   });
 
+  it('does not pile up cancelled entries behind one that is still pending (a hung request)', () => {
+    const clock = new ManualClock();
+    const queue = new TimerQueue(clock, 15_000);
+    const log: string[] = [];
+    queue.add(target(log, 'hung')); // the head: nothing behind it reaches the head for 15 s
+    // 100,000 calls that ended at once, each cancelling its entry: dead weight unless swept.
+    for (let i = 0; i < 100_000; i++) queue.add(target(log, `ok${i}`)).cancel();
+    const live = Array.from({ length: 10 }, (_, i) => queue.add(target(log, `live${i}`)));
+    expect(queue.size).toBeLessThanOrEqual(8_192);
+    live[3]!.cancel();
+    clock.advance(15_000);
+    expect(log).toEqual(['hung', ...[0, 1, 2, 4, 5, 6, 7, 8, 9].map((i) => `live${i}`)]);
+    expect(queue.size).toBe(0);
+  });
+
   it('clear() stops the timer and forgets everything', () => {
     const clock = new ManualClock();
     const queue = new TimerQueue(clock, 10);

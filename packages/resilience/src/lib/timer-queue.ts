@@ -11,6 +11,9 @@ export interface TimerEntry {
   cancel(): void;
 }
 
+/** Entries at least, between two sweeps of cancelled ones. */
+const MIN_SWEEP = 4096;
+
 class Entry implements TimerEntry {
   constructor(
     readonly at: number,
@@ -36,8 +39,12 @@ class Entry implements TimerEntry {
 export class TimerQueue {
   readonly delayMs: number;
   readonly #clock: Clock;
-  #queue: Entry[] = [];
+  // A slot is emptied as the head passes it: a dead entry held by this long-lived array would
+  // survive young-generation collections and be promoted, only to die in the old generation.
+  #queue: (Entry | undefined)[] = [];
   #head = 0;
+  /** Queue length that triggers a sweep of cancelled entries (twice the live ones last swept). */
+  #sweepAt = MIN_SWEEP;
   #timer: TimerHandle | undefined;
   readonly #fire = () => this.#onFire();
 
@@ -51,6 +58,7 @@ export class TimerQueue {
     this.#dropCancelled();
     const entry = new Entry(now + this.delayMs, target);
     this.#queue.push(entry);
+    if (this.#queue.length - this.#head >= this.#sweepAt) this.#sweep();
     if (this.#timer === undefined) this.#arm(entry.at);
     return entry;
   }
@@ -66,6 +74,7 @@ export class TimerQueue {
     this.#timer = undefined;
     this.#queue = [];
     this.#head = 0;
+    this.#sweepAt = MIN_SWEEP;
   }
 
   #arm(at: number): void {
@@ -78,7 +87,7 @@ export class TimerQueue {
     while (this.#head < this.#queue.length) {
       const entry = this.#queue[this.#head]!;
       if (entry.target !== undefined && entry.at > now) break;
-      this.#head++;
+      this.#queue[this.#head++] = undefined;
       const target = entry.target;
       entry.target = undefined;
       target?.onTimer();
@@ -88,8 +97,26 @@ export class TimerQueue {
     if (next !== undefined && this.#timer === undefined) this.#arm(next.at);
   }
 
+  /**
+   * Keeps only the entries still pending. Without it one call that hangs at the head would hold
+   * every entry added after it until its own timeout, however quickly those calls ended. Runs
+   * when the queue doubles past the live count of the last sweep: amortised O(1) per add.
+   */
+  #sweep(): void {
+    const live: Entry[] = [];
+    const queue = this.#queue;
+    for (let i = this.#head; i < queue.length; i++) {
+      const entry = queue[i]!;
+      if (entry.target !== undefined) live.push(entry);
+    }
+    this.#queue = live;
+    this.#head = 0;
+    this.#sweepAt = Math.max(MIN_SWEEP, 2 * live.length);
+  }
+
   #dropCancelled(): void {
-    while (this.#head < this.#queue.length && this.#queue[this.#head]!.target === undefined) this.#head++;
+    const queue = this.#queue;
+    while (this.#head < queue.length && queue[this.#head]!.target === undefined) queue[this.#head++] = undefined;
     this.#compact();
   }
 
