@@ -63,18 +63,20 @@ export function sendRequest(
     // `Host` header.
     servername: route.servername,
   };
-  // A promise chain rather than an async function: no suspended frame per request.
-  return pools
-    .pool(route)
-    .request(options)
-    .then(
-      (response) => answer(instance, response),
-      (error: unknown) => {
-        throw TlsVerificationError.matches(error)
-          ? new TlsVerificationError(instance, route.servername, error)
-          : error;
-      },
-    );
+  const pool = pools.pool(route);
+  // undici's callback form: one promise per request (ours), not undici's and a `.then` of ours on
+  // top. undici calls back (never throws), also for an error in the options.
+  return new Promise<HttpResponse>((resolve, reject) => {
+    pool.request(options, (error, response) => {
+      if (!error) resolve(answer(instance, response));
+      else
+        reject(
+          TlsVerificationError.matches(error)
+            ? new TlsVerificationError(instance, route.servername, error)
+            : error,
+        );
+    });
+  });
 }
 
 /** The answer as the caller gets it, or HttpStatusError for one that says "try another instance". */

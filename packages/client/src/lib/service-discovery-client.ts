@@ -10,7 +10,6 @@ import {
   systemClock,
   TypedEmitter,
   ValidationError,
-  validateServiceName,
   warnListenerError,
 } from '@switchyard/core';
 import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
@@ -135,11 +134,7 @@ export class ServiceDiscoveryClient {
     fn: (instance: ServiceInstance, context: CallContext, headers?: Record<string, string>) => Promise<T>,
     options: CallOptions<T> = {},
   ): Promise<T> {
-    const http = options.http;
-    const kind: CallKind = http
-      ? { kind: 'request', method: http.method, path: http.path }
-      : { kind: 'call' };
-    return this.#run(service, fn, options, kind);
+    return this.#run(service, fn, options, undefined);
   }
 
   /**
@@ -168,7 +163,7 @@ export class ServiceDiscoveryClient {
         hedgeAfterMs: request.hedgeAfterMs,
         succeeded: isNotServerError,
       },
-      { kind: 'request', method, path: request.path },
+      request,
     );
   }
 
@@ -253,14 +248,19 @@ export class ServiceDiscoveryClient {
    * A call to a service whose view has instances and no diagnostics subscriber goes straight to
    * the view's executor: no async frame of its own (the executor counts it for close()).
    */
-  #run<T>(service: string, fn: AttemptFn<T>, options: CallOptions<T>, kind: CallKind): Promise<T> {
+  #run<T>(
+    service: string,
+    fn: AttemptFn<T>,
+    options: CallOptions<T>,
+    request: HttpRequest | undefined,
+  ): Promise<T> {
     let view: ServiceView;
     try {
       view = this.#checkedView(service, fn, options);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!view.hasInstances || diagnosticsWanted()) return this.#runWaiting(view, fn, options, kind);
+    if (!view.hasInstances || diagnosticsWanted()) return this.#runWaiting(view, fn, options, request);
     view.refreshIfDue();
     return view.execute(fn, options, options.hashKey);
   }
@@ -289,8 +289,9 @@ export class ServiceDiscoveryClient {
     view: ServiceView,
     fn: AttemptFn<T>,
     options: CallOptions<T>,
-    kind: CallKind,
+    request: HttpRequest | undefined,
   ): Promise<T> {
+    const kind = callKind(options, request);
     const diagnostics = diagnosticsWanted()
       ? new CallDiagnostics({ client: this, service: view.service, ...kind }, () => this.#clock.now())
       : undefined;
@@ -330,7 +331,6 @@ export class ServiceDiscoveryClient {
 
   #view(service: string): ServiceView {
     if (this.#closed) throw new ClientClosedError(service);
-    validateServiceName(service);
     return this.#views.use(service);
   }
 }
@@ -364,6 +364,13 @@ const statusOf = (value: unknown): number => (value as HttpResponse).statusCode;
 type CallKind =
   | { readonly kind: 'call' }
   | { readonly kind: 'request'; readonly method: string; readonly path: string };
+
+/** What diagnostics say of a call: built only when they are wanted, not on every call. */
+function callKind<T>(options: CallOptions<T>, request: HttpRequest | undefined): CallKind {
+  if (request !== undefined) return { kind: 'request', method: request.method ?? 'GET', path: request.path };
+  const http = options.http;
+  return http ? { kind: 'request', method: http.method, path: http.path } : { kind: 'call' };
+}
 
 /** The request with headers added (trace context from a diagnostics subscriber). */
 function withHeaders(request: HttpRequest, extra: Record<string, string>): HttpRequest {
