@@ -192,17 +192,15 @@ export class RoutedRequest implements Controller {
           this.#route.servername(instance, this.#target.hostname))
         : undefined;
       this.#dispatched = true;
+      const opts: Dispatcher.DispatchOptions & { servername?: string } = {
+        ...this.#opts,
+        origin: this.#route.origins.of(instance, tls),
+        headers: extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers,
+        body: this.#body as Dispatcher.DispatchOptions['body'],
+      };
+      if (servername !== undefined) opts.servername = servername;
       try {
-        this.#route.dispatch(
-          {
-            ...this.#opts,
-            origin: this.#route.origins.of(instance, tls),
-            headers: extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers,
-            body: this.#body as Dispatcher.DispatchOptions['body'],
-            ...(servername === undefined ? {} : { servername }),
-          },
-          attempt,
-        );
+        this.#route.dispatch(opts, attempt);
       } catch (error) {
         attempt.onResponseError(undefined, error as Error);
       }
