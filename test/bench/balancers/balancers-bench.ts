@@ -135,13 +135,18 @@ function loadAwareTable(figures: Map<string, LoadAwareFigures>): string {
 }
 
 /** One reused context: a pick allocates nothing, and neither does feeding it keys. */
+/**
+ * One pick as an op, compiled anew for each picker: its `picker.pick` call site sees only that
+ * picker's class, as a service's own call site does. One closure shared by every strategy went
+ * megamorphic, was deoptimised ("wrong call target") as strategies changed, and then a figure
+ * depended on which strategies ran before it.
+ */
 function pickOp(picker: Picker, keyed: boolean): (i: number) => unknown {
   const context: PickContext = {};
-  if (!keyed) return () => picker.pick(context);
-  return (i) => {
-    context.hashKey = keys[i % KEY_COUNT];
-    return picker.pick(context);
-  };
+  const body = keyed
+    ? 'return (i) => { context.hashKey = keys[i % keys.length]; return picker.pick(context); };'
+    : 'return () => picker.pick(context);';
+  return new Function('picker', 'context', 'keys', body)(picker, context, keys) as (i: number) => unknown;
 }
 
 const f = (value: number, digits = 0) => value.toFixed(digits);

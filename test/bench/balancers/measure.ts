@@ -19,18 +19,34 @@ export function cpuNs(): number {
  * Each loop is timed as a whole: per-call timers would cost more than the picks being measured.
  */
 export function nsPerOp(op: (i: number) => unknown, ops: number, runs = 5): number {
-  // Warm up for a while, not a count: on a busy machine the optimizing compiler runs late.
+  const callOps = freshLoop();
+  // Warm up for a while, not a count: on a busy machine the optimizing compiler runs late. The
+  // warm-up calls the very loop the timing calls, so the timed loop runs optimised code from its
+  // first call. (A loop of its own in here was optimised on the fly, by on-stack replacement,
+  // while already timed: some samples took twice as long as the rest, at random.)
   const warmUntil = performance.now() + 300;
-  for (let i = 0; performance.now() < warmUntil; i++) {
-    for (let k = 0; k < 1_000; k++) sink.value = op((i * 1_000 + k) % ops);
-  }
+  const chunk = Math.min(ops, 10_000);
+  while (performance.now() < warmUntil) callOps(sink, op, chunk);
   const samples: number[] = [];
   for (let run = 0; run < runs; run++) {
     const start = cpuNs();
-    for (let i = 0; i < ops; i++) sink.value = op(i);
+    callOps(sink, op, ops);
     samples.push((cpuNs() - start) / ops);
   }
   return median(samples);
+}
+
+type Loop = (keep: typeof sink, op: (i: number) => unknown, ops: number) => void;
+
+/**
+ * `op(0)` … `op(ops - 1)`, results kept alive, in a function compiled anew for each measurement:
+ * a loop shared by every strategy sees a new `op` each time, is deoptimised ("wrong call
+ * target") and recompiled generic, and then the figure depended on which strategies ran before.
+ * With a loop of its own, every strategy and every peer is called from a call site that has only
+ * ever seen it, as a service's picker is.
+ */
+function freshLoop(): Loop {
+  return new Function('keep', 'op', 'ops', 'for (let i = 0; i < ops; i++) keep.value = op(i);') as Loop;
 }
 
 /** Median ms (CPU time) of `runs` calls of `build()`. */
