@@ -2,12 +2,12 @@
  * fetch through the Switchyard interceptor vs fetch through a plain undici Agent vs
  * client.request() (and fetch through a pass-through interceptor, to tell undici's compose() cost
  * from Switchyard's), in one run over the same three backends (separate processes on loopback):
- * throughput and this process's CPU µs per request, median of 5 interleaved rounds with ratios
+ * throughput and this process's CPU µs per request, median of 9 interleaved rounds with ratios
  * taken within each round; then one of three backends killed at 20 % of a run, counting the
  * requests each one loses.
  *
  *   pnpm bench fetch-bench
- *   node .bench-dist/call-path/fetch-bench.js [requests=20000] [inflight=64] [rounds=5]
+ *   node .bench-dist/call-path/fetch-bench.js [requests=20000] [inflight=64] [rounds=9]
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -150,7 +150,7 @@ function contenders(backends: readonly Backend[]): Contender[] {
   return [plainFetch, noopFetch, switchyardFetch, request];
 }
 
-export async function main(total = 20_000, inflight = 64, rounds = 5): Promise<void> {
+export async function main(total = 20_000, inflight = 64, rounds = 9): Promise<void> {
   const report = new BenchReport('fetch-bench');
   const backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startBackend(id)));
   const all = contenders(backends);
@@ -241,7 +241,7 @@ function undiciVersion(): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
-  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 5));
+  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 9));
 }
 
 /** `spawn` on the children's cores when the bench runs pinned (see harness/children.ts). */

@@ -16,7 +16,7 @@
  * is noise; CPU time per request is what resolves 10 %.
  *
  *   npx -y pnpm@10.34.8 bench request-cpu
- *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests=20000] [rounds=3]
+ *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests=20000] [rounds=9]
  */
 import { setMaxListeners } from 'node:events';
 import { pathToFileURL } from 'node:url';
@@ -59,7 +59,7 @@ async function drive(total: number, send: () => Promise<unknown>): Promise<Run> 
 
 const POOL = 'undici Pool';
 
-export async function main(total = 20_000, rounds = 3): Promise<void> {
+export async function main(total = 20_000, rounds = 9): Promise<void> {
   const report = new BenchReport('request-cpu');
   const server = siblingScript(import.meta.url, 'bench-server');
   const backend = spawnTracked(server.command, [...server.args, 'cpu-1']);
@@ -146,5 +146,5 @@ export async function main(total = 20_000, rounds = 3): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds] = process.argv.slice(2).map(Number);
-  await main(total && total > 0 ? total : 20_000, Math.max(3, rounds || 3));
+  await main(total && total > 0 ? total : 20_000, Math.max(3, rounds || 9));
 }
