@@ -2,12 +2,12 @@
  * fetch through the Switchyard interceptor vs fetch through a plain undici Agent vs
  * client.request() (and fetch through a pass-through interceptor, to tell undici's compose() cost
  * from Switchyard's), in one run over the same three backends (separate processes on loopback):
- * throughput and this process's CPU µs per request, median of 9 interleaved rounds with ratios
+ * throughput and this process's CPU µs per request, median of 25 short interleaved rounds with ratios
  * taken within each round; then one of three backends killed at 20 % of a run, counting the
  * requests each one loses.
  *
  *   pnpm bench fetch-bench
- *   node .bench-dist/call-path/fetch-bench.js [requests=20000] [inflight=64] [rounds=9]
+ *   node .bench-dist/call-path/fetch-bench.js [kill-scene requests=20000] [inflight=64] [healthy rounds=25]
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -20,7 +20,7 @@ import { StaticRegistry } from '@switchyard/registry';
 import { Agent, type Dispatcher, fetch } from 'undici';
 import { pinned, siblingScript } from '../harness/children.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
-import { interleavedRounds, median } from '../harness/stats.ts';
+import { interleavedRounds, median, middleHalf } from '../harness/stats.ts';
 
 interface Backend {
   readonly id: string;
@@ -150,34 +150,41 @@ function contenders(backends: readonly Backend[]): Contender[] {
   return [plainFetch, noopFetch, switchyardFetch, request];
 }
 
-export async function main(total = 20_000, inflight = 64, rounds = 9): Promise<void> {
+/**
+ * Healthy rounds are short and many: on a shared VM the machine's speed drifts within seconds,
+ * and a same-round ratio is only as good as how close in time its two figures were taken.
+ */
+const ROUND_REQUESTS = 4_000;
+const WARM_UP_ROUNDS = 5;
+
+export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<void> {
   const report = new BenchReport('fetch-bench');
   const backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startBackend(id)));
   const all = contenders(backends);
   // Rounds interleaved, the order rotated each round: every ratio compares figures of one round.
-  // One full round is thrown away first: the process is still warming up in it.
+  // The first rounds are thrown away: the process is still warming up in them.
   const byRound = await interleavedRounds(
     rounds,
-    all.map((c) => ({ name: c.name, run: () => drive(total, inflight, c.send) })),
-    1,
+    all.map((c) => ({ name: c.name, run: () => drive(ROUND_REQUESTS, inflight, c.send) })),
+    WARM_UP_ROUNDS,
   );
   for (const c of all) await c.close();
   await stopAll(backends);
 
   console.log(
-    `\nHealthy: ${total} GETs per round, ${inflight} in flight, ${rounds} interleaved rounds after one warm-up round (undici ${undiciVersion()}).\n`,
+    `\nHealthy: ${ROUND_REQUESTS} GETs per round, ${inflight} in flight, ${rounds} interleaved rounds after ${WARM_UP_ROUNDS} warm-up rounds (undici ${undiciVersion()}).\n`,
   );
   const cpu = (name: string) => byRound.get(name)!.map((r) => r.cpuUsPerRequest);
   const rps = (name: string) => byRound.get(name)!.map((r) => r.rps);
   console.log(
     markdownTable(
-      ['who', 'CPU µs/req (median)', 'by round', 'req/s (median)', 'errors'],
+      ['who', 'CPU µs/req (median)', 'middle half of the rounds (p25–p75)', 'req/s (median)', 'errors'],
       all.map((c) => [
         c.name,
         fmt(median(cpu(c.name))),
-        cpu(c.name)
+        middleHalf(cpu(c.name))
           .map((value) => fmt(value))
-          .join(' / '),
+          .join('–'),
         fmt(median(rps(c.name))),
         String(byRound.get(c.name)!.reduce((sum, r) => sum + r.errors, 0)),
       ]),
@@ -241,7 +248,7 @@ function undiciVersion(): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
-  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 9));
+  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 25));
 }
 
 /** `spawn` on the children's cores when the bench runs pinned (see harness/children.ts). */

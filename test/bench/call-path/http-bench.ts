@@ -242,7 +242,9 @@ function printRuns(caption: string, results: Results, extra?: (name: string, run
       m((r) => r.clientCpuUs),
       m((r) => r.proxyCpuUs),
       m((r) => r.cpuUs),
-      runs.map((r) => String(r.errors)).join(' / '),
+      runs.length <= 5
+        ? runs.map((r) => String(r.errors)).join(' / ')
+        : `${runs.reduce((sum, r) => sum + r.errors, 0)} in ${runs.length} rounds`,
       extra?.(name, runs) ?? '',
     ];
   });
@@ -307,9 +309,12 @@ export async function main(
 ): Promise<void> {
   const report = new BenchReport('http-bench');
   const warm = Math.min(2_000, total);
-  // The healthy scene is cheap and its CPU ratios are the ones a round's noise (+50 % now and
-  // then on this shared machine) decides: more rounds for it.
-  const healthyRounds = Math.max(rounds, 7);
+  // The healthy scene's CPU ratios are the ones the machine's drift decides (on this shared VM its
+  // speed changes within seconds, and a round reads +50 % now and then): every variant's target is
+  // made once, and many short rounds interleave them, so the two figures of a same-round ratio are
+  // taken seconds apart.
+  const healthyRounds = Math.max(rounds, 21);
+  const healthyRoundRequests = Math.max(1_000, Math.floor(total / 4));
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
     const target = await make(backends);
     try {
@@ -321,7 +326,8 @@ export async function main(
   };
   console.log(
     `${total.toLocaleString('en-US')} GETs per run, ${inflight} in flight, ${rounds} interleaved rounds ` +
-      `(the healthy scene: ${healthyRounds}, after one warm-up round); ` +
+      `(the healthy scene: ${healthyRounds} rounds of ${healthyRoundRequests.toLocaleString('en-US')} GETs, ` +
+      'after two thrown away); ' +
       'three backends in their own processes on 127.0.0.1, the same three for every variant.',
   );
 
@@ -338,11 +344,22 @@ export async function main(
       { name: OURS_TIMEOUT, make: client(roundRobin, { timeoutMs: 1_000 }) },
       ...proxyVariants('roundRobin'),
     ];
-    const healthy = await interleavedRounds(
-      healthyRounds,
-      healthyVariants.map((v) => ({ name: v.name, run: () => runVariant(v.make, healthyBackends) })),
-      1, // a warm-up round, thrown away: the process is still warming up in it
-    );
+    const targets: Target[] = [];
+    let healthy: Results;
+    try {
+      for (const v of healthyVariants) targets.push(await v.make(healthyBackends));
+      for (const target of targets) await drive(warm, inflight, target);
+      healthy = await interleavedRounds(
+        healthyRounds,
+        healthyVariants.map((v, i) => ({
+          name: v.name,
+          run: () => drive(healthyRoundRequests, inflight, targets[i]!),
+        })),
+        2, // warm-up rounds, thrown away: the process is still warming up in them
+      );
+    } finally {
+      await Promise.all(targets.map((target) => target.close()));
+    }
     printRuns('Healthy: three backends', healthy);
     const proxiesRr = healthyVariants.slice(4).map((v) => v.name);
     let from = report.size;

@@ -14,6 +14,12 @@ export function sameRoundRatio(ours: readonly number[], peer: readonly number[])
   return median(Array.from({ length: rounds }, (_, i) => ours[i]! / peer[i]!));
 }
 
+/** The 25th and 75th percentiles of `values`: where the middle half of the rounds fell. */
+export function middleHalf(values: readonly number[]): [number, number] {
+  const sorted = [...values].sort((a, b) => a - b);
+  return [quantile(sorted, 0.25), quantile(sorted, 0.75)];
+}
+
 /** Value at quantile q (0…1) of an ascending-sorted array. */
 export function quantile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return Number.NaN;
