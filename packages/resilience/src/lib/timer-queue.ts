@@ -116,7 +116,8 @@ export class TimerQueue {
 
   #dropCancelled(): void {
     const queue = this.#queue;
-    while (this.#head < queue.length && queue[this.#head]!.target === undefined) queue[this.#head++] = undefined;
+    while (this.#head < queue.length && queue[this.#head]!.target === undefined)
+      queue[this.#head++] = undefined;
     this.#compact();
   }
 
