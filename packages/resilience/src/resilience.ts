@@ -23,13 +23,16 @@ export {
   RETRYABLE_STATUSES,
 } from './lib/classify-error.ts';
 export { countsAgainstInstance } from './lib/counts-against-instance.ts';
-export { createExecutor } from './lib/executor.ts';
+export { createExecutor, toAttemptFn } from './lib/executor.ts';
 export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/executor-options.ts';
 export type {
+  AbortListener,
   AttemptAbortTarget,
   AttemptContext,
   AttemptOutcome,
   BulkheadOptions,
+  DispatchedAttempt,
+  DispatchedCall,
   ExecuteOptions,
   Executor,
   ExecutorEvent,

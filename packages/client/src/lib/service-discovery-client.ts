@@ -12,7 +12,13 @@ import {
   ValidationError,
   warnListenerError,
 } from '@switchyard/core';
-import { type AttemptContext, type ExecutorStats, isIdempotentMethod } from '@switchyard/resilience';
+import {
+  type AttemptContext,
+  type DispatchedCall,
+  type ExecutorStats,
+  isIdempotentMethod,
+  toAttemptFn,
+} from '@switchyard/resilience';
 import { type AttemptFn, CallDiagnostics, diagnosticsWanted } from './call-diagnostics.ts';
 import { ClientEmitter } from './client-emitter.ts';
 import type { ClientEvents } from './client-events.ts';
@@ -135,6 +141,41 @@ export class ServiceDiscoveryClient {
     options: CallOptions<T> = {},
   ): Promise<T> {
     return this.#run(service, fn, options, undefined);
+  }
+
+  /**
+   * `callService` in callback form, for integrations that live in callbacks (the fetch
+   * interceptor's undici handlers): `call.attempt(instance, attempt, headers)` starts each
+   * attempt and ends it with `attempt.resolve(value)` or `attempt.reject(error)`; the call's
+   * outcome goes to `call.resolve` or `call.reject`, exactly once. Same picks, retries, breakers
+   * and budget as `callService`, without a promise per call or attempt.
+   */
+  dispatchCall<T>(service: string, call: DispatchedCall<T>, options: CallOptions<T> = {}): void {
+    if (
+      call === null ||
+      typeof call !== 'object' ||
+      typeof call.attempt !== 'function' ||
+      typeof call.resolve !== 'function' ||
+      typeof call.reject !== 'function'
+    ) {
+      throw new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
+    }
+    let view: ServiceView;
+    try {
+      view = this.#checkedView(service, call.attempt, options);
+    } catch (error) {
+      call.reject(error);
+      return;
+    }
+    if (!view.hasInstances || diagnosticsWanted()) {
+      this.#runWaiting(view, toAttemptFn(call), options, undefined).then(
+        (value) => call.resolve(value),
+        (error: unknown) => call.reject(error),
+      );
+      return;
+    }
+    view.refreshIfDue();
+    view.dispatch(call, options, options.hashKey);
   }
 
   /**
@@ -265,7 +306,7 @@ export class ServiceDiscoveryClient {
     return view.execute(fn, options, options.hashKey);
   }
 
-  #checkedView<T>(service: string, fn: AttemptFn<T>, options: CallOptions<T>): ServiceView {
+  #checkedView<T>(service: string, fn: unknown, options: CallOptions<T>): ServiceView {
     if (this.#closed) throw new ClientClosedError(service);
     if (typeof fn !== 'function')
       throw new ValidationError('fn', 'expected a function (instance, context) => Promise');

@@ -18,6 +18,7 @@ import { ActiveHealthChecker, OutlierDetector, routableWithPanic } from '@switch
 import {
   type AttemptContext,
   createExecutor,
+  type DispatchedCall,
   type ExecuteOptions,
   type Executor,
   type ExecutorOptions,
@@ -267,9 +268,18 @@ export class ServiceView implements InstanceSource {
     options: ExecuteOptions<T>,
     hashKey: string | undefined,
   ): Promise<T> {
-    const source: InstanceSource =
-      hashKey === undefined ? this : { load: this.load, pick: (excluded) => this.pick(excluded, hashKey) };
-    return this.executor.execute(source, fn, options);
+    return this.executor.execute(this.#sourceFor(hashKey), fn, options);
+  }
+
+  /** `execute` in callback form (`Executor.dispatch`). */
+  dispatch<T>(call: DispatchedCall<T>, options: ExecuteOptions<T>, hashKey: string | undefined): void {
+    this.executor.dispatch(this.#sourceFor(hashKey), call, options);
+  }
+
+  #sourceFor(hashKey: string | undefined): InstanceSource {
+    return hashKey === undefined
+      ? this
+      : { load: this.load, pick: (excluded) => this.pick(excluded, hashKey) };
   }
 
   readonly #excluded = (instance: ServiceInstance): boolean =>

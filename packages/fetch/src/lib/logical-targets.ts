@@ -8,6 +8,8 @@ export interface LogicalTarget {
   readonly host: string;
   /** `https:` was asked for: the instance is reached over TLS whatever its `secure` says. */
   readonly secure: boolean;
+  /** The service it names, when the rule is known per hostname (not a function): found once. */
+  readonly service: string | undefined;
 }
 
 const MAX_CACHED_ORIGINS = 1024;
@@ -18,22 +20,29 @@ const MAX_CACHED_ORIGINS = 1024;
  */
 export class LogicalTargets {
   readonly #cache = new Map<string, LogicalTarget | null>();
+  readonly #match: ((hostname: string) => string | undefined) | undefined;
+
+  /** `match`: the service a hostname names, for a rule that always gives the same answer. */
+  constructor(match?: (hostname: string) => string | undefined) {
+    this.#match = match;
+  }
 
   of(origin: unknown): LogicalTarget | undefined {
-    if (origin instanceof URL) return targetOf(origin);
+    if (origin instanceof URL) return this.#targetOf(origin);
     if (typeof origin !== 'string') return undefined;
     let target = this.#cache.get(origin);
     if (target === undefined) {
-      target = URL.canParse(origin) ? targetOf(new URL(origin)) : null;
+      target = URL.canParse(origin) ? this.#targetOf(new URL(origin)) : null;
       if (this.#cache.size >= MAX_CACHED_ORIGINS) this.#cache.clear();
       this.#cache.set(origin, target);
     }
     return target ?? undefined;
   }
-}
 
-function targetOf(url: URL): LogicalTarget {
-  return { hostname: url.hostname, host: url.host, secure: url.protocol === 'https:' };
+  #targetOf(url: URL): LogicalTarget {
+    const hostname = url.hostname;
+    return { hostname, host: url.host, secure: url.protocol === 'https:', service: this.#match?.(hostname) };
+  }
 }
 
 /** Instance origins for plain and TLS requests, computed once per (frozen) instance. */

@@ -28,34 +28,45 @@ export function prepareHeaders(
 ): OutgoingHeaders {
   const out: OutgoingHeaders = {};
   let hasHost = false;
-  const add = (rawName: unknown, value: unknown): void => {
-    if (value === undefined || value === null) return;
-    const name = String(rawName).toLowerCase();
-    if (name.startsWith('x-switchyard-')) {
-      readOverride(name, value, overrides);
-      return;
-    }
-    if (name === 'host') hasHost = true;
-    const values = Array.isArray(value) ? value.map(String) : String(value);
-    const existing = out[name];
-    if (existing === undefined) out[name] = values;
-    else out[name] = ([] as string[]).concat(existing, values);
-  };
   if (headers === undefined || headers === null) {
     // nothing to copy
   } else if (Array.isArray(headers)) {
     if (headers.length > 0 && Array.isArray(headers[0])) {
-      for (const pair of headers as unknown[][]) add(pair[0], pair[1]);
+      for (const pair of headers as unknown[][])
+        hasHost = addHeader(out, pair[0], pair[1], overrides) || hasHost;
     } else {
-      for (let i = 0; i + 1 < headers.length; i += 2) add(headers[i], headers[i + 1]);
+      for (let i = 0; i + 1 < headers.length; i += 2)
+        hasHost = addHeader(out, headers[i], headers[i + 1], overrides) || hasHost;
     }
   } else if (typeof headers === 'object' && isIterable(headers)) {
-    for (const pair of headers as Iterable<unknown[]>) add(pair[0], pair[1]);
+    for (const pair of headers as Iterable<unknown[]>)
+      hasHost = addHeader(out, pair[0], pair[1], overrides) || hasHost;
   } else if (typeof headers === 'object') {
-    for (const name in headers) add(name, (headers as Record<string, unknown>)[name]);
+    const record = headers as Record<string, unknown>;
+    for (const name in record) hasHost = addHeader(out, name, record[name], overrides) || hasHost;
   }
   if (!hasHost) out.host = logicalHost;
   return out;
+}
+
+/** Copies one header into `out`, or reads it as an override; true when it is the Host header. */
+function addHeader(
+  out: OutgoingHeaders,
+  rawName: unknown,
+  value: unknown,
+  overrides: CallOverrides,
+): boolean {
+  if (value === undefined || value === null) return false;
+  const name = (typeof rawName === 'string' ? rawName : String(rawName)).toLowerCase();
+  if (name.startsWith('x-switchyard-')) {
+    readOverride(name, value, overrides);
+    return false;
+  }
+  const values = typeof value === 'string' ? value : Array.isArray(value) ? value.map(String) : String(value);
+  const existing = out[name];
+  if (existing === undefined) out[name] = values;
+  else out[name] = ([] as string[]).concat(existing, values);
+  return name === 'host';
 }
 
 function isIterable(value: object): boolean {

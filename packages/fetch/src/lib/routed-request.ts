@@ -1,8 +1,9 @@
 import { NotRetriedError, neverAbortedSignal, type ServiceInstance, TimeoutError } from '@switchyard/core';
 import {
   type AttemptAbortTarget,
-  type AttemptContext,
   classifyError,
+  type DispatchedAttempt,
+  type DispatchedCall,
   isIdempotentMethod,
   RETRYABLE_STATUSES,
 } from '@switchyard/resilience';
@@ -16,19 +17,18 @@ import { type CallOverrides, type OutgoingHeaders, prepareHeaders } from './requ
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 
+/** The call options the interceptor gives each request. */
+export interface RoutedCallOptions {
+  readonly hashKey?: string;
+  readonly idempotent?: boolean;
+  readonly succeeded?: (statusCode: number) => boolean;
+  readonly http?: { method: string; path: string; statusOf?: (statusCode: number) => number };
+}
+
 /** What the interceptor needs from a Switchyard client: `ServiceDiscoveryClient` fits. */
 export interface SwitchyardCaller {
-  callService<T>(
-    service: string,
-    fn: (instance: ServiceInstance, context: AttemptContext, headers?: Record<string, string>) => Promise<T>,
-    options?: {
-      hashKey?: string;
-      idempotent?: boolean;
-      signal?: AbortSignal;
-      succeeded?: (value: T) => boolean;
-      http?: { method: string; path: string; statusOf?: (value: T) => number };
-    },
-  ): Promise<T>;
+  /** Runs one request as a call in callback form: see `ServiceDiscoveryClient.dispatchCall`. */
+  dispatchCall(service: string, call: DispatchedCall<number>, options?: RoutedCallOptions): void;
 }
 
 /** Shared by every request one composed dispatcher routes. */
@@ -49,14 +49,14 @@ const BODY_SENT = 'the request body is a stream that may already have been sent,
 
 /**
  * One request to a service, from the caller's handler to the instance that answers. It runs
- * as a `callService` call, so every attempt goes through the client's executor (pick, breaker,
+ * as a dispatched call (`dispatchCall`), so every attempt goes through the client's executor (pick, breaker,
  * failover, idempotency, budget, in-flight and latency bookkeeping); an attempt ends when an
  * instance's answer starts (or fails), and from then the answer streams to the caller.
  *
  * It is also the controller the caller's handler holds: pause, resume and abort reach the
  * attempt on the wire, and an abort while no attempt is on the wire ends the request at once.
  */
-export class RoutedRequest implements Controller {
+export class RoutedRequest implements Controller, DispatchedCall<number> {
   readonly #route: Route;
   readonly #service: string;
   readonly #target: LogicalTarget;
@@ -120,9 +120,8 @@ export class RoutedRequest implements Controller {
       this.#deadline.unref();
     }
     const idempotent = overrides.idempotent ?? isIdempotentMethod(this.#opts.method);
-    let call: Promise<number>;
     try {
-      call = this.#route.client.callService(this.#service, this.#attempt, {
+      this.#route.client.dispatchCall(this.#service, this, {
         hashKey: overrides.hashKey,
         idempotent,
         // A 5xx answer reaches the caller, and counts against the instance for outlier detection.
@@ -132,9 +131,15 @@ export class RoutedRequest implements Controller {
       });
     } catch (error) {
       this.#fail(error);
-      return;
     }
-    call.then(undefined, (error: unknown) => guarded(() => this.#gaveUp(error)));
+  }
+
+  /** The call succeeded: its answer is already streaming to the caller. */
+  resolve(): void {}
+
+  /** The call failed, after its retries. */
+  reject(error: unknown): void {
+    guarded(() => this.#gaveUp(error));
   }
 
   // DispatchController, as the caller's handler sees it.
@@ -171,40 +176,40 @@ export class RoutedRequest implements Controller {
     this.#fail(reason);
   }
 
-  /** The executor's attempt: one dispatch to `instance`, settled when its answer starts. */
-  readonly #attempt = (
+  /** One attempt: a dispatch to `instance`, ended when its answer starts. */
+  attempt(
     instance: ServiceInstance,
-    context: AttemptContext,
+    context: DispatchedAttempt<number>,
     extraHeaders?: Record<string, string>,
-  ): Promise<number> =>
-    new Promise<number>((resolve, reject) => {
-      if (this.#done) return reject(this.#reason ?? new Error('request already ended'));
-      if (this.#bodyMaybeSent()) {
-        return reject(new NotRetriedError(this.#service, BODY_SENT, { instanceId: instance.id }));
-      }
-      // The executor's lightweight abort target when there is one (no AbortController per attempt).
-      const abort = context.abortTarget ?? context.signal;
-      const attempt = new InstanceAttempt(this, instance, abort, resolve, reject);
-      this.#current = attempt;
-      const tls = this.#target.secure || instance.secure === true;
-      const servername = tls
-        ? ((this.#opts as { servername?: string }).servername ??
-          this.#route.servername(instance, this.#target.hostname))
-        : undefined;
-      this.#dispatched = true;
-      const opts: Dispatcher.DispatchOptions & { servername?: string } = {
-        ...this.#opts,
-        origin: this.#route.origins.of(instance, tls),
-        headers: extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers,
-        body: this.#body as Dispatcher.DispatchOptions['body'],
-      };
-      if (servername !== undefined) opts.servername = servername;
-      try {
-        this.#route.dispatch(opts, attempt);
-      } catch (error) {
-        attempt.onResponseError(undefined, error as Error);
-      }
-    });
+  ): void {
+    if (this.#done) {
+      context.reject(this.#reason ?? new Error('request already ended'));
+      return;
+    }
+    if (this.#bodyMaybeSent()) {
+      context.reject(new NotRetriedError(this.#service, BODY_SENT, { instanceId: instance.id }));
+      return;
+    }
+    const attempt = new InstanceAttempt(this, instance, context);
+    this.#current = attempt;
+    const tls = this.#target.secure || instance.secure === true;
+    const servername = tls
+      ? ((this.#opts as { servername?: string }).servername ??
+        this.#route.servername(instance, this.#target.hostname))
+      : undefined;
+    this.#dispatched = true;
+    // Copied key by key: an object spread of undici's options measured about 1 µs here.
+    const opts = copyOptions(this.#opts);
+    opts.origin = this.#route.origins.of(instance, tls);
+    opts.headers = extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers;
+    opts.body = this.#body as Dispatcher.DispatchOptions['body'];
+    if (servername !== undefined) opts.servername = servername;
+    try {
+      this.#route.dispatch(opts, attempt);
+    } catch (error) {
+      attempt.onResponseError(undefined, error as Error);
+    }
+  }
 
   /** The reason the next attempt must not start: the caller aborted. */
   get abortReason(): Error | null {
@@ -307,10 +312,10 @@ class InstanceAttempt implements Handler {
   controller: Controller | undefined;
   readonly #request: RoutedRequest;
   readonly #instance: ServiceInstance;
+  /** The executor's attempt: ended with the answer's status code, or an error. */
+  readonly #attempt: DispatchedAttempt<number>;
+  /** Its aborts: the executor's lightweight target when there is one (no AbortController). */
   readonly #signal: AttemptAbortTarget;
-  /** Resolves the attempt with the answer's status code. */
-  readonly #resolve: (statusCode: number) => void;
-  readonly #reject: (error: unknown) => void;
   #settled = false;
   #forwarded = false;
   #answer:
@@ -323,20 +328,14 @@ class InstanceAttempt implements Handler {
       }
     | undefined;
 
-  constructor(
-    request: RoutedRequest,
-    instance: ServiceInstance,
-    signal: AttemptAbortTarget,
-    resolve: (statusCode: number) => void,
-    reject: (error: unknown) => void,
-  ) {
+  constructor(request: RoutedRequest, instance: ServiceInstance, attempt: DispatchedAttempt<number>) {
     this.#request = request;
     this.#instance = instance;
+    this.#attempt = attempt;
+    const signal = attempt.abortTarget ?? attempt.signal;
     this.#signal = signal;
-    this.#resolve = resolve;
-    this.#reject = reject;
     // A signal that can never abort would only collect listeners.
-    if (signal !== neverAbortedSignal) signal.addEventListener('abort', this.#onAbort);
+    if (signal !== neverAbortedSignal) signal.addEventListener('abort', this);
   }
 
   onRequestStart(controller: Controller): void {
@@ -354,7 +353,7 @@ class InstanceAttempt implements Handler {
   ): void {
     this.#forwarded = true;
     this.#settle();
-    this.#resolve(statusCode);
+    this.#attempt.resolve(statusCode);
     this.#request.forwardUpgrade(this, statusCode, headers, socket);
   }
 
@@ -370,7 +369,7 @@ class InstanceAttempt implements Handler {
     }
     this.#forwarded = true;
     this.#settle();
-    this.#resolve(statusCode);
+    this.#attempt.resolve(statusCode);
     this.#request.forwardStart(this, statusCode, headers, message);
   }
 
@@ -413,21 +412,22 @@ class InstanceAttempt implements Handler {
   #fail(error: unknown): void {
     if (this.#settled) return;
     this.#settle();
-    this.#reject(this.#request.judge(error, this.#instance));
+    this.#attempt.reject(this.#request.judge(error, this.#instance));
   }
 
   #settle(): void {
     this.#settled = true;
-    if (this.#signal !== neverAbortedSignal) this.#signal.removeEventListener('abort', this.#onAbort);
+    if (this.#signal !== neverAbortedSignal) this.#signal.removeEventListener('abort', this);
   }
 
-  readonly #onAbort = (): void => {
+  /** The attempt aborted (an object listener: no closure per attempt). */
+  handleEvent(): void {
     if (this.#settled) return;
     const reason = this.#signal.reason as Error;
     if (this.controller !== undefined) this.controller.abort(reason);
     // Not started yet (queued in its pool): onRequestStart aborts it; the attempt ends now.
     else this.#fail(reason);
-  };
+  }
 }
 
 /**
@@ -440,6 +440,14 @@ function guarded(deliver: () => void): void {
   } catch {
     // The handler failed on its own error path; there is no one left to tell.
   }
+}
+
+/** A shallow copy of undici's dispatch options: their own keys, which are all strings. */
+function copyOptions(source: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions & { servername?: string } {
+  const copy: Record<string, unknown> = {};
+  const from = source as unknown as Record<string, unknown>;
+  for (const key in from) copy[key] = from[key];
+  return copy as unknown as Dispatcher.DispatchOptions & { servername?: string };
 }
 
 /** The buffered 429/502/503/504 answer behind a give-up, if that is what ended the call. */

@@ -336,7 +336,7 @@ describe('TLS', () => {
 describe('switchyard() options', () => {
   it('rejects a missing client, unknown options and bad rules with a ValidationError', () => {
     expect(() => switchyard(undefined as never)).toThrow(ValidationError);
-    const fake = { callService: async () => undefined } as never;
+    const fake = { dispatchCall: () => undefined } as never;
     expect(() => switchyard(fake, { servces: [] } as never)).toThrow(/did you mean .*services/);
     expect(() => switchyard(fake, { services: { suffix: 'svc' } })).toThrow(ValidationError);
     expect(() => switchyard(fake, { services: ['bad name'] })).toThrow(ValidationError);

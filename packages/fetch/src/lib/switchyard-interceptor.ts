@@ -33,7 +33,7 @@ export function switchyard(
   client: SwitchyardCaller,
   options: SwitchyardInterceptorOptions = {},
 ): Dispatcher.DispatcherComposeInterceptor {
-  if (client === null || typeof client !== 'object' || typeof client.callService !== 'function') {
+  if (client === null || typeof client !== 'object' || typeof client.dispatchCall !== 'function') {
     throw new ValidationError('client', `expected a ServiceDiscoveryClient, got ${describeValue(client)}`);
   }
   rejectUnknownOptions(options, OPTION_KEYS, 'switchyard options');
@@ -42,7 +42,10 @@ export function switchyard(
     throw new ValidationError('servername', `expected a function, got ${describeValue(options.servername)}`);
   }
   const servername = options.servername ?? ((_: ServiceInstance, hostname: string) => hostname);
-  const targets = new LogicalTargets();
+  // A list or a suffix names the same service for the same host every time: found once per
+  // origin. A function is asked on every request (it may consult something that changes).
+  const askEachTime = typeof options.services === 'function';
+  const targets = new LogicalTargets(askEachTime ? undefined : match);
   const origins = new InstanceOrigins();
   return (dispatch) => {
     const route: Route = { client, dispatch, origins, servername };
@@ -53,7 +56,8 @@ export function switchyard(
     ) {
       if (typeof handler?.onRequestStart !== 'function') return refuse(handler);
       const target = targets.of(opts.origin);
-      const service = target && match(target.hostname);
+      const service =
+        target === undefined ? undefined : askEachTime ? match(target.hostname) : target.service;
       if (target === undefined || service === undefined) return dispatch(opts, handler);
       new RoutedRequest(route, service, target, opts, handler).start();
       return true;

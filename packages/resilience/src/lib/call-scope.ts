@@ -1,5 +1,5 @@
 import { abortReason, type Clock, type InstanceStats, type TimerHandle } from '@switchyard/core';
-import type { AttemptAbortTarget, AttemptContext } from './executor-types.ts';
+import type { AbortListener, AttemptAbortTarget, DispatchedAttempt } from './executor-types.ts';
 import type { BreakerEntry } from './instance-breakers.ts';
 import type { TimerEntry, TimerTarget } from './timer-queue.ts';
 
@@ -8,6 +8,11 @@ export interface ScopeHooks {
   readonly clock: Clock;
   callTimedOut(call: CallScope): unknown;
   attemptTimedOut(attempt: AttemptScope): unknown;
+}
+
+/** Hears how an attempt of a dispatched call ended (`DispatchedAttempt.resolve` / `reject`). */
+export interface AttemptSettler {
+  attemptSettled(attempt: AttemptScope, ok: boolean, valueOrError: unknown): void;
 }
 
 /**
@@ -113,7 +118,7 @@ export class CallScope implements TimerTarget {
  * The context one attempt hands the user's function. `signal` is created on first read, so an
  * attempt whose function never looks at it costs no AbortController.
  */
-export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTarget {
+export class AttemptScope implements DispatchedAttempt<unknown>, AttemptAbortTarget, TimerTarget {
   readonly attempt: number;
   readonly instanceId: string;
   timer: TimerEntry | undefined;
@@ -130,8 +135,11 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
   #reason: unknown;
   #reject: ((error: unknown) => void) | undefined;
   // Abort listeners: undici adds exactly one per request, so one slot and a rarely used overflow.
-  #listener: (() => void) | undefined;
-  #moreListeners: Array<() => void> | undefined;
+  #listener: AbortListener | undefined;
+  #moreListeners: AbortListener[] | undefined;
+  // A dispatched attempt reports its end here; an attempt whose function returns a promise has none.
+  #settler: AttemptSettler | undefined;
+  #settled = false;
 
   constructor(attempt: number, instanceId: string, call: CallScope, hooks: ScopeHooks) {
     this.attempt = attempt;
@@ -144,6 +152,31 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
   /** Aborted from outside the attempt (caller, deadline, close, a winning hedge), not by its timeout. */
   get cancelled(): boolean {
     return this.superseded || this.#call.aborted;
+  }
+
+  /** The call this attempt belongs to. */
+  get call(): CallScope {
+    return this.#call;
+  }
+
+  /** Makes this a dispatched attempt: `resolve` and `reject` (and an abort) are told to `settler`. */
+  settleWith(settler: AttemptSettler): void {
+    this.#settler = settler;
+  }
+
+  resolve(value: unknown): void {
+    this.#settle(true, value);
+  }
+
+  reject(error: unknown): void {
+    this.#settle(false, error);
+  }
+
+  #settle(ok: boolean, valueOrError: unknown): void {
+    const settler = this.#settler;
+    if (settler === undefined || this.#settled) return;
+    this.#settled = true;
+    settler.attemptSettled(this, ok, valueOrError);
   }
 
   get signal(): AbortSignal {
@@ -168,7 +201,7 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
   }
 
   /** As on an AbortSignal: a listener added after the abort is not called. */
-  addEventListener(type: 'abort', listener: () => void): void {
+  addEventListener(type: 'abort', listener: AbortListener): void {
     if (type !== 'abort' || this.#aborted) return;
     if (this.#listener === undefined) {
       this.#listener = listener;
@@ -178,7 +211,7 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
     this.#moreListeners.push(listener);
   }
 
-  removeEventListener(type: 'abort', listener: () => void): void {
+  removeEventListener(type: 'abort', listener: AbortListener): void {
     if (type !== 'abort') return;
     if (this.#listener === listener) this.#listener = undefined;
     else if (this.#moreListeners) {
@@ -202,9 +235,11 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
     const more = this.#moreListeners;
     this.#listener = undefined;
     this.#moreListeners = undefined;
-    listener?.();
-    if (more) for (const other of more) other();
+    if (listener !== undefined) call(listener);
+    if (more) for (const other of more) call(other);
     this.#reject?.(reason);
+    // A dispatched attempt that its listeners did not end ends now, as race() does for a promise.
+    this.#settle(false, reason);
   }
 
   /**
@@ -233,4 +268,9 @@ export class AttemptScope implements AttemptContext, AttemptAbortTarget, TimerTa
     this.#moreListeners = undefined;
     this.#call.untrack(this);
   }
+}
+
+function call(listener: AbortListener): void {
+  if (typeof listener === 'function') listener();
+  else listener.handleEvent();
 }

@@ -11,9 +11,12 @@ import type { RetryBudgetOptions } from './retry-budget.ts';
 export interface AttemptAbortTarget {
   readonly aborted: boolean;
   readonly reason: unknown;
-  addEventListener(type: 'abort', listener: () => void, options?: { readonly once?: boolean }): void;
-  removeEventListener(type: 'abort', listener: () => void): void;
+  addEventListener(type: 'abort', listener: AbortListener, options?: { readonly once?: boolean }): void;
+  removeEventListener(type: 'abort', listener: AbortListener): void;
 }
+
+/** A function, or an object with `handleEvent` (as EventTarget takes): no closure per listener. */
+export type AbortListener = (() => void) | { handleEvent(): void };
 
 /** What the user's function gets with each attempt. */
 export interface AttemptContext {
@@ -32,6 +35,32 @@ export interface AttemptContext {
    * (close() aborts every attempt); a context made by other code may leave it out.
    */
   readonly abortTarget?: AttemptAbortTarget;
+}
+
+/** One attempt of a dispatched call: its context, and how it ends. */
+export interface DispatchedAttempt<T> extends AttemptContext {
+  /** The attempt succeeded with `value`. Only the first `resolve` or `reject` counts. */
+  resolve(value: T): void;
+  /** The attempt failed with `error`. Only the first `resolve` or `reject` counts. */
+  reject(error: unknown): void;
+}
+
+/**
+ * A call in callback form (`Executor.dispatch`), for code that already lives in callbacks,
+ * such as an undici dispatch handler: no promise per call nor per attempt.
+ */
+export interface DispatchedCall<T> {
+  /**
+   * Starts one attempt on `instance`. It ends with `attempt.resolve` or `attempt.reject`, at
+   * once or later; an attempt that aborts (timeout, deadline, caller, close) ends rejected with
+   * the abort's reason if it has not ended yet. Throwing counts as `reject`. `headers`: headers
+   * to add to an HTTP request (trace context), when a diagnostics subscriber gives some.
+   */
+  attempt(instance: ServiceInstance, attempt: DispatchedAttempt<T>, headers?: Record<string, string>): void;
+  /** The call succeeded. Exactly one of `resolve` and `reject` is called, possibly before `dispatch` returns. */
+  resolve(value: T): void;
+  /** The call failed, after its retries. */
+  reject(error: unknown): void;
 }
 
 /** How one attempt ended, for `ExecutorOptions.onAttemptEnd`. */
@@ -156,6 +185,11 @@ export interface Executor {
     fn: (instance: ServiceInstance, ctx: AttemptContext) => Promise<T>,
     options?: ExecuteOptions<T>,
   ): Promise<T>;
+  /**
+   * `execute` in callback form: the same picks, retries, breakers, timeouts and budget, with the
+   * outcome told to `call.resolve` / `call.reject` instead of a promise.
+   */
+  dispatch<T>(source: InstanceSource, call: DispatchedCall<T>, options?: ExecuteOptions<T>): void;
   readonly events: TypedEmitter<ExecutorEvents>;
   /** Whether the instance's breaker keeps it out of picks now. */
   isOpen(instanceId: string): boolean;

@@ -9,19 +9,22 @@ import {
   type ServiceInstance,
   SwitchyardError,
   type TypedEmitter,
+  ValidationError,
 } from '@switchyard/core';
 import { type BulkheadPolicy, bulkhead, type CircuitBreakerPolicy } from 'cockatiel';
 import { ActiveCalls } from './active-calls.ts';
 import { AttemptRunner } from './attempt-runner.ts';
 import type { BackoffSequence } from './backoff.ts';
 import { createBreakerPolicy } from './breaker-policy.ts';
-import { type AttemptScope, CallScope } from './call-scope.ts';
+import { type AttemptScope, type AttemptSettler, CallScope } from './call-scope.ts';
 import { countsAgainstInstance } from './counts-against-instance.ts';
 import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from './executor-options.ts';
 import { ExecutorReporter } from './executor-reporter.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type {
   AttemptContext,
+  DispatchedAttempt,
+  DispatchedCall,
   ExecuteOptions,
   Executor,
   ExecutorEvents,
@@ -110,6 +113,23 @@ class ResilientExecutor implements Executor {
     if (this.#bulkhead === undefined && this.#serviceBreaker === undefined)
       return this.#run(source, fn, options, true);
     return this.#guarded(source, fn, options);
+  }
+
+  dispatch<T>(source: InstanceSource, call: DispatchedCall<T>, options?: ExecuteOptions<T>): void {
+    const badCall = checkDispatchedCall(call);
+    if (badCall !== undefined) throw badCall;
+    const refused = this.#closed ? this.#closeReason : checkCall(source, call.attempt, options);
+    if (refused !== undefined) {
+      call.reject(refused);
+      return;
+    }
+    this.#counters.calls++;
+    this.#calls++;
+    if (this.#bulkhead === undefined && this.#serviceBreaker === undefined) {
+      this.#dispatchRun(source, call, options);
+      return;
+    }
+    tell(this.#guarded(source, toAttemptFn(call), options), call);
   }
 
   get activeCalls(): number {
@@ -232,6 +252,94 @@ class ResilientExecutor implements Executor {
         runner.failed(sent, attemptScope, error);
         return this.#retry(call, source, fn, options, counted, undefined, { instance: sent, error });
       },
+    );
+  }
+
+  /**
+   * A dispatched call: `#run` without promises. Its first attempt reports to a FirstAttempt;
+   * anything past it (a retry, a hedge, no instance at first) goes on in `#retry` with the
+   * call turned into a promise-returning function.
+   */
+  #dispatchRun<T>(
+    source: InstanceSource,
+    target: DispatchedCall<T>,
+    options: ExecuteOptions<T> | undefined,
+  ): void {
+    const callerSignal = options?.signal;
+    if (callerSignal?.aborted) {
+      this.#counters.failures++;
+      this.#settled();
+      target.reject(abortReason(callerSignal));
+      return;
+    }
+    const call = new CallScope(this.#report, callerSignal);
+    this.#active.add(call);
+    const startedAt = this.clock.now();
+    this.#budget?.deposit(startedAt);
+    if (this.#deadlines) call.deadline = this.#deadlines.add(call, startedAt);
+    const hedged =
+      options?.idempotent === true && options.hedgeAfterMs !== undefined && this.#o.maxAttempts > 1;
+    const runner = this.#runner;
+    let instance: ServiceInstance | undefined;
+    let scope: AttemptScope | undefined;
+    try {
+      instance = hedged || this.#closed ? undefined : runner.pick(source, undefined);
+      if (instance !== undefined) {
+        scope = runner.scope(instance, 1, call, startedAt);
+        runner.begin(source, instance, scope, startedAt);
+      }
+    } catch (error) {
+      if (instance === undefined || scope === undefined) {
+        this.#report.gaveUp(undefined, 1, error);
+        this.#end(call, true);
+        target.reject(error);
+        return;
+      }
+      runner.failed(instance, scope, error);
+      tell(
+        this.#retry(call, source, toAttemptFn(target), options, true, undefined, { instance, error }),
+        target,
+      );
+      return;
+    }
+    if (instance === undefined || scope === undefined) {
+      tell(this.#retry(call, source, toAttemptFn(target), options, true, startedAt, undefined), target);
+      return;
+    }
+    scope.settleWith(new FirstAttempt(this, call, source, target, options, instance));
+    try {
+      target.attempt(instance, scope as DispatchedAttempt<T>);
+    } catch (error) {
+      scope.reject(error);
+    }
+  }
+
+  /** How a dispatched call's first attempt ended (FirstAttempt's report). */
+  firstAttemptSettled<T>(
+    first: FirstAttempt<T>,
+    scope: AttemptScope,
+    ok: boolean,
+    valueOrError: unknown,
+  ): void {
+    const { call, source, target, options, instance } = first;
+    if (ok) {
+      this.#runner.succeeded(instance, scope, valueOrError as T, options?.succeeded);
+      this.#counters.successes++;
+      this.#end(call, true);
+      target.resolve(valueOrError as T);
+      return;
+    }
+    this.#runner.failed(instance, scope, valueOrError);
+    // The retry starts on a later turn, as it would after a rejected promise: an attempt may fail
+    // inside its own dispatch, an abort or a timer's loop, none of which should run the next one.
+    queueMicrotask(() =>
+      tell(
+        this.#retry(call, source, toAttemptFn(target), options, true, undefined, {
+          instance,
+          error: valueOrError,
+        }),
+        target,
+      ),
     );
   }
 
@@ -358,6 +466,66 @@ class ResilientExecutor implements Executor {
   #closedError(): SwitchyardError {
     return new SwitchyardError(`${this.#o.service}: executor is closed`, { service: this.#o.service });
   }
+}
+
+/** The first attempt of a dispatched call: where its end is reported, with what the call needs next. */
+class FirstAttempt<T> implements AttemptSettler {
+  constructor(
+    readonly executor: ResilientExecutor,
+    readonly call: CallScope,
+    readonly source: InstanceSource,
+    readonly target: DispatchedCall<T>,
+    readonly options: ExecuteOptions<T> | undefined,
+    readonly instance: ServiceInstance,
+  ) {}
+
+  attemptSettled(scope: AttemptScope, ok: boolean, valueOrError: unknown): void {
+    this.executor.firstAttemptSettled(this, scope, ok, valueOrError);
+  }
+}
+
+/**
+ * A dispatched call as the promise-returning function `execute` takes: for retries, hedges and
+ * guarded calls, which are rare enough to afford a promise per attempt.
+ */
+export function toAttemptFn<T>(
+  call: DispatchedCall<T>,
+): (instance: ServiceInstance, ctx: AttemptContext, headers?: Record<string, string>) => Promise<T> {
+  return (instance, ctx, headers) =>
+    new Promise<T>((resolve, reject) => {
+      const scope = ctx as AttemptScope;
+      scope.settleWith({
+        attemptSettled: (_attempt, ok, valueOrError) =>
+          ok ? resolve(valueOrError as T) : reject(valueOrError),
+      });
+      try {
+        call.attempt(instance, scope as DispatchedAttempt<T>, headers);
+      } catch (error) {
+        scope.reject(error);
+      }
+    });
+}
+
+/** Tells a dispatched call how the promise of its remaining work settled. */
+function tell<T>(work: Promise<T>, call: DispatchedCall<T>): void {
+  work.then(
+    (value) => call.resolve(value),
+    (error: unknown) => call.reject(error),
+  );
+}
+
+function checkDispatchedCall(call: unknown): ValidationError | undefined {
+  const c = call as DispatchedCall<unknown> | null | undefined;
+  if (
+    c === null ||
+    typeof c !== 'object' ||
+    typeof c.attempt !== 'function' ||
+    typeof c.resolve !== 'function' ||
+    typeof c.reject !== 'function'
+  ) {
+    return new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
+  }
+  return undefined;
 }
 
 /** The give-up errors wrap the failure that decides whether the service is failing. */
