@@ -443,7 +443,9 @@ function guarded(deliver: () => void): void {
 }
 
 /** A shallow copy of undici's dispatch options: their own keys, which are all strings. */
-function copyOptions(source: Dispatcher.DispatchOptions): Dispatcher.DispatchOptions & { servername?: string } {
+function copyOptions(
+  source: Dispatcher.DispatchOptions,
+): Dispatcher.DispatchOptions & { servername?: string } {
   const copy: Record<string, unknown> = {};
   const from = source as unknown as Record<string, unknown>;
   for (const key in from) copy[key] = from[key];
