@@ -4,7 +4,7 @@ import { AllAttemptsFailedError, type ServiceInstance, TimeoutError } from '@swi
 import type { AttemptAbortTarget, AttemptContext } from '@switchyard/resilience';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OriginPools } from './origin-pools.ts';
-import { sendRequest } from './send-request.ts';
+import { type HttpResponse, sendRequestTo } from './send-request.ts';
 import { ServiceDiscoveryClient } from './service-discovery-client.ts';
 import { PushRegistry } from './test-registry.test-support.ts';
 
@@ -71,7 +71,7 @@ class Target implements AttemptAbortTarget {
   }
 }
 
-describe('sendRequest: aborts through ctx.abortTarget, no AbortSignal per attempt', () => {
+describe('sendRequestTo: aborts through ctx.abortTarget, no AbortSignal per attempt', () => {
   it('never reads ctx.signal; aborting the target aborts the request and closes its socket', async () => {
     const backend = await hangingBackend();
     const pools = new OriginPools();
@@ -84,7 +84,9 @@ describe('sendRequest: aborts through ctx.abortTarget, no AbortSignal per attemp
       },
       abortTarget: target,
     };
-    const sent = sendRequest(pools, backend.instance, { path: '/' }, context);
+    const sent = new Promise<HttpResponse>((resolve, reject) =>
+      sendRequestTo(pools, backend.instance, { path: '/' }, context, { resolve, reject }),
+    );
     await vi.waitFor(() => expect(backend.arrived()).toBe(1), eventually);
     const reason = new Error('attempt over');
     target.abort(reason);

@@ -35,17 +35,25 @@ export interface HttpResponse {
 
 const MAX_ERROR_BODY = 64 * 1024;
 
+/** Where an attempt's outcome goes: a dispatched attempt, or a promise's resolve and reject. */
+export interface AttemptSettle<T> {
+  resolve(value: T): void;
+  reject(error: unknown): void;
+}
+
 /**
  * One attempt: the request to `instance` over its pooled connection. An answer that says "try
- * another instance" (429, 502, 503, 504: undici's retry handler's set) is thrown as
- * `HttpStatusError`; a certificate failure as `TlsVerificationError`.
+ * another instance" (429, 502, 503, 504: undici's retry handler's set) ends it as
+ * `HttpStatusError`; a certificate failure as `TlsVerificationError`. Callback form: the
+ * outcome goes to `settle` (a dispatched attempt), with no promise of its own.
  */
-export function sendRequest(
+export function sendRequestTo(
   pools: OriginPools,
   instance: ServiceInstance,
   request: HttpRequest,
   context: AttemptContext,
-): Promise<HttpResponse> {
+  settle: AttemptSettle<HttpResponse>,
+): void {
   checkRequest(instance.service, request);
   const route = pools.route(instance);
   const options: Dispatcher.RequestOptions & { servername?: string | undefined } = {
@@ -63,37 +71,32 @@ export function sendRequest(
     // `Host` header.
     servername: route.servername,
   };
-  const pool = pools.pool(route);
-  // undici's callback form: one promise per request (ours), not undici's and a `.then` of ours on
-  // top. undici calls back (never throws), also for an error in the options.
-  return new Promise<HttpResponse>((resolve, reject) => {
-    pool.request(options, (error, response) => {
-      if (!error) resolve(answer(instance, response));
-      else
-        reject(
-          TlsVerificationError.matches(error)
-            ? new TlsVerificationError(instance, route.servername, error)
-            : error,
-        );
+  // undici's callback form: no promise of undici's either. It calls back (never throws), also
+  // for an error in the options.
+  pools.pool(route).request(options, (error, response) => {
+    if (error) {
+      settle.reject(
+        TlsVerificationError.matches(error)
+          ? new TlsVerificationError(instance, route.servername, error)
+          : error,
+      );
+      return;
+    }
+    const status = response.statusCode;
+    if (status === 429 || (status >= 502 && status <= 504)) {
+      readCapped(response.body).then((text) =>
+        settle.reject(new HttpStatusError(instance.service, instance.id, status, response.headers, text)),
+      );
+      return;
+    }
+    settle.resolve({
+      statusCode: status,
+      headers: response.headers,
+      trailers: response.trailers,
+      body: response.body,
+      instance,
     });
   });
-}
-
-/** The answer as the caller gets it, or HttpStatusError for one that says "try another instance". */
-function answer(instance: ServiceInstance, response: Dispatcher.ResponseData): HttpResponse | Promise<never> {
-  const status = response.statusCode;
-  if (status === 429 || (status >= 502 && status <= 504)) {
-    return readCapped(response.body).then((text) => {
-      throw new HttpStatusError(instance.service, instance.id, status, response.headers, text);
-    });
-  }
-  return {
-    statusCode: status,
-    headers: response.headers,
-    trailers: response.trailers,
-    body: response.body,
-    instance,
-  };
 }
 
 function checkRequest(service: string, request: HttpRequest): void {

@@ -29,7 +29,8 @@ import {
 } from './client-options.ts';
 import { HostPolicy } from './host-policy.ts';
 import { OriginPools } from './origin-pools.ts';
-import { type HttpRequest, type HttpResponse, sendRequest } from './send-request.ts';
+import { RequestCall } from './request-call.ts';
+import type { HttpRequest, HttpResponse } from './send-request.ts';
 import { type ServiceInspection, ServiceView } from './service-view.ts';
 import { ServiceViews } from './service-views.ts';
 
@@ -160,6 +161,16 @@ export class ServiceDiscoveryClient {
     ) {
       throw new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
     }
+    this.#dispatch(service, call, options, undefined);
+  }
+
+  /** A dispatched call (`dispatchCall`, `request`): straight to the executor when it can. */
+  #dispatch<T>(
+    service: string,
+    call: DispatchedCall<T>,
+    options: CallOptions<T>,
+    request: HttpRequest | undefined,
+  ): void {
     let view: ServiceView;
     try {
       view = this.#checkedView(service, call.attempt, options);
@@ -168,7 +179,7 @@ export class ServiceDiscoveryClient {
       return;
     }
     if (!view.hasInstances || diagnosticsWanted()) {
-      this.#runWaiting(view, toAttemptFn(call), options, undefined).then(
+      this.#runWaiting(view, toAttemptFn(call), options, request).then(
         (value) => call.resolve(value),
         (error: unknown) => call.reject(error),
       );
@@ -188,24 +199,17 @@ export class ServiceDiscoveryClient {
   request(service: string, request: HttpRequest): Promise<HttpResponse> {
     const method = request.method ?? 'GET';
     const idempotent = request.idempotent ?? isIdempotentMethod(method);
-    return this.#run(
-      service,
-      (instance, context, extraHeaders) =>
-        sendRequest(
-          this.#pools,
-          instance,
-          extraHeaders ? withHeaders(request, extraHeaders) : request,
-          context,
-        ),
-      {
-        hashKey: request.hashKey,
-        idempotent,
-        signal: request.signal,
-        hedgeAfterMs: request.hedgeAfterMs,
-        succeeded: isNotServerError,
-      },
-      request,
-    );
+    const options: CallOptions<HttpResponse> = {
+      hashKey: request.hashKey,
+      idempotent,
+      signal: request.signal,
+      hedgeAfterMs: request.hedgeAfterMs,
+      succeeded: isNotServerError,
+    };
+    // A dispatched call: the caller's promise is the only one, settled by undici's callback.
+    return new Promise<HttpResponse>((resolve, reject) => {
+      this.#dispatch(service, new RequestCall(this.#pools, request, resolve, reject), options, request);
+    });
   }
 
   /** The instances calls to `service` are balanced over now (discovered, up, healthy). */
@@ -411,9 +415,4 @@ function callKind<T>(options: CallOptions<T>, request: HttpRequest | undefined):
   if (request !== undefined) return { kind: 'request', method: request.method ?? 'GET', path: request.path };
   const http = options.http;
   return http ? { kind: 'request', method: http.method, path: http.path } : { kind: 'call' };
-}
-
-/** The request with headers added (trace context from a diagnostics subscriber). */
-function withHeaders(request: HttpRequest, extra: Record<string, string>): HttpRequest {
-  return { ...request, headers: { ...request.headers, ...extra } };
 }
