@@ -35,6 +35,7 @@ const benches = [
   'call-path/request-cpu.ts',
   'call-path/request-profile.ts',
   'call-path/fetch-bench.ts',
+  'call-path/interceptor-cost.ts',
   'call-path/instrumentation-overhead.ts',
   'registry/registry-bench.ts',
   'registry/registration-bench.ts',
