@@ -70,15 +70,31 @@ class Caller implements Handler {
   }
 }
 
+/**
+ * Dispatch options as undici's fetch makes them (the same keys, in the same order, from one
+ * object literal): V8 copies an object by its shape, so the shape matters to what is measured.
+ */
+function fetchOptions(origin: string): Dispatcher.DispatchOptions {
+  const headers: Record<string, string> = {};
+  headers.accept = '*/*';
+  headers['accept-encoding'] = 'gzip, deflate';
+  headers['user-agent'] = 'undici';
+  return {
+    path: '/',
+    origin,
+    method: 'GET',
+    body: null,
+    headers,
+    maxRedirections: 0,
+    upgrade: undefined,
+  } as Dispatcher.DispatchOptions;
+}
+
 /** This process's CPU ns per request, `total` requests through `dispatch`, 64 in flight. */
 async function cpuPerRequest(dispatch: Dispatcher.Dispatch, origin: string, total: number): Promise<number> {
-  const headers = { accept: '*/*', 'accept-encoding': 'gzip, deflate', 'user-agent': 'undici' };
   const one = () =>
     new Promise<void>((resolve, reject) => {
-      dispatch(
-        { origin, path: '/', method: 'GET', headers: { ...headers } },
-        new Caller((error) => (error ? reject(error) : resolve())),
-      );
+      dispatch(fetchOptions(origin), new Caller((error) => (error ? reject(error) : resolve())));
     });
   let started = 0;
   const worker = async () => {

@@ -198,11 +198,12 @@ export class RoutedRequest implements Controller, DispatchedCall<number> {
         this.#route.servername(instance, this.#target.hostname))
       : undefined;
     this.#dispatched = true;
-    // Copied key by key: an object spread of undici's options measured about 1 µs here.
-    const opts = copyOptions(this.#opts);
-    opts.origin = this.#route.origins.of(instance, tls);
-    opts.headers = extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers;
-    opts.body = this.#body as Dispatcher.DispatchOptions['body'];
+    const opts: Dispatcher.DispatchOptions & { servername?: string } = {
+      ...this.#opts,
+      origin: this.#route.origins.of(instance, tls),
+      headers: extraHeaders ? { ...this.#headers, ...extraHeaders } : this.#headers,
+      body: this.#body as Dispatcher.DispatchOptions['body'],
+    };
     if (servername !== undefined) opts.servername = servername;
     try {
       this.#route.dispatch(opts, attempt);
@@ -440,16 +441,6 @@ function guarded(deliver: () => void): void {
   } catch {
     // The handler failed on its own error path; there is no one left to tell.
   }
-}
-
-/** A shallow copy of undici's dispatch options: their own keys, which are all strings. */
-function copyOptions(
-  source: Dispatcher.DispatchOptions,
-): Dispatcher.DispatchOptions & { servername?: string } {
-  const copy: Record<string, unknown> = {};
-  const from = source as unknown as Record<string, unknown>;
-  for (const key in from) copy[key] = from[key];
-  return copy as unknown as Dispatcher.DispatchOptions & { servername?: string };
 }
 
 /** The buffered 429/502/503/504 answer behind a give-up, if that is what ended the call. */
