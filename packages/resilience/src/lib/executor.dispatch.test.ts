@@ -73,7 +73,7 @@ describe('the executor suites, through dispatch', async () => {
   await import('./hedge.test.ts');
 });
 
-const { createExecutor } = await vi.importActual<typeof ExecutorModule>('./executor.ts');
+const { createExecutor, toAttemptFn } = await vi.importActual<typeof ExecutorModule>('./executor.ts');
 
 /** A dispatched call that records what it is told; its attempts do what `onAttempt` says. */
 function recorder<T>(onAttempt: (instance: { id: string }, attempt: DispatchedAttempt<T>) => void) {
@@ -243,6 +243,26 @@ describe('executor.dispatch: the callback form', () => {
     clock.advance(10);
     await hedged.settled;
     expect(hedged.told).toEqual([{ ok: true, value: 'users-2' }]);
+  });
+
+  it('toAttemptFn(call) runs under execute: its attempts settle the promise, a timeout still ends one', async () => {
+    const clock = new ManualClock();
+    const executor = createExecutor({
+      service: 'users',
+      clock,
+      timeoutMs: 100,
+      retry: { backoff: { initialMs: 0, maxMs: 0 } },
+    });
+    const source = new FakeSource(instances(2));
+    // Tried: the first attempt never ends by itself (and does not listen for the abort).
+    const { call, attempts } = recorder<string>((instance, attempt) => {
+      if (instance.id === 'users-2') attempt.resolve(instance.id);
+    });
+    const result = executor.execute(source, toAttemptFn(call), { idempotent: true });
+    await vi.waitFor(() => expect(attempts).toHaveLength(1));
+    clock.advance(100);
+    await expect(result).resolves.toBe('users-2');
+    expect(attempts.map((a) => a.id)).toEqual(['users-1', 'users-2']);
   });
 
   it('refuses what is not a DispatchedCall by throwing, and bad options through reject', () => {

@@ -22,6 +22,7 @@ import { checkCall, type ResolvedExecutorOptions, resolveExecutorOptions } from 
 import { ExecutorReporter } from './executor-reporter.ts';
 import type { ExecutorCounters } from './executor-stats.ts';
 import type {
+  AttemptAbortTarget,
   AttemptContext,
   DispatchedAttempt,
   DispatchedCall,
@@ -110,9 +111,12 @@ class ResilientExecutor implements Executor {
     if (bad !== undefined) return Promise.reject(bad);
     this.#counters.calls++;
     this.#calls++;
-    if (this.#bulkhead === undefined && this.#serviceBreaker === undefined)
-      return this.#run(source, fn, options, true);
-    return this.#guarded(source, fn, options);
+    if (this.#bulkhead === undefined && this.#serviceBreaker === undefined) {
+      return new Promise<T>((resolve, reject) => {
+        this.#run(source, new PromisedCall(fn, resolve, reject), options, true);
+      });
+    }
+    return this.#guarded(source, (resolve, reject) => new PromisedCall(fn, resolve, reject), options);
   }
 
   dispatch<T>(source: InstanceSource, call: DispatchedCall<T>, options?: ExecuteOptions<T>): void {
@@ -126,10 +130,15 @@ class ResilientExecutor implements Executor {
     this.#counters.calls++;
     this.#calls++;
     if (this.#bulkhead === undefined && this.#serviceBreaker === undefined) {
-      this.#dispatchRun(source, call, options);
+      this.#run(source, call, options, true);
       return;
     }
-    tell(this.#guarded(source, toAttemptFn(call), options), call);
+    const relayed = (resolve: (value: T) => void, reject: (error: unknown) => void): DispatchedCall<T> => ({
+      attempt: (instance, attempt, headers) => call.attempt(instance, attempt, headers),
+      resolve,
+      reject,
+    });
+    tell(this.#guarded(source, relayed, options), call);
   }
 
   get activeCalls(): number {
@@ -173,8 +182,19 @@ class ResilientExecutor implements Executor {
     this.#breakers?.clear();
   }
 
-  async #guarded<T>(source: InstanceSource, fn: UserFn<T>, options?: ExecuteOptions<T>): Promise<T> {
-    const run = () => this.#run(source, fn, options, false);
+  /**
+   * A call inside the bulkhead and the service breaker, which take a promise-returning function:
+   * `callFor` makes the call whose outcome settles that promise.
+   */
+  async #guarded<T>(
+    source: InstanceSource,
+    callFor: (resolve: (value: T) => void, reject: (error: unknown) => void) => DispatchedCall<T>,
+    options?: ExecuteOptions<T>,
+  ): Promise<T> {
+    const run = () =>
+      new Promise<T>((resolve, reject) => {
+        this.#run(source, callFor(resolve, reject), options, false);
+      });
     const breaker = this.#serviceBreaker;
     const guarded = breaker ? () => breaker.execute(run) : run;
     try {
@@ -191,89 +211,30 @@ class ResilientExecutor implements Executor {
   }
 
   /**
-   * A call. Its first attempt runs here, with no async frame of its own: most calls end with it.
-   * A call whose first attempt fails, that is hedged, or that finds no instance goes on in
+   * A call, `execute`'s or `dispatch`'s. Its first attempt runs here with no promise and no
+   * async frame of the executor's, and reports to a FirstAttempt: most calls end with it. A
+   * call whose first attempt fails, that is hedged, or that finds no instance goes on in
    * `#retry`. `counted`: this run settles the call's place in `activeCalls` (a guarded call's
    * wrapper does otherwise).
    */
   #run<T>(
     source: InstanceSource,
-    fn: UserFn<T>,
-    options: ExecuteOptions<T> | undefined,
-    counted: boolean,
-  ): Promise<T> {
-    const callerSignal = options?.signal;
-    if (callerSignal?.aborted) {
-      this.#counters.failures++;
-      if (counted) this.#settled();
-      return Promise.reject(abortReason(callerSignal));
-    }
-    // Every call is abortable by close(): a plain object in a Set, no listener on any signal.
-    const call = new CallScope(this.#report, callerSignal);
-    this.#active.add(call);
-    // One timestamp serves the deadline, the budget and the first attempt's timeout and latency:
-    // clock reads are not free.
-    const startedAt = this.clock.now();
-    this.#budget?.deposit(startedAt);
-    if (this.#deadlines) call.deadline = this.#deadlines.add(call, startedAt);
-    const hedged =
-      options?.idempotent === true && options.hedgeAfterMs !== undefined && this.#o.maxAttempts > 1;
-    const runner = this.#runner;
-    let instance: ServiceInstance | undefined;
-    let scope: AttemptScope | undefined;
-    let work: Promise<T>;
-    try {
-      instance = hedged || this.#closed ? undefined : runner.pick(source, undefined);
-      if (instance === undefined)
-        return this.#retry(call, source, fn, options, counted, startedAt, undefined);
-      scope = runner.scope(instance, 1, call, startedAt);
-      runner.begin(source, instance, scope, startedAt);
-      work = scope.race(fn(instance, scope));
-    } catch (error) {
-      if (instance === undefined || scope === undefined) {
-        // The pick itself threw: nothing was sent.
-        this.#report.gaveUp(undefined, 1, error);
-        this.#end(call, counted);
-        return Promise.reject(error);
-      }
-      runner.failed(instance, scope, error);
-      return this.#retry(call, source, fn, options, counted, undefined, { instance, error });
-    }
-    const sent = instance;
-    const attemptScope = scope;
-    return work.then(
-      (value) => {
-        runner.succeeded(sent, attemptScope, value, options?.succeeded);
-        this.#counters.successes++;
-        this.#end(call, counted);
-        return value;
-      },
-      (error: unknown) => {
-        runner.failed(sent, attemptScope, error);
-        return this.#retry(call, source, fn, options, counted, undefined, { instance: sent, error });
-      },
-    );
-  }
-
-  /**
-   * A dispatched call: `#run` without promises. Its first attempt reports to a FirstAttempt;
-   * anything past it (a retry, a hedge, no instance at first) goes on in `#retry` with the
-   * call turned into a promise-returning function.
-   */
-  #dispatchRun<T>(
-    source: InstanceSource,
     target: DispatchedCall<T>,
     options: ExecuteOptions<T> | undefined,
+    counted: boolean,
   ): void {
     const callerSignal = options?.signal;
     if (callerSignal?.aborted) {
       this.#counters.failures++;
-      this.#settled();
+      if (counted) this.#settled();
       target.reject(abortReason(callerSignal));
       return;
     }
+    // Every call is abortable by close(): a plain object in a list, no listener on any signal.
     const call = new CallScope(this.#report, callerSignal);
     this.#active.add(call);
+    // One timestamp serves the deadline, the budget and the first attempt's timeout and latency:
+    // clock reads are not free.
     const startedAt = this.clock.now();
     this.#budget?.deposit(startedAt);
     if (this.#deadlines) call.deadline = this.#deadlines.add(call, startedAt);
@@ -290,23 +251,23 @@ class ResilientExecutor implements Executor {
       }
     } catch (error) {
       if (instance === undefined || scope === undefined) {
+        // The pick itself threw: nothing was sent.
         this.#report.gaveUp(undefined, 1, error);
-        this.#end(call, true);
+        this.#end(call, counted);
         target.reject(error);
         return;
       }
+      // The instance's breaker refused the attempt: nothing was sent.
       runner.failed(instance, scope, error);
-      tell(
-        this.#retry(call, source, toAttemptFn(target), options, true, undefined, { instance, error }),
-        target,
-      );
+      const first = { instance, error };
+      tell(this.#retry(call, source, attemptFnOf(target), options, counted, undefined, first), target);
       return;
     }
     if (instance === undefined || scope === undefined) {
-      tell(this.#retry(call, source, toAttemptFn(target), options, true, startedAt, undefined), target);
+      tell(this.#retry(call, source, attemptFnOf(target), options, counted, startedAt, undefined), target);
       return;
     }
-    scope.settleWith(new FirstAttempt(this, call, source, target, options, instance));
+    scope.settleWith(new FirstAttempt(this, call, source, target, options, instance, counted));
     try {
       target.attempt(instance, scope as DispatchedAttempt<T>);
     } catch (error) {
@@ -321,25 +282,20 @@ class ResilientExecutor implements Executor {
     ok: boolean,
     valueOrError: unknown,
   ): void {
-    const { call, source, target, options, instance } = first;
+    const { call, source, target, options, instance, counted } = first;
     if (ok) {
       this.#runner.succeeded(instance, scope, valueOrError as T, options?.succeeded);
       this.#counters.successes++;
-      this.#end(call, true);
+      this.#end(call, counted);
       target.resolve(valueOrError as T);
       return;
     }
     this.#runner.failed(instance, scope, valueOrError);
     // The retry starts on a later turn, as it would after a rejected promise: an attempt may fail
     // inside its own dispatch, an abort or a timer's loop, none of which should run the next one.
+    const failed = { instance, error: valueOrError };
     queueMicrotask(() =>
-      tell(
-        this.#retry(call, source, toAttemptFn(target), options, true, undefined, {
-          instance,
-          error: valueOrError,
-        }),
-        target,
-      ),
+      tell(this.#retry(call, source, attemptFnOf(target), options, counted, undefined, failed), target),
     );
   }
 
@@ -477,6 +433,7 @@ class FirstAttempt<T> implements AttemptSettler {
     readonly target: DispatchedCall<T>,
     readonly options: ExecuteOptions<T> | undefined,
     readonly instance: ServiceInstance,
+    readonly counted: boolean,
   ) {}
 
   attemptSettled(scope: AttemptScope, ok: boolean, valueOrError: unknown): void {
@@ -484,26 +441,72 @@ class FirstAttempt<T> implements AttemptSettler {
   }
 }
 
+/** `execute`'s call: the user's promise settles each attempt, and the call settles `execute`'s promise. */
+class PromisedCall<T> implements DispatchedCall<T> {
+  constructor(
+    readonly fn: UserFn<T>,
+    readonly resolve: (value: T) => void,
+    readonly reject: (error: unknown) => void,
+  ) {}
+
+  attempt(instance: ServiceInstance, attempt: DispatchedAttempt<T>): void {
+    // A function that throws, or returns no promise, fails its attempt (the executor catches).
+    this.fn(instance, attempt).then(
+      (value) => attempt.resolve(value),
+      (error: unknown) => attempt.reject(error),
+    );
+  }
+}
+
+/** The promise-returning function a call's retries and hedges run. */
+function attemptFnOf<T>(call: DispatchedCall<T>): UserFn<T> {
+  return call instanceof PromisedCall ? call.fn : toAttemptFn(call);
+}
+
 /**
  * A dispatched call as the promise-returning function `execute` takes: for retries, hedges and
- * guarded calls, which are rare enough to afford a promise per attempt.
+ * calls that wait for diagnostics, which are rare enough to afford a promise per attempt.
  */
 export function toAttemptFn<T>(
   call: DispatchedCall<T>,
 ): (instance: ServiceInstance, ctx: AttemptContext, headers?: Record<string, string>) => Promise<T> {
   return (instance, ctx, headers) =>
     new Promise<T>((resolve, reject) => {
-      const scope = ctx as AttemptScope;
-      scope.settleWith({
-        attemptSettled: (_attempt, ok, valueOrError) =>
-          ok ? resolve(valueOrError as T) : reject(valueOrError),
-      });
+      const attempt = new PromisedAttempt(ctx, resolve, reject);
       try {
-        call.attempt(instance, scope as DispatchedAttempt<T>, headers);
+        call.attempt(instance, attempt, headers);
       } catch (error) {
-        scope.reject(error);
+        reject(error);
       }
     });
+}
+
+/**
+ * An attempt whose end settles a promise: the context is the executor's, untouched (whoever
+ * runs the promise, `execute` included, keeps its own say over the scope).
+ */
+class PromisedAttempt<T> implements DispatchedAttempt<T> {
+  readonly #context: AttemptContext;
+  readonly resolve: (value: T) => void;
+  readonly reject: (error: unknown) => void;
+
+  constructor(context: AttemptContext, resolve: (value: T) => void, reject: (error: unknown) => void) {
+    this.#context = context;
+    this.resolve = resolve;
+    this.reject = reject;
+  }
+
+  get signal(): AbortSignal {
+    return this.#context.signal;
+  }
+
+  get attempt(): number {
+    return this.#context.attempt;
+  }
+
+  get abortTarget(): AttemptAbortTarget | undefined {
+    return this.#context.abortTarget;
+  }
 }
 
 /** Tells a dispatched call how the promise of its remaining work settled. */
