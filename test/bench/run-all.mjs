@@ -8,6 +8,7 @@
  *   npx -y pnpm@10.34.8 bench                    # all
  *   npx -y pnpm@10.34.8 bench http               # those whose path contains "http"
  *   npx -y pnpm@10.34.8 bench --json out.json    # also write every figure as JSON
+ *   npx -y pnpm@10.34.8 bench balancers -- picks # arguments after -- go to each bench
  *   npx -y pnpm@10.34.8 bench http --build-only  # bundle only, to run one by hand:
  *   node --expose-gc .bench-dist/call-path/http-bench.js 4000 64 3
  */
@@ -48,7 +49,11 @@ const helpers = ['call-path/bench-server.ts', 'registry/fanout-server.ts'].filte
   existsSync(join(benchDir, helper)),
 );
 
-const args = process.argv.slice(2);
+// Arguments after `--` go to every bench run (`pnpm bench balancers-bench -- picks`).
+const all = process.argv.slice(2);
+const dashes = all.indexOf('--');
+const args = dashes < 0 ? all : all.slice(0, dashes);
+const benchArgs = dashes < 0 ? [] : all.slice(dashes + 1);
 let jsonPath;
 let buildOnly = false;
 let noPin = false;
@@ -141,7 +146,7 @@ for (const bench of selected) {
   const begun = performance.now();
   const run = spawnSync(
     pin ? 'taskset' : process.execPath,
-    [...(pin ? ['-c', '0', process.execPath] : []), '--expose-gc', script],
+    [...(pin ? ['-c', '0', process.execPath] : []), '--expose-gc', script, ...benchArgs],
     {
       stdio: 'inherit',
       env: { ...process.env, BENCH_JSON: out, ...(pin ? { BENCH_CHILD_CPUS: childCpus } : {}) },
