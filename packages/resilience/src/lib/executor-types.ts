@@ -30,9 +30,10 @@ export interface AttemptContext {
   /**
    * The same aborts as `signal`, as a plain listener slot (no AbortController, no EventTarget):
    * hand it to undici's `signal` option on a hot path. A function that adds a listener here
-   * must settle its promise promptly once the listener fires (undici rejects the request): the
-   * executor then trusts it instead of racing it against the abort. The executor always sets it
-   * (close() aborts every attempt); a context made by other code may leave it out.
+   * must settle its promise promptly once the listener fires (undici rejects the request): on a
+   * retry or a hedge the executor then trusts it instead of racing it against the abort (a first
+   * attempt ends at once). The executor always sets it (close() aborts every attempt); a context
+   * made by other code may leave it out.
    */
   readonly abortTarget?: AttemptAbortTarget;
 }
