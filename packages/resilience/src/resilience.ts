@@ -23,7 +23,7 @@ export {
   RETRYABLE_STATUSES,
 } from './lib/classify-error.ts';
 export { countsAgainstInstance } from './lib/counts-against-instance.ts';
-export { createExecutor, toAttemptFn } from './lib/executor.ts';
+export { assertDispatchedCall, createExecutor, toAttemptFn } from './lib/executor.ts';
 export { type ResolvedExecutorOptions, resolveExecutorOptions } from './lib/executor-options.ts';
 export type {
   AbortListener,

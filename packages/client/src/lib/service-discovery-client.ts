@@ -14,6 +14,7 @@ import {
 } from '@switchyard/core';
 import {
   type AttemptContext,
+  assertDispatchedCall,
   type DispatchedCall,
   type ExecutorStats,
   isIdempotentMethod,
@@ -152,15 +153,7 @@ export class ServiceDiscoveryClient {
    * and budget as `callService`, without a promise per call or attempt.
    */
   dispatchCall<T>(service: string, call: DispatchedCall<T>, options: CallOptions<T> = {}): void {
-    if (
-      call === null ||
-      typeof call !== 'object' ||
-      typeof call.attempt !== 'function' ||
-      typeof call.resolve !== 'function' ||
-      typeof call.reject !== 'function'
-    ) {
-      throw new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
-    }
+    assertDispatchedCall(call);
     this.#dispatch(service, call, options, undefined);
   }
 

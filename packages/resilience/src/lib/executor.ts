@@ -120,8 +120,7 @@ class ResilientExecutor implements Executor {
   }
 
   dispatch<T>(source: InstanceSource, call: DispatchedCall<T>, options?: ExecuteOptions<T>): void {
-    const badCall = checkDispatchedCall(call);
-    if (badCall !== undefined) throw badCall;
+    assertDispatchedCall(call);
     const refused = this.#closed ? this.#closeReason : checkCall(source, call.attempt, options);
     if (refused !== undefined) {
       call.reject(refused);
@@ -517,7 +516,8 @@ function tell<T>(work: Promise<T>, call: DispatchedCall<T>): void {
   );
 }
 
-function checkDispatchedCall(call: unknown): ValidationError | undefined {
+/** Throws a ValidationError unless `call` has the three methods of a DispatchedCall. */
+export function assertDispatchedCall(call: unknown): asserts call is DispatchedCall<unknown> {
   const c = call as DispatchedCall<unknown> | null | undefined;
   if (
     c === null ||
@@ -526,9 +526,8 @@ function checkDispatchedCall(call: unknown): ValidationError | undefined {
     typeof c.resolve !== 'function' ||
     typeof c.reject !== 'function'
   ) {
-    return new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
+    throw new ValidationError('call', 'expected a DispatchedCall with attempt(), resolve() and reject()');
   }
-  return undefined;
 }
 
 /** The give-up errors wrap the failure that decides whether the service is failing. */
