@@ -2,12 +2,14 @@ import {
   type Clock,
   type InstanceSnapshot,
   type InstanceStats,
+  type LoadStats,
   type ServiceInstance,
   systemClock,
   ValidationError,
   weightOf,
 } from '@switchyard/core';
-import { type Balancer, type BuildContext, emptyPicker, type Picker } from './balancer.ts';
+import { type Balancer, type BuildContext, emptyPicker, type PickContext, type Picker } from './balancer.ts';
+import { randomIndex } from './fast-random.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
 import { TwoChoicesPicker } from './two-choices.ts';
 
@@ -36,20 +38,31 @@ export interface PeakEwmaOptions {
   clock?: Clock;
 }
 
+/** Per instance, STRIDE doubles side by side in one array (see PeakEwmaPicker's #state). */
+const SEEN = 0;
+const ESTIMATE = 1;
+const ESTIMATED_AT = 2;
+const LOSSES = 3;
+const STRIDE = 4;
+
 class PeakEwmaPicker extends TwoChoicesPicker {
-  readonly #load: InstanceLoad;
+  readonly #stats: readonly InstanceStats[];
+  readonly #inverseWeight: Float64Array;
+  readonly #service: LoadStats;
   readonly #clock: Clock;
   /** 1 / mean weight: the request being placed, as a share of an average instance. */
   readonly #placing: number;
   /** The last clock reading, kept unboxed: a pick reads the clock only when it is out of date. */
   readonly #time = new Float64Array([Number.NEGATIVE_INFINITY]);
-  /** Each instance's sample count when it was last compared: all its samples predate #time. */
-  readonly #seen: Float64Array;
-  /** Each instance's latency estimate at #estimatedAt: recomputed only when the reading changes. */
-  readonly #estimates: Float64Array;
-  readonly #estimatedAt: Float64Array;
-  /** Comparisons each instance has lost since it last won one. */
-  readonly #losses: Uint32Array;
+  /**
+   * Everything a pick keeps per instance, in one array so that a comparison touches one or two
+   * cache lines per instance: its sample count when it was last compared (all its samples predate
+   * #time), its latency estimate at a reading (recomputed only when the reading changes), that
+   * reading, and the comparisons it has lost since it last won one.
+   */
+  readonly #state: Float64Array;
+  /** Equal weights and more than one instance: the pick can take the inline path. */
+  readonly #plain: boolean;
 
   /** maxLoadFactor − 1, and 1 (0 when the factor is infinite): the two terms of a cost. */
   readonly #loadScale: number;
@@ -62,7 +75,9 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     maxLoadFactor: number,
   ) {
     super(instances);
-    this.#load = load;
+    this.#stats = load.stats;
+    this.#inverseWeight = load.inverseWeight;
+    this.#service = load.service;
     this.#clock = clock;
     const finite = Number.isFinite(maxLoadFactor);
     this.#loadScale = finite ? maxLoadFactor - 1 : 1;
@@ -70,10 +85,23 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     let total = 0;
     for (const instance of instances) total += weightOf(instance);
     this.#placing = instances.length / total;
-    this.#seen = new Float64Array(instances.length).fill(-1);
-    this.#estimates = new Float64Array(instances.length);
-    this.#estimatedAt = new Float64Array(instances.length).fill(Number.NaN);
-    this.#losses = new Uint32Array(instances.length);
+    this.#state = new Float64Array(instances.length * STRIDE);
+    for (let i = 0; i < instances.length; i++) {
+      this.#state[i * STRIDE + SEEN] = -1;
+      this.#state[i * STRIDE + ESTIMATED_AT] = Number.NaN;
+    }
+    const inverse = load.inverseWeight;
+    this.#plain = instances.length > 1 && inverse.every((value) => value === inverse[0]);
+  }
+
+  /** The common case inline (equal weights, nothing excluded): two distinct uniform draws. */
+  override pick(context?: PickContext): ServiceInstance | undefined {
+    if (!this.#plain || context?.excluded !== undefined) return super.pick(context);
+    const instances = this.instances;
+    const n = instances.length;
+    const a = randomIndex(n);
+    const r = randomIndex(n - 1);
+    return instances[this.better(a, r + 1 + ((r - a) >> 31))];
   }
 
   /**
@@ -87,59 +115,63 @@ class PeakEwmaPicker extends TwoChoicesPicker {
    * instances of the same latency a tie, so an idle fleet gets its weight shares.
    */
   protected better(a: number, b: number): number {
-    const { stats, inverseWeight } = this.#load;
+    const stats = this.#stats;
     const sa = stats[a]!;
     const sb = stats[b]!;
+    const state = this.#state;
+    const ia = a * STRIDE;
+    const ib = b * STRIDE;
+    const samplesA = sa.samples;
+    const samplesB = sb.samples;
     // The comparison depends only on the two estimates' ratio, which is the same at any time at
     // or after both latest samples (both decay by the same factor). So the last clock reading
     // serves while neither has a sample it has not seen; a clock read costs ~70 ns.
-    const seen = this.#seen;
-    const time = this.#time;
-    if (seen[a] !== sa.samples || seen[b] !== sb.samples) {
-      time[0] = this.#clock.now();
-      seen[a] = sa.samples;
-      seen[b] = sb.samples;
+    if (state[ia + SEEN] !== samplesA || state[ib + SEEN] !== samplesB) {
+      this.#time[0] = this.#clock.now();
+      state[ia + SEEN] = samplesA;
+      state[ib + SEEN] = samplesB;
       // A new sample changes the estimate even when the clock reads the same.
-      this.#estimatedAt[a] = Number.NaN;
-      this.#estimatedAt[b] = Number.NaN;
+      state[ia + ESTIMATED_AT] = Number.NaN;
+      state[ib + ESTIMATED_AT] = Number.NaN;
     }
     // Read back from the typed array, never from the call: one tagged source would make V8 box
     // this double on every pick (16 B).
-    const now = time[0]!;
+    const now = this.#time[0]!;
     // An instance without samples is neutral: it borrows its rival's latency, so in-flight
     // counts decide (a zero would flood a newcomer; a penalty would starve it).
     // Estimates at this reading are cached: a steady picker hands no unboxed time to the stats,
     // which allocates a heap number whenever V8 does not inline the call.
-    const estimates = this.#estimates;
-    const estimatedAt = this.#estimatedAt;
-    if (estimatedAt[a] !== now) this.#estimate(a, sa);
-    if (estimatedAt[b] !== now) this.#estimate(b, sb);
-    let la = sa.samples === 0 ? -1 : estimates[a]!;
-    let lb = sb.samples === 0 ? -1 : estimates[b]!;
+    if (state[ia + ESTIMATED_AT] !== now) this.#estimate(ia, sa);
+    if (state[ib + ESTIMATED_AT] !== now) this.#estimate(ib, sb);
+    let la = samplesA === 0 ? -1 : state[ia + ESTIMATE]!;
+    let lb = samplesB === 0 ? -1 : state[ib + ESTIMATE]!;
     if (la < 0) la = lb < 0 ? 1 : lb;
     if (lb < 0) lb = la;
-    // Both costs × (service in flight + instances) / mean weight, which saves a division.
     const placing = this.#placing;
     const loadScale = this.#loadScale;
-    const service = this.#serviceScale * (this.#load.service.totalInflight + this.instances.length) * placing;
+    const inverseWeight = this.#inverseWeight;
+    const service = this.#serviceScale * (this.#service.totalInflight + this.instances.length) * placing;
     const costA = la * (service + loadScale * (sa.inflight * inverseWeight[a]! + placing));
     const costB = lb * (service + loadScale * (sb.inflight * inverseWeight[b]! + placing));
-    const winner = costB < costA ? b : a;
-    const loser = winner === a ? b : a;
-    const losses = this.#losses;
-    if (++losses[loser]! < PROBE_AFTER_LOSSES) {
-      losses[winner] = 0;
+    // Which of the two wins is a coin toss the CPU cannot predict: no branch on it.
+    const bWins = +(costB < costA);
+    const winner = a + ((b - a) & -bWins);
+    const loser = a + b - winner;
+    const lost = state[loser * STRIDE + LOSSES]! + 1;
+    if (lost < PROBE_AFTER_LOSSES) {
+      state[loser * STRIDE + LOSSES] = lost;
+      state[winner * STRIDE + LOSSES] = 0;
       return winner;
     }
-    losses[loser] = 0;
+    state[loser * STRIDE + LOSSES] = 0;
     return loser;
   }
 
-  /** Caches instance `i`'s latency estimate at the current reading. */
-  #estimate(i: number, stats: InstanceStats): void {
+  /** Caches the latency estimate at the current reading of the instance at `offset` in #state. */
+  #estimate(offset: number, stats: InstanceStats): void {
     const now = this.#time[0]!;
-    this.#estimates[i] = stats.samples === 0 ? 0 : latency(stats, now);
-    this.#estimatedAt[i] = now;
+    this.#state[offset + ESTIMATE] = stats.samples === 0 ? 0 : latency(stats, now);
+    this.#state[offset + ESTIMATED_AT] = now;
   }
 }
 
