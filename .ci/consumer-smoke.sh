@@ -72,7 +72,8 @@ for (const t of tarballs) {
 const version = (p) => JSON.parse(fs.readFileSync(path.join(repo, "node_modules", p, "package.json"), "utf8")).version;
 fs.writeFileSync(path.join(app, "package.json"), JSON.stringify({
   name: "switchyard-consumer", private: true, type: "module",
-  dependencies: deps,
+  // undici 7 as a Node 20 user installs it; undici 8 beside it under an alias, for Node ≥ 22.19.
+  dependencies: { ...deps, undici: `^${version("undici")}`, undici8: `npm:undici@${version("undici8")}` },
   devDependencies: { typescript: version("typescript"), "@types/node": `^${version("@types/node")}` },
   // The packages depend on each other by version: resolve those to the same tarballs, never to the registry.
   overrides: deps,

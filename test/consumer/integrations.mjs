@@ -1,5 +1,5 @@
 // The integrations from the npm tarballs, in plain Node: fetch('http://users/…') through
-// switchyard(client) over real local backends, and a grpc-js client dialing
+// switchyard(client) over real local backends (undici 7, and 8 where it runs), and a grpc-js client dialing
 // switchyard:///echo over real local gRPC servers. The peers (undici, @grpc/grpc-js) are the
 // ones npm installed for them.
 import { once } from 'node:events';
@@ -9,28 +9,34 @@ import { ServiceDiscoveryClient } from '@switchyard/client';
 import { switchyard } from '@switchyard/fetch';
 import { registerSwitchyardResolver } from '@switchyard/grpc';
 import { InMemoryRegistry, StaticRegistry } from '@switchyard/registry';
-import { Agent, fetch } from 'undici';
 
-// fetch: three HTTP backends named `users`.
-const servers = [];
-const users = [];
-for (let i = 1; i <= 3; i++) {
-  const server = createServer((_req, res) => res.end(`users-${i}`));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  servers.push(server);
-  users.push({ id: `users-${i}`, service: 'users', host: '127.0.0.1', port: server.address().port });
+// fetch: three HTTP backends named `users`, through each undici major in the peer range that
+// runs on this Node (undici 8 needs Node ≥ 22.19).
+const [nodeMajor, nodeMinor] = process.versions.node.split('.').map(Number);
+const undicis = [['undici 7', await import('undici')]];
+if (nodeMajor > 22 || (nodeMajor === 22 && nodeMinor >= 19))
+  undicis.push(['undici 8', await import('undici8')]);
+for (const [name, { Agent, fetch }] of undicis) {
+  const servers = [];
+  const users = [];
+  for (let i = 1; i <= 3; i++) {
+    const server = createServer((_req, res) => res.end(`users-${i}`));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    servers.push(server);
+    users.push({ id: `users-${i}`, service: 'users', host: '127.0.0.1', port: server.address().port });
+  }
+  const client = new ServiceDiscoveryClient({ registry: new StaticRegistry({ users }) });
+  const agent = new Agent();
+  const dispatcher = agent.compose(switchyard(client));
+  const seen = new Set();
+  for (let i = 0; i < 6; i++) seen.add(await (await fetch('http://users/hello', { dispatcher })).text());
+  if (seen.size !== 3) throw new Error(`${name}: fetch reached ${[...seen].join(', ')}, not all three`);
+  console.log(`${name} fetch through switchyard(): http://users/ answered by ${[...seen].sort().join(', ')}`);
+  await agent.close();
+  await client.close();
+  for (const server of servers) server.close();
 }
-const client = new ServiceDiscoveryClient({ registry: new StaticRegistry({ users }) });
-const agent = new Agent();
-const dispatcher = agent.compose(switchyard(client));
-const seen = new Set();
-for (let i = 0; i < 6; i++) seen.add(await (await fetch('http://users/hello', { dispatcher })).text());
-if (seen.size !== 3) throw new Error(`fetch reached ${[...seen].join(', ')}, not all three`);
-console.log(`fetch through switchyard(): http://users/ answered by ${[...seen].sort().join(', ')}`);
-await agent.close();
-await client.close();
-for (const server of servers) server.close();
 
 // gRPC: two servers of a JSON echo service, found through the registry.
 const json = {

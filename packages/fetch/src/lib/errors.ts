@@ -2,14 +2,16 @@ import { SwitchyardError } from '@switchyard/core';
 import type { IncomingHttpHeaders } from 'undici/types/header.js';
 
 /**
- * The interceptor was composed onto a dispatcher whose handler API is not undici 7's (an undici
- * 6 `Agent`, for example). Delivered as the request's error; `fetch` rejects with it as `cause`.
+ * The handler the interceptor was given is not undici 7's or 8's shape (it has no
+ * `onRequestStart`): the interceptor was composed onto an undici 6 dispatcher, or an older
+ * undici's fetch (Node's global fetch bundles its own) called an undici 8 dispatcher. Delivered as
+ * the request's error; `fetch` rejects with it as `cause`.
  */
 export class UnsupportedDispatcherError extends SwitchyardError {
   constructor(detail: string) {
     super(
-      `@switchyard/fetch needs an undici 7 dispatcher (new Agent().compose(switchyard(client)) with the ` +
-        `undici package, 7.x): ${detail}`,
+      `@switchyard/fetch needs an undici 7 or 8 dispatcher (new Agent().compose(switchyard(client)) with the ` +
+        `undici package) and, with undici 8, the undici package's own fetch: ${detail}`,
     );
   }
 }

@@ -66,12 +66,16 @@ export function switchyard(
 }
 
 /**
- * An undici 6 dispatcher's compose() hands interceptors its old handler shape (onConnect,
- * onHeaders…); driving it with the new hooks would fail deep inside undici.
+ * A handler of the old shape (onConnect, onHeaders…): an undici 6 dispatcher's compose() hands
+ * interceptors that shape, and undici 8's compose() passes on whatever the caller gave, so an older
+ * undici's fetch (Node's global fetch) reaches it too. Driving it with the new hooks would fail
+ * deep inside undici.
  */
 function refuse(handler: unknown): boolean {
   const error = new UnsupportedDispatcherError(
-    'the handler has no onRequestStart hook, so the dispatcher this interceptor was composed onto is an older undici',
+    `the handler has no onRequestStart hook: either the dispatcher is undici 6, or an older undici's ` +
+      `fetch called an undici 8 dispatcher (Node's global fetch here is undici ${process.versions.undici}; ` +
+      `call the undici package's own fetch)`,
   );
   const onError = (handler as { onError?: (error: Error) => void } | undefined)?.onError;
   if (typeof onError !== 'function') throw error;
