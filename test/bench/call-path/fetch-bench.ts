@@ -4,7 +4,9 @@
  * from Switchyard's), in one run over the same three backends (separate processes on loopback):
  * throughput and this process's CPU µs per request, median of 25 short interleaved rounds with ratios
  * taken within each round; then one of three backends killed at 20 % of a run, counting the
- * requests each one loses.
+ * requests each one loses. Each undici major in the peer range that runs on this Node is measured
+ * with its own fetch and Agent: 7 everywhere, 8 on Node ≥ 22.19 (run the bench under Node 22.19+
+ * or 24 for it).
  *
  *   pnpm bench fetch-bench
  *   node .bench-dist/call-path/fetch-bench.js [kill-scene requests=20000] [inflight=64] [healthy rounds=25]
@@ -17,7 +19,8 @@ import { roundRobin } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
 import { switchyard } from '@switchyard/fetch';
 import { StaticRegistry } from '@switchyard/registry';
-import { Agent, type Dispatcher, fetch } from 'undici';
+import type { Dispatcher } from 'undici';
+import * as undici7 from 'undici';
 import { pinned, siblingScript } from '../harness/children.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
 import { interleavedRounds, median, middleHalf } from '../harness/stats.ts';
@@ -91,19 +94,43 @@ async function drive(
 
 const fromJson = async (res: { json(): Promise<unknown> }) => ((await res.json()) as { from: string }).from;
 
-function contenders(backends: readonly Backend[]): Contender[] {
-  const instances = backends.map((b) => ({ id: b.id, service: 'bench', host: '127.0.0.1', port: b.port }));
-  const newClient = () =>
-    new ServiceDiscoveryClient({
-      registry: new StaticRegistry({ bench: instances }),
-      balancer: roundRobin(),
-    });
+type Undici = Pick<typeof undici7, 'Agent' | 'fetch'>;
 
+/** An undici major: its label ("undici 7") and its own Agent and fetch. */
+interface Major {
+  readonly label: string;
+  readonly undici: Undici;
+}
+
+/** The undici majors in @switchyard/fetch's peer range that run on this Node. */
+async function majors(): Promise<{ available: Major[]; skipped: string[] }> {
+  const available: Major[] = [{ label: 'undici 7', undici: undici7 }];
+  const skipped: string[] = [];
+  const [major, minor] = process.versions.node.split('.').map(Number) as [number, number];
+  if (major > 22 || (major === 22 && minor >= 19)) {
+    available.push({ label: 'undici 8', undici: (await import('undici8')) as unknown as Undici });
+  } else {
+    skipped.push(`undici 8: needs Node ≥ 22.19, this is ${process.version}`);
+  }
+  return { available, skipped };
+}
+
+const newClient = (backends: readonly Backend[]) =>
+  new ServiceDiscoveryClient({
+    registry: new StaticRegistry({
+      bench: backends.map((b) => ({ id: b.id, service: 'bench', host: '127.0.0.1', port: b.port })),
+    }),
+    balancer: roundRobin(),
+  });
+
+/** fetch with a plain Agent, with a pass-through interceptor, and through Switchyard, on one major. */
+function fetchContenders(backends: readonly Backend[], { label, undici }: Major): Contender[] {
+  const { Agent, fetch } = undici;
   // The fair baseline: what a user without Switchyard writes, one Agent and a turn counter.
   const plain = new Agent();
   let turn = 0;
   const plainFetch: Contender = {
-    name: 'fetch, plain Agent (round robin by hand)',
+    name: `fetch, plain Agent (round robin by hand), ${label}`,
     send: async () => {
       turn = turn === backends.length - 1 ? 0 : turn + 1;
       return fromJson(await fetch(`${backends[turn]!.origin}/`, { dispatcher: plain }));
@@ -111,8 +138,9 @@ function contenders(backends: readonly Backend[]): Contender[] {
     close: () => plain.close(),
   };
 
-  // What any undici 7 interceptor costs fetch: compose() adapts fetch's handler to the new hooks
-  // and the Agent adapts it back. Separates that from Switchyard's own work.
+  // What any interceptor costs fetch: on undici 7, compose() adapts fetch's handler to the new
+  // hooks and the Agent adapts it back; undici 8 has no adapters. Separates that from Switchyard's
+  // own work.
   const composedAgent = new Agent();
   const passThrough: Dispatcher.DispatcherComposeInterceptor = (dispatch) =>
     function passThroughDispatch(opts, handler) {
@@ -121,7 +149,7 @@ function contenders(backends: readonly Backend[]): Contender[] {
   const composed = composedAgent.compose(passThrough);
   let composedTurn = 0;
   const noopFetch: Contender = {
-    name: 'fetch, plain Agent + a pass-through interceptor',
+    name: `fetch, plain Agent + a pass-through interceptor, ${label}`,
     send: async () => {
       composedTurn = composedTurn === backends.length - 1 ? 0 : composedTurn + 1;
       return fromJson(await fetch(`${backends[composedTurn]!.origin}/`, { dispatcher: composed }));
@@ -129,25 +157,27 @@ function contenders(backends: readonly Backend[]): Contender[] {
     close: () => composedAgent.close(),
   };
 
-  const fetchClient = newClient();
+  const fetchClient = newClient(backends);
   const agent = new Agent();
-  const dispatcher: Dispatcher = agent.compose(switchyard(fetchClient));
+  const dispatcher = agent.compose(switchyard(fetchClient));
   const switchyardFetch: Contender = {
-    name: 'fetch, Agent.compose(switchyard(client))',
+    name: `fetch, Agent.compose(switchyard(client)), ${label}`,
     send: async () => fromJson(await fetch('http://bench/', { dispatcher })),
     close: async () => {
       await fetchClient.close();
       await agent.close();
     },
   };
+  return [plainFetch, noopFetch, switchyardFetch];
+}
 
-  const client = newClient();
-  const request: Contender = {
+function requestContender(backends: readonly Backend[]): Contender {
+  const client = newClient(backends);
+  return {
     name: 'client.request()',
     send: async () => fromJson((await client.request('bench', { path: '/' })).body),
     close: () => client.close(),
   };
-  return [plainFetch, noopFetch, switchyardFetch, request];
 }
 
 /**
@@ -159,8 +189,11 @@ const WARM_UP_ROUNDS = 5;
 
 export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<void> {
   const report = new BenchReport('fetch-bench');
+  const { available, skipped } = await majors();
   const backends = await Promise.all(['b1', 'b2', 'b3'].map((id) => startBackend(id)));
-  const all = contenders(backends);
+  const byMajor = available.map((major) => fetchContenders(backends, major));
+  const request = requestContender(backends);
+  const all = [...byMajor.flat(), request];
   // Rounds interleaved, the order rotated each round: every ratio compares figures of one round.
   // The first rounds are thrown away: the process is still warming up in them.
   const byRound = await interleavedRounds(
@@ -172,8 +205,9 @@ export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<
   await stopAll(backends);
 
   console.log(
-    `\nHealthy: ${ROUND_REQUESTS} GETs per round, ${inflight} in flight, ${rounds} interleaved rounds after ${WARM_UP_ROUNDS} warm-up rounds (undici ${undiciVersion()}).\n`,
+    `\nHealthy: ${ROUND_REQUESTS} GETs per round, ${inflight} in flight, ${rounds} interleaved rounds after ${WARM_UP_ROUNDS} warm-up rounds (${available.map((m) => `${m.label}: ${versionOf(m.label)}`).join(', ')}; Node ${process.version}).\n`,
   );
+  for (const reason of skipped) console.log(`Skipped ${reason}.\n`);
   const cpu = (name: string) => byRound.get(name)!.map((r) => r.cpuUsPerRequest);
   const rps = (name: string) => byRound.get(name)!.map((r) => r.rps);
   console.log(
@@ -190,18 +224,7 @@ export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<
       ]),
     ),
   );
-  const [plainFetch, passThrough, switchyardFetch, request] = all.map((c) => c.name) as [
-    string,
-    string,
-    string,
-    string,
-  ];
-  for (const [ours, peer] of [
-    [switchyardFetch, plainFetch],
-    [passThrough, plainFetch],
-    [switchyardFetch, passThrough],
-    [request, plainFetch],
-  ] as const) {
+  const cpuFigure = (ours: string, peer: string) =>
     report.add({
       figure: 'CPU per request, 64 in flight',
       unit: 'µs',
@@ -210,23 +233,38 @@ export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<
       peer,
       peerRounds: cpu(peer),
     });
+  for (const [plainFetch, passThrough, switchyardFetch] of byMajor.map((cs) => cs.map((c) => c.name))) {
+    cpuFigure(switchyardFetch!, plainFetch!);
+    cpuFigure(passThrough!, plainFetch!);
+    cpuFigure(switchyardFetch!, passThrough!);
+    report.add({
+      figure: 'throughput',
+      unit: 'req/s',
+      ours: switchyardFetch!,
+      oursRounds: rps(switchyardFetch!),
+      peer: plainFetch!,
+      peerRounds: rps(plainFetch!),
+    });
   }
-  report.add({
-    figure: 'throughput',
-    unit: 'req/s',
-    ours: switchyardFetch,
-    oursRounds: rps(switchyardFetch),
-    peer: plainFetch,
-    peerRounds: rps(plainFetch),
-  });
+  cpuFigure(request.name, byMajor[0]![0]!.name);
   report.print('Same-round ratios (lower CPU is better)');
 
   console.log(`\nOne of three killed at 20 % of ${total} GETs (${inflight} in flight): requests lost.\n`);
   console.log('| who | lost | req/s |');
   console.log('| --- | --- | --- |');
-  for (const i of [0, 2, 3]) {
+  // The plain Agent on undici 7, then Switchyard's fetch on each major, then client.request().
+  const killScenes: [make: (bs: readonly Backend[]) => Contender[], which: number][] = [
+    [(bs) => fetchContenders(bs, available[0]!), 0],
+    ...available.map((major): [(bs: readonly Backend[]) => Contender[], number] => [
+      (bs) => fetchContenders(bs, major),
+      2,
+    ]),
+    [(bs) => [requestContender(bs)], 0],
+  ];
+  for (const [make, which] of killScenes) {
     const bs = await Promise.all(['k1', 'k2', 'k3'].map((id) => startBackend(id)));
-    const c = contenders(bs)[i]!;
+    const made = make(bs);
+    const c = made[which]!;
     await drive(Math.min(5_000, total), inflight, c.send);
     let killed = false;
     const r = await drive(total, inflight, c.send, (n) => {
@@ -236,14 +274,16 @@ export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<
       }
     });
     console.log(`| ${c.name} | ${r.errors} | ${r.rps.toFixed(0)} |`);
-    await c.close();
+    for (const each of made) await each.close();
     await stopAll(bs);
   }
   report.finish();
 }
 
-function undiciVersion(): string {
-  return (createRequire(import.meta.url)('undici/package.json') as { version: string }).version;
+/** The installed version of the package behind a major's label ("undici 8" is the `undici8` alias). */
+function versionOf(label: string): string {
+  const name = label === 'undici 8' ? 'undici8' : 'undici';
+  return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
