@@ -69,18 +69,29 @@ interface Run {
   readonly proxyCpuUs: number;
   /** Slowest request that ended after the kill (kill scene only), ms. */
   readonly worstAfterKillMs: number;
+  /**
+   * From SIGKILL to the killed backend's exit (kill scene only), ms: the kernel tears the
+   * process down, and only then closes its sockets. No balancer learns of the death sooner.
+   */
+  readonly deathMs: number;
+  /**
+   * The slowest request after the backend's exit, counting only its time after the exit (or after
+   * its own start, if later), ms: how long failing over took once there was something to notice.
+   */
+  readonly worstAfterDeathMs: number;
   readonly share: Map<string, number>;
 }
 
 /**
- * Sends `total` requests with `inflight` in flight. `killAt`, when given, is called once
- * `killFraction` of them are done, and the slowest request that ends after it is reported.
+ * Sends `total` requests with `inflight` in flight. When `killAt` is given, its victim is killed
+ * once `fraction` of them are done, and the slowest request that ends after the kill is reported,
+ * as well as when the victim exited and the slowest request after that.
  */
 async function drive(
   total: number,
   inflight: number,
   target: Target,
-  killAt?: { readonly fraction: number; kill(): void },
+  killAt?: { readonly fraction: number; readonly victim: ChildProcess },
 ): Promise<Run> {
   const latencies = new Float64Array(total);
   const share = new Map<string, number>();
@@ -89,6 +100,9 @@ async function drive(
   let errors = 0;
   let killedAt = Number.POSITIVE_INFINITY;
   let worstAfterKill = 0;
+  let diedAt = Number.POSITIVE_INFINITY;
+  /** begin, end of each request that ended after the kill. */
+  const afterKill: number[] = [];
   const killWhen = killAt ? Math.floor(total * killAt.fraction) : -1;
   const proxyStart = target.proxy?.cpuUs() ?? 0;
   const cpuStart = ownCpuUs();
@@ -105,10 +119,16 @@ async function drive(
       }
       const end = performance.now();
       latencies[i] = end - begin;
-      if (end > killedAt && end - begin > worstAfterKill) worstAfterKill = end - begin;
+      if (end > killedAt) {
+        if (end - begin > worstAfterKill) worstAfterKill = end - begin;
+        afterKill.push(begin, end);
+      }
       if (++done === killWhen) {
         killedAt = performance.now();
-        killAt!.kill();
+        killAt!.victim.once('exit', () => {
+          diedAt = performance.now();
+        });
+        killAt!.victim.kill('SIGKILL');
       }
     }
   };
@@ -117,6 +137,11 @@ async function drive(
   const clientCpuUs = (ownCpuUs() - cpuStart) / total;
   const proxyCpuUs = target.proxy ? (target.proxy.cpuUs() - proxyStart) / total : 0;
   latencies.sort();
+  let worstAfterDeath = 0;
+  for (let k = 0; k < afterKill.length; k += 2) {
+    const end = afterKill[k + 1]!;
+    if (end > diedAt) worstAfterDeath = Math.max(worstAfterDeath, end - Math.max(afterKill[k]!, diedAt));
+  }
   return {
     rps: total / seconds,
     p50: quantile(latencies, 0.5),
@@ -126,6 +151,8 @@ async function drive(
     clientCpuUs,
     proxyCpuUs,
     worstAfterKillMs: worstAfterKill,
+    deathMs: Number.isFinite(diedAt) ? diedAt - killedAt : 0,
+    worstAfterDeathMs: worstAfterDeath,
     share,
   };
 }
@@ -407,7 +434,7 @@ export async function main(
             await drive(warm, inflight, target);
             return await drive(killTotal, inflight, target, {
               fraction: 0.2,
-              kill: () => backends[1]!.child.kill('SIGKILL'),
+              victim: backends[1]!.child,
             });
           } finally {
             await target.close();
@@ -419,7 +446,10 @@ export async function main(
     printRuns(
       `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
       killed,
-      (_, runs) => `worst after kill: ${fmt(median(runs.map((r) => r.worstAfterKillMs)))} ms`,
+      (_, runs) => {
+        const m = (pick: (r: Run) => number) => fmt(median(runs.map(pick)));
+        return `worst after kill: ${m((r) => r.worstAfterKillMs)} ms; backend exited after ${m((r) => r.deathMs)} ms; worst after its exit: ${m((r) => r.worstAfterDeathMs)} ms`;
+      },
     );
     from = report.size;
     compare(
