@@ -4,7 +4,6 @@ import {
   type InstanceStats,
   type LoadStats,
   type ServiceInstance,
-  systemClock,
   ValidationError,
   weightOf,
 } from '@switchyard/core';
@@ -12,9 +11,6 @@ import { type Balancer, type BuildContext, emptyPicker, type PickContext, type P
 import { randomIndex } from './fast-random.ts';
 import { type InstanceLoad, instanceLoad } from './instance-load.ts';
 import { TwoChoicesPicker } from './two-choices.ts';
-
-/** Below this (ms) latencies count as equal, so in-flight counts still decide between fast instances. */
-const LATENCY_FLOOR_MS = 0.001;
 
 /**
  * An instance that loses this many comparisons in a row wins the next: a probe. A shunned
@@ -34,33 +30,21 @@ export interface PeakEwmaOptions {
    * `latency × (in flight + 1)`, where load outweighs any latency. Default 2.
    */
   maxLoadFactor?: number;
-  /** Where "now" comes from when reading the decayed estimate; tests pass a ManualClock. */
+  /**
+   * @deprecated Picks read no clock (they compare the stats' `relativeLatency`); accepted and
+   * ignored, so that code written for earlier versions still builds.
+   */
   clock?: Clock;
 }
-
-/** Per instance, STRIDE doubles side by side in one array (see PeakEwmaPicker's #state). */
-const SEEN = 0;
-const ESTIMATE = 1;
-const ESTIMATED_AT = 2;
-const LOSSES = 3;
-const STRIDE = 4;
 
 class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #stats: readonly InstanceStats[];
   readonly #inverseWeight: Float64Array;
   readonly #service: LoadStats;
-  readonly #clock: Clock;
   /** 1 / mean weight: the request being placed, as a share of an average instance. */
   readonly #placing: number;
-  /** The last clock reading, kept unboxed: a pick reads the clock only when it is out of date. */
-  readonly #time = new Float64Array([Number.NEGATIVE_INFINITY]);
-  /**
-   * Everything a pick keeps per instance, in one array so that a comparison touches one or two
-   * cache lines per instance: its sample count when it was last compared (all its samples predate
-   * #time), its latency estimate at a reading (recomputed only when the reading changes), that
-   * reading, and the comparisons it has lost since it last won one.
-   */
-  readonly #state: Float64Array;
+  /** Comparisons each instance has lost since it last won one. */
+  readonly #losses: Uint32Array;
   /** Equal weights and more than one instance: the pick can take the inline path. */
   readonly #plain: boolean;
 
@@ -68,28 +52,18 @@ class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #loadScale: number;
   readonly #serviceScale: number;
 
-  constructor(
-    instances: readonly ServiceInstance[],
-    load: InstanceLoad,
-    clock: Clock,
-    maxLoadFactor: number,
-  ) {
+  constructor(instances: readonly ServiceInstance[], load: InstanceLoad, maxLoadFactor: number) {
     super(instances);
     this.#stats = load.stats;
     this.#inverseWeight = load.inverseWeight;
     this.#service = load.service;
-    this.#clock = clock;
     const finite = Number.isFinite(maxLoadFactor);
     this.#loadScale = finite ? maxLoadFactor - 1 : 1;
     this.#serviceScale = finite ? 1 : 0;
     let total = 0;
     for (const instance of instances) total += weightOf(instance);
     this.#placing = instances.length / total;
-    this.#state = new Float64Array(instances.length * STRIDE);
-    for (let i = 0; i < instances.length; i++) {
-      this.#state[i * STRIDE + SEEN] = -1;
-      this.#state[i * STRIDE + ESTIMATED_AT] = Number.NaN;
-    }
+    this.#losses = new Uint32Array(instances.length);
     const inverse = load.inverseWeight;
     this.#plain = instances.length > 1 && inverse.every((value) => value === inverse[0]);
   }
@@ -113,38 +87,18 @@ class PeakEwmaPicker extends TwoChoicesPicker {
    * a second time, so that at 30 in flight a 6 ms instance costs more than an idle 20 ms one.
    * Counting the request being placed per mean weight, not per own weight, makes two idle
    * instances of the same latency a tie, so an idle fleet gets its weight shares.
+   *
+   * Latencies are compared as the stats' relativeLatency: their ratio is the ratio of the two
+   * decayed estimates now, so a pick reads no clock and computes no exponential.
    */
   protected better(a: number, b: number): number {
     const stats = this.#stats;
     const sa = stats[a]!;
     const sb = stats[b]!;
-    const state = this.#state;
-    const ia = a * STRIDE;
-    const ib = b * STRIDE;
-    const samplesA = sa.samples;
-    const samplesB = sb.samples;
-    // The comparison depends only on the two estimates' ratio, which is the same at any time at
-    // or after both latest samples (both decay by the same factor). So the last clock reading
-    // serves while neither has a sample it has not seen; a clock read costs ~70 ns.
-    if (state[ia + SEEN] !== samplesA || state[ib + SEEN] !== samplesB) {
-      this.#time[0] = this.#clock.now();
-      state[ia + SEEN] = samplesA;
-      state[ib + SEEN] = samplesB;
-      // A new sample changes the estimate even when the clock reads the same.
-      state[ia + ESTIMATED_AT] = Number.NaN;
-      state[ib + ESTIMATED_AT] = Number.NaN;
-    }
-    // Read back from the typed array, never from the call: one tagged source would make V8 box
-    // this double on every pick (16 B).
-    const now = this.#time[0]!;
     // An instance without samples is neutral: it borrows its rival's latency, so in-flight
     // counts decide (a zero would flood a newcomer; a penalty would starve it).
-    // Estimates at this reading are cached: a steady picker hands no unboxed time to the stats,
-    // which allocates a heap number whenever V8 does not inline the call.
-    if (state[ia + ESTIMATED_AT] !== now) this.#estimate(ia, sa);
-    if (state[ib + ESTIMATED_AT] !== now) this.#estimate(ib, sb);
-    let la = samplesA === 0 ? -1 : state[ia + ESTIMATE]!;
-    let lb = samplesB === 0 ? -1 : state[ib + ESTIMATE]!;
+    let la = sa.samples === 0 ? -1 : sa.relativeLatency;
+    let lb = sb.samples === 0 ? -1 : sb.relativeLatency;
     if (la < 0) la = lb < 0 ? 1 : lb;
     if (lb < 0) lb = la;
     const placing = this.#placing;
@@ -157,27 +111,14 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     const bWins = +(costB < costA);
     const winner = a + ((b - a) & -bWins);
     const loser = a + b - winner;
-    const lost = state[loser * STRIDE + LOSSES]! + 1;
-    if (lost < PROBE_AFTER_LOSSES) {
-      state[loser * STRIDE + LOSSES] = lost;
-      state[winner * STRIDE + LOSSES] = 0;
+    const losses = this.#losses;
+    if (++losses[loser]! < PROBE_AFTER_LOSSES) {
+      losses[winner] = 0;
       return winner;
     }
-    state[loser * STRIDE + LOSSES] = 0;
+    losses[loser] = 0;
     return loser;
   }
-
-  /** Caches the latency estimate at the current reading of the instance at `offset` in #state. */
-  #estimate(offset: number, stats: InstanceStats): void {
-    const now = this.#time[0]!;
-    this.#state[offset + ESTIMATE] = stats.samples === 0 ? 0 : latency(stats, now);
-    this.#state[offset + ESTIMATED_AT] = now;
-  }
-}
-
-function latency(stats: InstanceStats, now: number): number {
-  const estimate = stats.latencyEstimate(now);
-  return estimate > LATENCY_FLOOR_MS ? estimate : LATENCY_FLOOR_MS;
 }
 
 /**
@@ -212,14 +153,13 @@ export function peakEwma(options: PeakEwmaOptions = {}): Balancer {
       `must be a number ≥ 1 (Infinity for Finagle's product), got ${String(maxLoadFactor)}`,
     );
   }
-  const clock = options.clock ?? systemClock;
   return Object.freeze({
     name: 'peakEwma',
     latencyDecayMs: decayMs,
     build(snapshot: InstanceSnapshot, { load }: BuildContext): Picker {
       const instances = snapshot.instances;
       if (instances.length === 0) return emptyPicker;
-      return new PeakEwmaPicker(instances, instanceLoad(instances, load), clock, maxLoadFactor);
+      return new PeakEwmaPicker(instances, instanceLoad(instances, load), maxLoadFactor);
     },
   });
 }

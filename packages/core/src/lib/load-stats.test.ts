@@ -56,3 +56,58 @@ describe('LoadStats in-flight counts', () => {
     expect(stats.inflight).toBe(1);
   });
 });
+
+describe('relativeLatency', () => {
+  const DECAY = 10_000;
+  const ratio = (a: InstanceStats, b: InstanceStats) => a.relativeLatency / b.relativeLatency;
+  const estimateRatio = (a: InstanceStats, b: InstanceStats, now: number) =>
+    a.latencyEstimate(now) / b.latencyEstimate(now);
+
+  it('compares two instances as their decayed estimates at any common time would', () => {
+    const load = new LoadStats({ decayMs: DECAY });
+    const a = load.of(instance('a'));
+    const b = load.of(instance('b'));
+    expect(a.relativeLatency).toBe(0); // no sample yet
+    a.observe(1_000, 8);
+    b.observe(4_000, 20);
+    a.observe(6_500, 5);
+    for (const now of [6_500, 9_000, 60_000]) {
+      expect(ratio(a, b)).toBeCloseTo(estimateRatio(a, b, now), 12);
+    }
+  });
+
+  it('stays finite and keeps the ratios over days of samples (the epoch moves up)', () => {
+    const load = new LoadStats({ decayMs: DECAY });
+    const a = load.of(instance('a'));
+    const b = load.of(instance('b'));
+    const idle = load.of(instance('idle'));
+    idle.observe(0, 3);
+    // tried: samples for three days, ~2,600 decay times, far past e^709
+    for (let now = 0; now <= 3 * 86_400_000; now += 600_000) {
+      a.observe(now, 6);
+      b.observe(now + 1, 12);
+    }
+    expect(Number.isFinite(a.relativeLatency)).toBe(true);
+    expect(a.relativeLatency).toBeGreaterThan(0);
+    expect(ratio(b, a)).toBeCloseTo(estimateRatio(b, a, 3 * 86_400_000 + 1), 9);
+    // Idle for three days: its estimate has decayed to nothing, and compares so.
+    expect(idle.relativeLatency).toBe(0);
+  });
+
+  it('floors a sample below 1 µs, so two instances answering at once tie', () => {
+    const load = new LoadStats({ decayMs: DECAY });
+    const a = load.of(instance('a'));
+    const b = load.of(instance('b'));
+    a.observe(100, 0);
+    b.observe(100, 0.0001);
+    expect(a.relativeLatency).toBeGreaterThan(0);
+    expect(ratio(a, b)).toBe(1);
+  });
+
+  it('a standalone InstanceStats takes its first sample as its epoch', async () => {
+    const { InstanceStats } = await import('./load-stats.ts');
+    const stats: InstanceStats = new InstanceStats(DECAY);
+    stats.observe(5_000_000, 7);
+    expect(stats.relativeLatency).toBe(7);
+  });
+});

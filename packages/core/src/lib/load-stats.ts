@@ -8,10 +8,30 @@ interface InflightBoard {
   order: InflightOrder | undefined;
 }
 
+/**
+ * What the InstanceStats of one LoadStats share: the running in-flight total and the epoch their
+ * `relativeLatency` is taken from. `rebase` moves the epoch to `now` for all of them at once.
+ */
+interface ServiceShared {
+  inflight: number;
+  epoch: number;
+  rebase?: (now: number) => void;
+}
+
+/**
+ * `relativeLatency` grows as e^((stamp − epoch) / decayMs): past this exponent the epoch moves
+ * up, long before a double overflows (e^709). At the 10 s default decay, once every ~83 minutes.
+ */
+const MAX_GROWTH_EXPONENT = 500;
+
+/** Below this (ms) a latency sample counts as this: two instances answering "instantly" tie. */
+const LATENCY_FLOOR_MS = 0.001;
+
 /** LoadStats' ways into an InstanceStats' private slot (not exported from the package). */
 let attach: (stats: InstanceStats, board: InflightBoard, slot: number) => void;
 let detach: (stats: InstanceStats) => void;
 let slotOf: (stats: InstanceStats) => number;
+let rebaseTo: (stats: InstanceStats, epoch: number) => void;
 
 /**
  * The least weight one answer below the estimate gets. A purely time-based weight (Finagle's)
@@ -46,7 +66,7 @@ export class InstanceStats {
   samples = 0;
 
   readonly #decayMs: number;
-  readonly #total: { inflight: number } | undefined;
+  readonly #shared: ServiceShared;
   /** A private one-slot board until a LoadStats attaches the instance to its own. */
   #board: InflightBoard = { counts: new Int32Array(1), order: undefined };
   #slot = 0;
@@ -59,6 +79,9 @@ export class InstanceStats {
   #cost = 0;
   #mean = 0;
   #stamp = 0;
+  /** e^((#stamp − epoch) / decayMs), and the estimate times it: see relativeLatency. */
+  #growth = 0;
+  #relative = 0;
 
   static {
     attach = (stats, board, slot) => {
@@ -71,15 +94,21 @@ export class InstanceStats {
       stats.#slot = 0;
     };
     slotOf = (stats) => stats.#slot;
+    rebaseTo = (stats, epoch) => {
+      if (stats.samples === 0) return;
+      stats.#growth = Math.exp((stats.#stamp - epoch) / stats.#decayMs);
+      stats.#relative = Math.max(stats.#cost, LATENCY_FLOOR_MS) * stats.#growth;
+    };
   }
 
   /**
    * @param decayMs time constant of the latency EWMA (Finagle's peak-EWMA default: 10 s).
-   * @param total the service-wide running count this instance's in-flight changes add to.
+   * @param shared the service-wide running count this instance's in-flight changes add to, and
+   *   the epoch of relativeLatency; an instance on its own keeps its own.
    */
-  constructor(decayMs = 10_000, total?: { inflight: number }) {
+  constructor(decayMs = 10_000, shared?: ServiceShared) {
     this.#decayMs = decayMs;
-    this.#total = total;
+    this.#shared = shared ?? { inflight: 0, epoch: Number.NaN };
   }
 
   /**
@@ -109,7 +138,7 @@ export class InstanceStats {
     const count = this.#inflight;
     board.counts[slot] = count + 1;
     this.#inflight = count + 1;
-    if (this.#total) this.#total.inflight++;
+    this.#shared.inflight++;
     if (board.order) board.order.raise(slot, count);
   }
 
@@ -120,7 +149,7 @@ export class InstanceStats {
     if (count > 0) {
       board.counts[slot] = count - 1;
       this.#inflight = count - 1;
-      if (this.#total) this.#total.inflight--;
+      this.#shared.inflight--;
       if (board.order) board.order.lower(slot, count);
     }
     this.completed++;
@@ -155,6 +184,25 @@ export class InstanceStats {
     }
     this.#stamp = now;
     this.samples++;
+    const shared = this.#shared;
+    if (!(now - shared.epoch <= MAX_GROWTH_EXPONENT * this.#decayMs)) {
+      // The first sample of the service (epoch NaN), or one far past the epoch.
+      if (shared.rebase) shared.rebase(now);
+      else shared.epoch = now;
+    }
+    this.#growth = Math.exp((now - shared.epoch) / this.#decayMs);
+    this.#relative = Math.max(this.#cost, LATENCY_FLOOR_MS) * this.#growth;
+  }
+
+  /**
+   * The latency estimate (at least 1 µs) times e^((time of the last sample − epoch) / decayMs),
+   * with one epoch for all instances of a LoadStats: as every estimate decays by the same factor
+   * while no sample arrives, the ratio of two instances' relative latencies is the ratio of their
+   * estimates at any time since their last samples. So a picker compares them with no clock read
+   * and no exponential. 0 before the first sample; only ratios mean anything.
+   */
+  get relativeLatency(): number {
+    return this.#relative;
   }
 
   /** The latency estimate at `now`, in ms, decayed toward zero while no sample arrives. */
@@ -169,7 +217,14 @@ export class InstanceStats {
 export class LoadStats {
   readonly #byId = new Map<string, InstanceStats>();
   readonly #decayMs: number;
-  readonly #total = { inflight: 0 };
+  readonly #shared: ServiceShared = {
+    inflight: 0,
+    epoch: Number.NaN,
+    rebase: (now) => {
+      this.#shared.epoch = now;
+      for (const stats of this.#byId.values()) rebaseTo(stats, now);
+    },
+  };
   readonly #board: InflightBoard = { counts: new Int32Array(16), order: undefined };
   /** Slots given back by forgotten instances, reused before the board grows. */
   readonly #free: number[] = [];
@@ -185,7 +240,7 @@ export class LoadStats {
     const id = typeof instance === 'string' ? instance : instance.id;
     let stats = this.#byId.get(id);
     if (!stats) {
-      stats = new InstanceStats(this.#decayMs, this.#total);
+      stats = new InstanceStats(this.#decayMs, this.#shared);
       attach(stats, this.#board, this.#allocate());
       this.#byId.set(id, stats);
     }
@@ -199,7 +254,7 @@ export class LoadStats {
 
   /** Attempts in flight across the service: O(1), kept up by every instance's start and end. */
   get totalInflight(): number {
-    return this.#total.inflight;
+    return this.#shared.inflight;
   }
 
   /**
