@@ -1,7 +1,6 @@
 import {
   type Clock,
   type InstanceSnapshot,
-  type InstanceStats,
   type LoadStats,
   type ServiceInstance,
   ValidationError,
@@ -38,7 +37,8 @@ export interface PeakEwmaOptions {
 }
 
 class PeakEwmaPicker extends TwoChoicesPicker {
-  readonly #stats: readonly InstanceStats[];
+  /** Each instance's slot in the service's compact counts and relative latencies. */
+  readonly #slots: Int32Array;
   readonly #inverseWeight: Float64Array;
   readonly #service: LoadStats;
   /** 1 / mean weight: the request being placed, as a share of an average instance. */
@@ -54,7 +54,7 @@ class PeakEwmaPicker extends TwoChoicesPicker {
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad, maxLoadFactor: number) {
     super(instances);
-    this.#stats = load.stats;
+    this.#slots = load.slots;
     this.#inverseWeight = load.inverseWeight;
     this.#service = load.service;
     const finite = Number.isFinite(maxLoadFactor);
@@ -92,21 +92,25 @@ class PeakEwmaPicker extends TwoChoicesPicker {
    * decayed estimates now, so a pick reads no clock and computes no exponential.
    */
   protected better(a: number, b: number): number {
-    const stats = this.#stats;
-    const sa = stats[a]!;
-    const sb = stats[b]!;
-    // An instance without samples is neutral: it borrows its rival's latency, so in-flight
-    // counts decide (a zero would flood a newcomer; a penalty would starve it).
-    let la = sa.samples === 0 ? -1 : sa.relativeLatency;
-    let lb = sb.samples === 0 ? -1 : sb.relativeLatency;
-    if (la < 0) la = lb < 0 ? 1 : lb;
-    if (lb < 0) lb = la;
+    // Both figures of both instances from the service's compact arrays: no object per instance.
+    const service = this.#service;
+    const counts = service.inflightCounts;
+    const relative = service.relativeLatencies;
+    const slotA = this.#slots[a]!;
+    const slotB = this.#slots[b]!;
+    // An instance without samples (or whose estimate has decayed to nothing) is neutral: it
+    // borrows its rival's latency, so in-flight counts decide (a zero would flood a newcomer; a
+    // penalty would starve it).
+    let la = relative[slotA]!;
+    let lb = relative[slotB]!;
+    if (!(la > 0)) la = lb > 0 ? lb : 1;
+    if (!(lb > 0)) lb = la;
     const placing = this.#placing;
     const loadScale = this.#loadScale;
     const inverseWeight = this.#inverseWeight;
-    const service = this.#serviceScale * (this.#service.totalInflight + this.instances.length) * placing;
-    const costA = la * (service + loadScale * (sa.inflight * inverseWeight[a]! + placing));
-    const costB = lb * (service + loadScale * (sb.inflight * inverseWeight[b]! + placing));
+    const shared = this.#serviceScale * (service.totalInflight + this.instances.length) * placing;
+    const costA = la * (shared + loadScale * (counts[slotA]! * inverseWeight[a]! + placing));
+    const costB = lb * (shared + loadScale * (counts[slotB]! * inverseWeight[b]! + placing));
     // Which of the two wins is a coin toss the CPU cannot predict: no branch on it.
     const bWins = +(costB < costA);
     const winner = a + ((b - a) & -bWins);

@@ -111,3 +111,25 @@ describe('relativeLatency', () => {
     expect(stats.relativeLatency).toBe(7);
   });
 });
+
+describe('LoadStats.relativeLatencies', () => {
+  it("holds each instance's relativeLatency at its slot, through growth, rebases and reuse", () => {
+    const load = new LoadStats({ decayMs: 1_000 });
+    const all = Array.from({ length: 40 }, (_, i) => load.of(instance(`i${i}`)));
+    all.forEach((stats, i) => {
+      stats.observe(10, 1 + i);
+    });
+    const matches = () =>
+      all.every((stats, i) => load.relativeLatencies[load.slotOf(`i${i}`)] === stats.relativeLatency);
+    expect(matches()).toBe(true);
+    // Far past the epoch: every instance is rebased, and the array follows.
+    const before = all[5]!.relativeLatency;
+    all[0]!.observe(10 + 600 * 1_000, 5);
+    expect(all[5]!.relativeLatency).not.toBe(before);
+    expect(matches()).toBe(true);
+    // A slot given back and reused starts with no latency.
+    load.retain([instance('i0')]);
+    load.of(instance('newcomer'));
+    expect(load.relativeLatencies[load.slotOf('newcomer')]).toBe(0);
+  });
+});

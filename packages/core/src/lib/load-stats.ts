@@ -4,6 +4,8 @@ import type { ServiceInstance } from './service-instance.ts';
 /** In-flight counts shared by the InstanceStats of one LoadStats: one Int32Array slot each. */
 interface InflightBoard {
   counts: Int32Array;
+  /** Each slot's relativeLatency (0 before its first sample), beside its count for the same reason. */
+  relative: Float64Array;
   /** Set once something asked for the sorted order; kept in step by every start and end. */
   order: InflightOrder | undefined;
 }
@@ -68,7 +70,7 @@ export class InstanceStats {
   readonly #decayMs: number;
   readonly #shared: ServiceShared;
   /** A private one-slot board until a LoadStats attaches the instance to its own. */
-  #board: InflightBoard = { counts: new Int32Array(1), order: undefined };
+  #board: InflightBoard = { counts: new Int32Array(1), relative: new Float64Array(1), order: undefined };
   #slot = 0;
   /**
    * The same count, kept beside the object's other figures too: a reader that has the object in
@@ -90,7 +92,11 @@ export class InstanceStats {
     };
     // A forgotten instance keeps counting on a board of its own: its slot goes to a newcomer.
     detach = (stats) => {
-      stats.#board = { counts: Int32Array.of(stats.#inflight), order: undefined };
+      stats.#board = {
+        counts: Int32Array.of(stats.#inflight),
+        relative: Float64Array.of(stats.#relative),
+        order: undefined,
+      };
       stats.#slot = 0;
     };
     slotOf = (stats) => stats.#slot;
@@ -98,6 +104,7 @@ export class InstanceStats {
       if (stats.samples === 0) return;
       stats.#growth = Math.exp((stats.#stamp - epoch) / stats.#decayMs);
       stats.#relative = Math.max(stats.#cost, LATENCY_FLOOR_MS) * stats.#growth;
+      stats.#board.relative[stats.#slot] = stats.#relative;
     };
   }
 
@@ -192,6 +199,7 @@ export class InstanceStats {
     }
     this.#growth = Math.exp((now - shared.epoch) / this.#decayMs);
     this.#relative = Math.max(this.#cost, LATENCY_FLOOR_MS) * this.#growth;
+    this.#board.relative[this.#slot] = this.#relative;
   }
 
   /**
@@ -225,7 +233,11 @@ export class LoadStats {
       for (const stats of this.#byId.values()) rebaseTo(stats, now);
     },
   };
-  readonly #board: InflightBoard = { counts: new Int32Array(16), order: undefined };
+  readonly #board: InflightBoard = {
+    counts: new Int32Array(16),
+    relative: new Float64Array(16),
+    order: undefined,
+  };
   /** Slots given back by forgotten instances, reused before the board grows. */
   readonly #free: number[] = [];
   /** Slots handed out so far, free ones included. */
@@ -264,6 +276,15 @@ export class LoadStats {
    */
   get inflightCounts(): Int32Array {
     return this.#board.counts;
+  }
+
+  /**
+   * Every instance's `relativeLatency` (0 before its first sample), at its `slotOf` index, as
+   * `inflightCounts` holds counts: what peak-EWMA compares, read without visiting an object per
+   * instance. Replaced when the service outgrows it: read it at each pick.
+   */
+  get relativeLatencies(): Float64Array {
+    return this.#board.relative;
   }
 
   /**
@@ -306,9 +327,13 @@ export class LoadStats {
         const grown = new Int32Array(board.counts.length * 2);
         grown.set(board.counts);
         board.counts = grown;
+        const relative = new Float64Array(grown.length);
+        relative.set(board.relative);
+        board.relative = relative;
       }
     }
     board.counts[slot] = 0;
+    board.relative[slot] = 0;
     board.order?.insert(slot);
     return slot;
   }
