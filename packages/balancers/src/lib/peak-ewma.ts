@@ -47,6 +47,9 @@ class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #losses: Uint32Array;
   /** Equal weights and more than one instance: the pick can take the inline path. */
   readonly #plain: boolean;
+  /** With equal weights: loadScale / weight and loadScale × placing, the two load terms' factors. */
+  readonly #perRequest: number;
+  readonly #placed: number;
 
   /** maxLoadFactor − 1, and 1 (0 when the factor is infinite): the two terms of a cost. */
   readonly #loadScale: number;
@@ -66,6 +69,8 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     this.#losses = new Uint32Array(instances.length);
     const inverse = load.inverseWeight;
     this.#plain = instances.length > 1 && inverse.every((value) => value === inverse[0]);
+    this.#perRequest = this.#loadScale * inverse[0]!;
+    this.#placed = this.#loadScale * this.#placing;
   }
 
   /** The common case inline (equal weights, nothing excluded): two distinct uniform draws. */
@@ -75,7 +80,22 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     const n = instances.length;
     const a = randomIndex(n);
     const r = randomIndex(n - 1);
-    return instances[this.better(a, r + 1 + ((r - a) >> 31))];
+    const b = r + 1 + ((r - a) >> 31);
+    // better(a, b) with the weight terms folded into two constants.
+    const service = this.#service;
+    const counts = service.inflightCounts;
+    const relative = service.relativeLatencies;
+    const slotA = this.#slots[a]!;
+    const slotB = this.#slots[b]!;
+    let la = relative[slotA]!;
+    let lb = relative[slotB]!;
+    if (!(la > 0)) la = lb > 0 ? lb : 1;
+    if (!(lb > 0)) lb = la;
+    const base = this.#serviceScale * (service.totalInflight + n) * this.#placing + this.#placed;
+    const perRequest = this.#perRequest;
+    const costA = la * (base + perRequest * counts[slotA]!);
+    const costB = lb * (base + perRequest * counts[slotB]!);
+    return instances[this.#settle(a, b, +(costB < costA))];
   }
 
   /**
@@ -111,8 +131,15 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     const shared = this.#serviceScale * (service.totalInflight + this.instances.length) * placing;
     const costA = la * (shared + loadScale * (counts[slotA]! * inverseWeight[a]! + placing));
     const costB = lb * (shared + loadScale * (counts[slotB]! * inverseWeight[b]! + placing));
-    // Which of the two wins is a coin toss the CPU cannot predict: no branch on it.
-    const bWins = +(costB < costA);
+    return this.#settle(a, b, +(costB < costA));
+  }
+
+  /**
+   * The index to send to, `b` when `bWins` is 1, else `a`: which of the two wins is a coin toss
+   * the CPU cannot predict, so no branch on it. Counts the loser's losses; one that has lost
+   * PROBE_AFTER_LOSSES comparisons in a row wins instead (a probe).
+   */
+  #settle(a: number, b: number, bWins: number): number {
     const winner = a + ((b - a) & -bWins);
     const loser = a + b - winner;
     const losses = this.#losses;
