@@ -81,8 +81,7 @@ export class InstanceStats {
   #cost = 0;
   #mean = 0;
   #stamp = 0;
-  /** e^((#stamp − epoch) / decayMs), and the estimate times it: see relativeLatency. */
-  #growth = 0;
+  /** The estimate times e^((#stamp − epoch) / decayMs): see relativeLatency. */
   #relative = 0;
 
   static {
@@ -102,8 +101,8 @@ export class InstanceStats {
     slotOf = (stats) => stats.#slot;
     rebaseTo = (stats, epoch) => {
       if (stats.samples === 0) return;
-      stats.#growth = Math.exp((stats.#stamp - epoch) / stats.#decayMs);
-      stats.#relative = Math.max(stats.#cost, LATENCY_FLOOR_MS) * stats.#growth;
+      const growth = Math.exp((stats.#stamp - epoch) / stats.#decayMs);
+      stats.#relative = Math.max(stats.#cost, LATENCY_FLOOR_MS) * growth;
       stats.#board.relative[stats.#slot] = stats.#relative;
     };
   }
@@ -197,8 +196,8 @@ export class InstanceStats {
       if (shared.rebase) shared.rebase(now);
       else shared.epoch = now;
     }
-    this.#growth = Math.exp((now - shared.epoch) / this.#decayMs);
-    this.#relative = Math.max(this.#cost, LATENCY_FLOOR_MS) * this.#growth;
+    const growth = Math.exp((now - shared.epoch) / this.#decayMs);
+    this.#relative = Math.max(this.#cost, LATENCY_FLOOR_MS) * growth;
     this.#board.relative[this.#slot] = this.#relative;
   }
 
