@@ -79,19 +79,25 @@ interface Run {
    * its own start, if later), ms: how long failing over took once there was something to notice.
    */
   readonly worstAfterDeathMs: number;
+  /**
+   * The slowest request after the same mark in a run of the same length with no kill, on the same
+   * target just before (kill scene only), ms: the run's own tail, which the figure after a kill
+   * includes.
+   */
+  readonly calmWorstMs: number;
   readonly share: Map<string, number>;
 }
 
 /**
- * Sends `total` requests with `inflight` in flight. When `killAt` is given, its victim is killed
- * once `fraction` of them are done, and the slowest request that ends after the kill is reported,
- * as well as when the victim exited and the slowest request after that.
+ * Sends `total` requests with `inflight` in flight. When `killAt` is given, its victim (if any) is
+ * killed once `fraction` of them are done, and the slowest request that ends after that mark is
+ * reported, as well as when the victim exited and the slowest request after that.
  */
 async function drive(
   total: number,
   inflight: number,
   target: Target,
-  killAt?: { readonly fraction: number; readonly victim: ChildProcess },
+  killAt?: { readonly fraction: number; readonly victim?: ChildProcess },
 ): Promise<Run> {
   const latencies = new Float64Array(total);
   const share = new Map<string, number>();
@@ -125,10 +131,10 @@ async function drive(
       }
       if (++done === killWhen) {
         killedAt = performance.now();
-        killAt!.victim.once('exit', () => {
+        killAt!.victim?.once('exit', () => {
           diedAt = performance.now();
         });
-        killAt!.victim.kill('SIGKILL');
+        killAt!.victim?.kill('SIGKILL');
       }
     }
   };
@@ -153,6 +159,7 @@ async function drive(
     worstAfterKillMs: worstAfterKill,
     deathMs: Number.isFinite(diedAt) ? diedAt - killedAt : 0,
     worstAfterDeathMs: worstAfterDeath,
+    calmWorstMs: 0,
     share,
   };
 }
@@ -432,10 +439,12 @@ export async function main(
           const target = await v.make(backends);
           try {
             await drive(warm, inflight, target);
-            return await drive(killTotal, inflight, target, {
+            const calm = await drive(killTotal, inflight, target, { fraction: 0.2 });
+            const run = await drive(killTotal, inflight, target, {
               fraction: 0.2,
               victim: backends[1]!.child,
             });
+            return { ...run, calmWorstMs: calm.worstAfterKillMs };
           } finally {
             await target.close();
             await stopBackends(backends);
@@ -448,7 +457,7 @@ export async function main(
       killed,
       (_, runs) => {
         const m = (pick: (r: Run) => number) => fmt(median(runs.map(pick)));
-        return `worst after kill: ${m((r) => r.worstAfterKillMs)} ms; backend exited after ${m((r) => r.deathMs)} ms; worst after its exit: ${m((r) => r.worstAfterDeathMs)} ms`;
+        return `worst after kill: ${m((r) => r.worstAfterKillMs)} ms (no kill: ${m((r) => r.calmWorstMs)} ms); backend exited after ${m((r) => r.deathMs)} ms; worst after its exit: ${m((r) => r.worstAfterDeathMs)} ms`;
       },
     );
     from = report.size;
@@ -460,6 +469,7 @@ export async function main(
       [
         ['kill: errors', 'errors', (r) => r.errors],
         ['kill: slowest request after the kill', 'ms', (r) => r.worstAfterKillMs],
+        ['kill: slowest request after the same mark with no kill', 'ms', (r) => r.calmWorstMs],
         ['kill: CPU per request (client + proxy)', 'µs', (r) => r.cpuUs],
       ],
     );
