@@ -39,38 +39,35 @@ export interface PeakEwmaOptions {
 class PeakEwmaPicker extends TwoChoicesPicker {
   /** Each instance's slot in the service's compact counts and relative latencies. */
   readonly #slots: Int32Array;
-  readonly #inverseWeight: Float64Array;
   readonly #service: LoadStats;
   /** 1 / mean weight: the request being placed, as a share of an average instance. */
   readonly #placing: number;
+  /** Per instance, (maxLoadFactor − 1) / weight: what each of its requests in flight adds. */
+  readonly #perRequest: Float64Array;
+  /** (maxLoadFactor − 1) × placing: what the request being placed adds, wherever it goes. */
+  readonly #placed: number;
+  /** 1, or 0 when the load factor is infinite (Finagle's product has no service term). */
+  readonly #serviceScale: number;
   /** Comparisons each instance has lost since it last won one. */
   readonly #losses: Uint32Array;
   /** Equal weights and more than one instance: the pick can take the inline path. */
   readonly #plain: boolean;
-  /** With equal weights: loadScale / weight and loadScale × placing, the two load terms' factors. */
-  readonly #perRequest: number;
-  readonly #placed: number;
-
-  /** maxLoadFactor − 1, and 1 (0 when the factor is infinite): the two terms of a cost. */
-  readonly #loadScale: number;
-  readonly #serviceScale: number;
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad, maxLoadFactor: number) {
     super(instances);
     this.#slots = load.slots;
-    this.#inverseWeight = load.inverseWeight;
     this.#service = load.service;
     const finite = Number.isFinite(maxLoadFactor);
-    this.#loadScale = finite ? maxLoadFactor - 1 : 1;
+    const loadScale = finite ? maxLoadFactor - 1 : 1;
     this.#serviceScale = finite ? 1 : 0;
     let total = 0;
     for (const instance of instances) total += weightOf(instance);
     this.#placing = instances.length / total;
+    this.#placed = loadScale * this.#placing;
+    this.#perRequest = load.inverseWeight.map((inverse) => loadScale * inverse);
     this.#losses = new Uint32Array(instances.length);
     const inverse = load.inverseWeight;
     this.#plain = instances.length > 1 && inverse.every((value) => value === inverse[0]);
-    this.#perRequest = this.#loadScale * inverse[0]!;
-    this.#placed = this.#loadScale * this.#placing;
   }
 
   /** The common case inline (equal weights, nothing excluded): two distinct uniform draws. */
@@ -80,22 +77,7 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     const n = instances.length;
     const a = randomIndex(n);
     const r = randomIndex(n - 1);
-    const b = r + 1 + ((r - a) >> 31);
-    // better(a, b) with the weight terms folded into two constants.
-    const service = this.#service;
-    const counts = service.inflightCounts;
-    const relative = service.relativeLatencies;
-    const slotA = this.#slots[a]!;
-    const slotB = this.#slots[b]!;
-    let la = relative[slotA]!;
-    let lb = relative[slotB]!;
-    if (!(la > 0)) la = lb > 0 ? lb : 1;
-    if (!(lb > 0)) lb = la;
-    const base = this.#serviceScale * (service.totalInflight + n) * this.#placing + this.#placed;
-    const perRequest = this.#perRequest;
-    const costA = la * (base + perRequest * counts[slotA]!);
-    const costB = lb * (base + perRequest * counts[slotB]!);
-    return instances[this.#settle(a, b, +(costB < costA))];
+    return instances[this.better(a, r + 1 + ((r - a) >> 31))];
   }
 
   /**
@@ -109,10 +91,10 @@ class PeakEwmaPicker extends TwoChoicesPicker {
    * instances of the same latency a tie, so an idle fleet gets its weight shares.
    *
    * Latencies are compared as the stats' relativeLatency: their ratio is the ratio of the two
-   * decayed estimates now, so a pick reads no clock and computes no exponential.
+   * decayed estimates now, so a pick reads no clock and computes no exponential. Both figures of
+   * both instances come from the service's compact arrays, not from an object per instance.
    */
   protected better(a: number, b: number): number {
-    // Both figures of both instances from the service's compact arrays: no object per instance.
     const service = this.#service;
     const counts = service.inflightCounts;
     const relative = service.relativeLatencies;
@@ -125,23 +107,17 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     let lb = relative[slotB]!;
     if (!(la > 0)) la = lb > 0 ? lb : 1;
     if (!(lb > 0)) lb = la;
-    const placing = this.#placing;
-    const loadScale = this.#loadScale;
-    const inverseWeight = this.#inverseWeight;
-    const shared = this.#serviceScale * (service.totalInflight + this.instances.length) * placing;
-    const costA = la * (shared + loadScale * (counts[slotA]! * inverseWeight[a]! + placing));
-    const costB = lb * (shared + loadScale * (counts[slotB]! * inverseWeight[b]! + placing));
-    return this.#settle(a, b, +(costB < costA));
-  }
-
-  /**
-   * The index to send to, `b` when `bWins` is 1, else `a`: which of the two wins is a coin toss
-   * the CPU cannot predict, so no branch on it. Counts the loser's losses; one that has lost
-   * PROBE_AFTER_LOSSES comparisons in a row wins instead (a probe).
-   */
-  #settle(a: number, b: number, bWins: number): number {
+    // Both costs × (service in flight + instances) / mean weight, which saves a division.
+    const base =
+      this.#serviceScale * (service.totalInflight + this.instances.length) * this.#placing + this.#placed;
+    const perRequest = this.#perRequest;
+    const costA = la * (base + perRequest[a]! * counts[slotA]!);
+    const costB = lb * (base + perRequest[b]! * counts[slotB]!);
+    // Which of the two wins is a coin toss the CPU cannot predict: no branch on it.
+    const bWins = +(costB < costA);
     const winner = a + ((b - a) & -bWins);
     const loser = a + b - winner;
+    // One that has lost PROBE_AFTER_LOSSES comparisons in a row wins instead: a probe.
     const losses = this.#losses;
     if (++losses[loser]! < PROBE_AFTER_LOSSES) {
       losses[winner] = 0;
