@@ -5,7 +5,8 @@
  * fault scenes: one backend killed at 20 % of a run (errors, slowest request after the kill), one
  * backend 20 ms slow (each slow run paired with a healthy run of the same variant in the same
  * round, so the p99 ratio compares like with like). Every figure is the median of ROUNDS
- * interleaved rounds with the ratio to the peer measured in the same round.
+ * interleaved rounds (the kill scene: at least KILL_ROUNDS) with the ratio to the peer measured
+ * in the same round.
  *
  * CPU per request is this process's CPU time (process.cpuUsage) over a fixed request count, plus,
  * for the proxies, the proxy's CPU time from /proc/<pid>/stat: on two noisy cores wall-clock
@@ -204,6 +205,9 @@ const balancedPool: MakeTarget = async (backends) => {
  * that fails on a dead origin is retried (through the pool, so on another origin). Three attempts
  * in all, like Switchyard's default; a 50 ms first backoff instead of undici's 500 ms.
  */
+/** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
+const KILL_ROUNDS = 7;
+
 const RETRY_OPTIONS = { maxRetries: 2, minTimeout: 50, maxTimeout: 1_000, timeoutFactor: 2 } as const;
 const balancedPoolRetry: MakeTarget = async (backends) => {
   const pool = new BalancedPool(backends.map((b) => b.origin));
@@ -430,8 +434,11 @@ export async function main(
       ...healthyVariants.slice(4),
     ];
     const killTotal = Math.max(5_000, Math.floor(total / 2));
+    // The slowest request of a run is a maximum, the noisiest figure there is: one scheduler
+    // stall decides it. Its median needs more rounds than a throughput figure.
+    const killRounds = Math.max(rounds, KILL_ROUNDS);
     const killed = await interleavedRounds(
-      rounds,
+      killRounds,
       killVariants.map((v) => ({
         name: v.name,
         run: async () => {
