@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and tools the suites use on loopback: etcd (Debian etcd-server),
-# dnsmasq (dnsmasq-base), Chromium for the dashboard's browser test, and openssl. Idempotent:
+# dnsmasq (dnsmasq-base), Chromium for the dashboard's browser test, openssl, and HAProxy and
+# nginx, the proxies the HTTP benchmark compares against (CI runs it at smoke sizes). Idempotent:
 # installs only what is missing, runs apt-get update only when the package lists are missing or
 # stale, and stops any etcd the package started as a system service (the tests start their own
 # members on free ports).
@@ -13,15 +14,19 @@ have_dnsmasq() { command -v dnsmasq >/dev/null 2>&1 || [ -x /usr/sbin/dnsmasq ];
 # The dashboard's browser test drives Debian's Chromium (no browser download); etcd's TLS tests use openssl.
 have_chromium() { [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; }
 have_openssl() { command -v openssl >/dev/null 2>&1; }
+have_haproxy() { [ -x "${HAPROXY_BIN:-/usr/sbin/haproxy}" ]; }
+have_nginx() { [ -x "${NGINX_BIN:-/usr/sbin/nginx}" ]; }
 
 missing=()
 have_etcd || missing+=(etcd-server)
 have_dnsmasq || missing+=(dnsmasq-base)
 have_chromium || missing+=(chromium)
 have_openssl || missing+=(openssl)
+have_haproxy || missing+=(haproxy)
+have_nginx || missing+=(nginx)
 
 if [ ${#missing[@]} -eq 0 ]; then
-  say "etcd ($(etcd --version 2>/dev/null | head -n1)), dnsmasq, chromium and openssl already installed; nothing to do"
+  say "etcd ($(etcd --version 2>/dev/null | head -n1)), dnsmasq, chromium, openssl, haproxy and nginx already installed; nothing to do"
   exit 0
 fi
 
@@ -68,7 +73,7 @@ if [ -n "$pids" ]; then
   "${SUDO[@]}" kill $pids || true
 fi
 
-have_etcd && have_dnsmasq && have_chromium && have_openssl ||
+have_etcd && have_dnsmasq && have_chromium && have_openssl && have_haproxy && have_nginx ||
   { say "installation finished but a binary is still missing" >&2; exit 1; }
 dnsmasq_bin=$(command -v dnsmasq || echo /usr/sbin/dnsmasq)
 say "ready: $(etcd --version | head -n1); $("$dnsmasq_bin" --version | head -n1)"

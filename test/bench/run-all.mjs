@@ -11,6 +11,8 @@
  *   npx -y pnpm@10.34.8 bench balancers -- picks # arguments after -- go to each bench
  *   npx -y pnpm@10.34.8 bench http --build-only  # bundle only, to run one by hand:
  *   node --expose-gc .bench-dist/call-path/http-bench.js 4000 64 3
+ *   npx -y pnpm@10.34.8 bench --smoke            # every bench at toy sizes (CI): proves each
+ *                                                # runs; its figures mean nothing
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,10 +59,12 @@ const benchArgs = dashes < 0 ? [] : all.slice(dashes + 1);
 let jsonPath;
 let buildOnly = false;
 let noPin = false;
+let smoke = false;
 const filters = [];
 for (let i = 0; i < args.length; i++) {
   if (args[i] === '--build-only') buildOnly = true;
   else if (args[i] === '--no-pin') noPin = true;
+  else if (args[i] === '--smoke') smoke = true;
   else if (args[i] === '--json') {
     jsonPath = args[i + 1] && !args[i + 1].startsWith('-') ? args[++i] : join(outdir, 'bench-results.json');
   } else filters.push(args[i]);
@@ -135,6 +139,8 @@ console.log(
     ? `pinned: benches on core 0, their backends and proxies on core ${childCpus} (--no-pin to leave it to the scheduler)`
     : 'not pinned (no taskset, one core, or --no-pin): CPU figures swing more from round to round',
 );
+if (smoke)
+  console.log('smoke run: every bench at toy sizes, to prove it runs; the figures below mean nothing');
 const scratch = mkdtempSync(join(tmpdir(), 'switchyard-bench-'));
 const results = [];
 let failed = 0;
@@ -149,7 +155,12 @@ for (const bench of selected) {
     [...(pin ? ['-c', '0', process.execPath] : []), '--expose-gc', script, ...benchArgs],
     {
       stdio: 'inherit',
-      env: { ...process.env, BENCH_JSON: out, ...(pin ? { BENCH_CHILD_CPUS: childCpus } : {}) },
+      env: {
+        ...process.env,
+        BENCH_JSON: out,
+        ...(pin ? { BENCH_CHILD_CPUS: childCpus } : {}),
+        ...(smoke ? { BENCH_SMOKE: '1' } : {}),
+      },
     },
   );
   const seconds = Math.round((performance.now() - begun) / 100) / 10;
@@ -170,4 +181,10 @@ if (jsonPath) {
   );
   console.log(`\nfigures written to ${jsonPath}`);
 }
-process.exitCode = failed === 0 ? 0 : 1;
+const failedNames = results.filter((r) => r.status !== 0).map((r) => r.bench);
+console.log(
+  failed === 0
+    ? `\n${results.length} of ${selected.length} benches ran to the end`
+    : `\n${failed} of ${selected.length} benches failed: ${failedNames.join(', ')}`,
+);
+process.exitCode = failed === 0 && results.length === selected.length ? 0 : 1;

@@ -31,12 +31,13 @@ import {
 import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/core';
 import ConsistentHash from 'consistent-hash';
 import KetamaRing from 'hashring';
+import { sized } from '../harness/smoke.ts';
 import { allocation, msPerBuild, nsPerOp, retainedBytes, sink, spread, table } from './measure.ts';
 
-const KEY_COUNT = 1_000_000;
+const KEY_COUNT = sized(1_000_000, 20_000);
 /** hashring needs ~3 µs per distinct key: time it on a fifth of the keys. */
-const KETAMA_KEYS = 200_000;
-const REMAP_KEYS = 200_000;
+const KETAMA_KEYS = sized(200_000, 4_000);
+const REMAP_KEYS = sized(200_000, 4_000);
 
 /** `10.a.b.c:8080`: a real-looking id that every library accepts as a server name. */
 const serverName = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;

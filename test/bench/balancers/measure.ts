@@ -1,6 +1,7 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { sized } from '../harness/smoke.ts';
 
 /** Keeps results alive so the JIT cannot drop the measured work. */
 export const sink = { value: 0 as unknown };
@@ -18,13 +19,15 @@ export function cpuNs(): number {
  * Median ns/op (CPU time) of `runs` timed loops of `ops` calls of `op(i)`, after a warm-up.
  * Each loop is timed as a whole: per-call timers would cost more than the picks being measured.
  */
-export function nsPerOp(op: (i: number) => unknown, ops: number, runs = 5): number {
+export function nsPerOp(op: (i: number) => unknown, fullOps: number, fullRuns = 5): number {
+  const ops = sized(fullOps, Math.min(fullOps, 2_000));
+  const runs = sized(fullRuns, 1);
   const callOps = freshLoop();
   // Warm up for a while, not a count: on a busy machine the optimizing compiler runs late. The
   // warm-up calls the very loop the timing calls, so the timed loop runs optimised code from its
   // first call. (A loop of its own in here was optimised on the fly, by on-stack replacement,
   // while already timed: some samples took twice as long as the rest, at random.)
-  const warmUntil = performance.now() + 300;
+  const warmUntil = performance.now() + sized(300, 2);
   const chunk = Math.min(ops, 10_000);
   while (performance.now() < warmUntil) callOps(sink, op, chunk);
   const samples: number[] = [];
@@ -50,9 +53,9 @@ function freshLoop(): Loop {
 }
 
 /** Median ms (CPU time) of `runs` calls of `build()`. */
-export function msPerBuild(build: () => unknown, runs: number): number {
+export function msPerBuild(build: () => unknown, fullRuns: number): number {
   const samples: number[] = [];
-  for (let run = 0; run < runs; run++) {
+  for (let run = 0, runs = sized(fullRuns, 1); run < runs; run++) {
     const start = cpuNs();
     sink.value = build();
     samples.push((cpuNs() - start) / 1e6);
@@ -93,11 +96,12 @@ export function retainedBytes(build: () => unknown): number {
  */
 export async function allocation(
   op: (i: number) => unknown,
-  ops: number,
+  fullOps: number,
 ): Promise<{ bytesPerOp: number; scavenges: number }> {
+  const ops = sized(fullOps, Math.min(fullOps, 2_000));
   // Long enough for the optimising compiler to settle: a pick compiled late allocates while it runs
   // unoptimised, which is not what a long-running process pays.
-  for (let i = 0; i < 500_000; i++) sink.value = op(i);
+  for (let i = 0, warm = sized(500_000, 2_000); i < warm; i++) sink.value = op(i);
   let scavenges = 0;
   const observer = new PerformanceObserver((list) => {
     for (const entry of list.getEntries()) {

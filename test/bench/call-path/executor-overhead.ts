@@ -35,6 +35,7 @@ import {
 } from 'cockatiel';
 import { ownCpuUs } from '../harness/cpu.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
 /** Round robin over three instances without allocating: what a balancer's picker does. */
@@ -199,5 +200,5 @@ export async function main(calls = 100_000, rounds = 3): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [calls, rounds] = process.argv.slice(2).map(Number);
-  await main(calls && calls > 0 ? calls : 100_000, Math.max(3, rounds || 3));
+  await main(calls && calls > 0 ? calls : sized(100_000, 2_000), Math.max(3, rounds || 3));
 }

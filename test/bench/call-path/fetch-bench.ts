@@ -23,6 +23,7 @@ import type { Dispatcher } from 'undici';
 import * as undici7 from 'undici';
 import { pinned, siblingScript } from '../harness/children.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median, middleHalf } from '../harness/stats.ts';
 
 interface Backend {
@@ -184,8 +185,8 @@ function requestContender(backends: readonly Backend[]): Contender {
  * Healthy rounds are short and many: on a shared VM the machine's speed drifts within seconds,
  * and a same-round ratio is only as good as how close in time its two figures were taken.
  */
-const ROUND_REQUESTS = 4_000;
-const WARM_UP_ROUNDS = 5;
+const ROUND_REQUESTS = sized(4_000, 200);
+const WARM_UP_ROUNDS = sized(5, 0);
 
 export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<void> {
   const report = new BenchReport('fetch-bench');
@@ -288,7 +289,7 @@ function versionOf(label: string): string {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
-  await main(total || 20_000, inflight || 64, Math.max(3, rounds || 25));
+  await main(total || sized(20_000, 1_000), inflight || 64, Math.max(sized(3, 1), rounds || sized(25, 1)));
 }
 
 /** `spawn` on the children's cores when the bench runs pinned (see harness/children.ts). */

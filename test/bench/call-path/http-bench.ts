@@ -28,6 +28,7 @@ import { BalancedPool, interceptors, Pool } from 'undici';
 import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
 import { ownCpuUs } from '../harness/cpu.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median, quantile } from '../harness/stats.ts';
 import { haproxy } from '../proxies/haproxy.ts';
 import { available, type LocalProxy, type ProxyBalance, type ProxyKind } from '../proxies/local-proxy.ts';
@@ -206,7 +207,7 @@ const balancedPool: MakeTarget = async (backends) => {
  * in all, like Switchyard's default; a 50 ms first backoff instead of undici's 500 ms.
  */
 /** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
-const KILL_ROUNDS = 7;
+const KILL_ROUNDS = sized(7, 1);
 
 const RETRY_OPTIONS = { maxRetries: 2, minTimeout: 50, maxTimeout: 1_000, timeoutFactor: 2 } as const;
 const balancedPoolRetry: MakeTarget = async (backends) => {
@@ -346,13 +347,13 @@ export async function main(
   slowOnly = process.env.HTTP_BENCH_SLOW,
 ): Promise<void> {
   const report = new BenchReport('http-bench');
-  const warm = Math.min(2_000, total);
+  const warm = Math.min(sized(2_000, 200), total);
   // The healthy scene's CPU ratios are the ones the machine's drift decides (on this shared VM its
   // speed changes within seconds, and a round reads +50 % now and then): every variant's target is
   // made once, and many short rounds interleave them, so the two figures of a same-round ratio are
   // taken seconds apart.
-  const healthyRounds = Math.max(rounds, 21);
-  const healthyRoundRequests = Math.max(1_000, Math.floor(total / 4));
+  const healthyRounds = Math.max(rounds, sized(21, 1));
+  const healthyRoundRequests = Math.max(sized(1_000, 100), Math.floor(total / 4));
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
     const target = await make(backends);
     try {
@@ -393,7 +394,7 @@ export async function main(
           name: v.name,
           run: () => drive(healthyRoundRequests, inflight, targets[i]!),
         })),
-        2, // warm-up rounds, thrown away: the process is still warming up in them
+        sized(2, 0), // warm-up rounds, thrown away: the process is still warming up in them
       );
     } finally {
       await Promise.all(targets.map((target) => target.close()));
@@ -433,7 +434,7 @@ export async function main(
       { name: OURS, make: client(roundRobin) },
       ...healthyVariants.slice(4),
     ];
-    const killTotal = Math.max(5_000, Math.floor(total / 2));
+    const killTotal = Math.max(sized(5_000, 500), Math.floor(total / 2));
     // The slowest request of a run is a maximum, the noisiest figure there is: one scheduler
     // stall decides it. Its median needs more rounds than a throughput figure.
     const killRounds = Math.max(rounds, KILL_ROUNDS);
@@ -487,7 +488,7 @@ export async function main(
   // healthy backends, then on three of which one is slow, so the p99 ratio compares two runs
   // made seconds apart under the same load.
   const slowBackends = await startBackends(['s1', 's2', 's3'], { s2: 20 });
-  const slowTotal = Math.max(5_000, Math.floor(total / 2));
+  const slowTotal = Math.max(sized(5_000, 500), Math.floor(total / 2));
   const proxiesLc = proxyVariants('leastConnections');
   const slowVariants: Variant[] = [
     { name: BALANCED, make: balancedPool },
@@ -553,7 +554,7 @@ export async function main(
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, inflight, rounds] = process.argv.slice(2).map(Number);
-  await main(total || 16_000, inflight || 64, Math.max(3, rounds || 3));
+  await main(total || sized(16_000, 1_000), inflight || 64, Math.max(sized(3, 1), rounds || sized(3, 1)));
   // Undici keeps no handles after close, but a proxy's stray socket must not hold the run open.
   process.exit(0);
 }

@@ -14,11 +14,12 @@ import { StaticRegistry } from '@switchyard/registry';
 import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
 import { ownCpuUs } from '../harness/cpu.ts';
 import { BenchReport } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds } from '../harness/stats.ts';
 
-const REQUESTS = 20_000;
+const REQUESTS = sized(20_000, 500);
 const IN_FLIGHT = 64;
-const ROUNDS = 5;
+const ROUNDS = sized(5, 1);
 
 const server = siblingScript(import.meta.url, 'bench-server');
 const backend = spawnTracked(server.command, [...server.args, 'users-1']);

@@ -26,6 +26,7 @@ import { Pool } from 'undici';
 import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
 import { ownCpuUs } from '../harness/cpu.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median, middleHalf } from '../harness/stats.ts';
 
 const INFLIGHT = 64;
@@ -33,7 +34,7 @@ const INFLIGHT = 64;
  * Short rounds, many of them: on a shared VM the machine's speed drifts within seconds, and a
  * same-round ratio is only as good as how close in time its two figures were taken.
  */
-const WARM_UP_ROUNDS = 8;
+const WARM_UP_ROUNDS = sized(8, 0);
 
 interface Variant {
   readonly name: string;
@@ -150,5 +151,5 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds] = process.argv.slice(2).map(Number);
-  await main(total && total > 0 ? total : 5_000, Math.max(3, rounds || 31));
+  await main(total && total > 0 ? total : sized(5_000, 300), Math.max(sized(3, 1), rounds || sized(31, 1)));
 }

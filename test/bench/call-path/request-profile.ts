@@ -43,6 +43,7 @@ import {
 } from '../harness/frame-origins.ts';
 import { type Allocations, allocations, allocationsWhile } from '../harness/heap-profile.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
+import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
 const INFLIGHT = 64;
@@ -437,5 +438,9 @@ function printAllocations(
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds, intervalUs] = process.argv.slice(2).map(Number);
-  await main(total && total > 0 ? total : 20_000, Math.max(1, rounds || 3), intervalUs || 50);
+  await main(
+    total && total > 0 ? total : sized(20_000, 500),
+    Math.max(1, rounds || sized(3, 1)),
+    intervalUs || 50,
+  );
 }

@@ -11,6 +11,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { formatAddress, Membership, type MembershipOptions, SimulatedCluster } from '@switchyard/membership';
+import { sized } from '../harness/smoke.ts';
 
 const PERIOD = 1_000;
 // memberlist's LAN defaults, scaled to a one-second protocol period.
@@ -243,7 +244,7 @@ function table(title: string, head: string[], rows: (string | number)[][]): stri
 
 export async function main(): Promise<void> {
   const started = Date.now();
-  const trials = 5;
+  const trials = sized(5, 1);
 
   const detectionRows: (string | number)[][] = [];
   for (const size of [20, 50]) {
@@ -278,7 +279,7 @@ export async function main(): Promise<void> {
   );
 
   const lossRows: (string | number)[][] = [];
-  const periods = 300;
+  const periods = sized(300, 20);
   for (const size of [20, 50]) {
     for (const loss of [0, 0.05, 0.1]) {
       for (const lifeguard of loss === 0 ? [true] : [false, true]) {

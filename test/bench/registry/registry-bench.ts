@@ -24,6 +24,11 @@ import { DnsRegistry } from '@switchyard/registry-dns';
 import { EtcdRegistry } from '@switchyard/registry-etcd';
 import { hasDnsmasq, startDnsServer } from '../../../packages/registry-dns/test-support/dns-server.ts';
 import { hasEtcd, startEtcd } from '../../../packages/registry-etcd/test-support/etcd-server.ts';
+import { sized } from '../harness/smoke.ts';
+
+/** Registrations timed per registry, and resolves per throughput figure. */
+const SAMPLES = sized(300, 20);
+const UPDATES = sized(2_000, 200);
 
 /** Rows of the three tables printed at the end. */
 const propagationRows: string[][] = [];
@@ -106,11 +111,11 @@ async function etcdRows(): Promise<void> {
   const writer = new EtcdRegistry({ hosts: etcd.hosts });
   const watcher = new EtcdRegistry({ hosts: etcd.hosts });
   try {
-    const samples = await propagation(watcher, 'bench', 300, (weight) =>
+    const samples = await propagation(watcher, 'bench', SAMPLES, (weight) =>
       writer.register(instance('bench', 'b1', weight), { ttlMs: 10_000 }),
     );
     latencyRow('etcd', samples, 'register (put on lease) → watch event → listener');
-    await throughput('etcd', watcher, 'bench', 2_000);
+    await throughput('etcd', watcher, 'bench', UPDATES);
   } finally {
     await Promise.all([writer.close(), watcher.close()]);
     await etcd.close();
@@ -122,11 +127,11 @@ async function httpRows(): Promise<void> {
   const writer = new HttpRegistry({ url: server.url });
   const watcher = new HttpRegistry({ url: server.url });
   try {
-    const samples = await propagation(watcher, 'bench', 300, (weight) =>
+    const samples = await propagation(watcher, 'bench', SAMPLES, (weight) =>
       writer.register(instance('bench', 'b1', weight)),
     );
     latencyRow('HTTP registry', samples, 'POST /register → long poll answers → listener');
-    await throughput('HTTP registry', watcher, 'bench', 2_000);
+    await throughput('HTTP registry', watcher, 'bench', UPDATES);
   } finally {
     await Promise.all([writer.close(), watcher.close()]);
     await server.close();
@@ -158,7 +163,7 @@ async function dnsRows(): Promise<void> {
       }
     });
     const samples: number[] = [];
-    for (let count = 2; count <= 9; count++) {
+    for (let count = 2, last = sized(9, 3); count <= last; count++) {
       const seen = new Promise<number>((resolve) => {
         waiting = { count, resolve };
       });
