@@ -78,10 +78,16 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
   });
   const pool = new Pool(origin);
   const poolInside = new Pool(origin);
+  // Every variant has its own pool or client, as in http-bench: one variant's requests must not
+  // warm (or cool) another's connections.
+  const poolSignal = new Pool(origin);
   const client = new ServiceDiscoveryClient({ registry });
   const clientTimeout = new ServiceDiscoveryClient({ registry, timeoutMs: 1_000 });
+  const clientSignal = new ServiceDiscoveryClient({ registry });
   const caller = new AbortController();
   setMaxListeners(0, caller.signal); // one long-lived caller signal shared by every request in flight
+  const poolCaller = new AbortController();
+  setMaxListeners(0, poolCaller.signal);
   const variants: Variant[] = [
     {
       name: POOL,
@@ -104,11 +110,13 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
     },
     {
       name: OURS_SIGNAL,
-      send: async () => (await client.request('bench', { path: '/', signal: caller.signal })).body.dump(),
+      send: async () =>
+        (await clientSignal.request('bench', { path: '/', signal: caller.signal })).body.dump(),
     },
     {
       name: POOL_SIGNAL,
-      send: async () => (await pool.request({ method: 'GET', path: '/', signal: caller.signal })).body.dump(),
+      send: async () =>
+        (await poolSignal.request({ method: 'GET', path: '/', signal: poolCaller.signal })).body.dump(),
     },
   ];
   console.log(
@@ -124,7 +132,14 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
       WARM_UP_ROUNDS,
     );
   } finally {
-    await Promise.all([pool.close(), poolInside.close(), client.close(), clientTimeout.close()]);
+    await Promise.all([
+      pool.close(),
+      poolInside.close(),
+      poolSignal.close(),
+      client.close(),
+      clientTimeout.close(),
+      clientSignal.close(),
+    ]);
     await stopTracked(backend);
   }
   const cpu = (name: string) => results.get(name)!.map((r) => r.cpuUs);
