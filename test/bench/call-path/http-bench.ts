@@ -206,9 +206,6 @@ const balancedPool: MakeTarget = async (backends) => {
  * that fails on a dead origin is retried (through the pool, so on another origin). Three attempts
  * in all, like Switchyard's default; a 50 ms first backoff instead of undici's 500 ms.
  */
-/** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
-const KILL_ROUNDS = sized(7, 1);
-
 const RETRY_OPTIONS = { maxRetries: 2, minTimeout: 50, maxTimeout: 1_000, timeoutFactor: 2 } as const;
 const balancedPoolRetry: MakeTarget = async (backends) => {
   const pool = new BalancedPool(backends.map((b) => b.origin));
@@ -339,6 +336,9 @@ function shareOf(runs: readonly Run[], id: string): number {
     }),
   );
 }
+
+/** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
+const KILL_ROUNDS = sized(7, 1);
 
 export async function main(
   total = 16_000,
