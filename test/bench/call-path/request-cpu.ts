@@ -9,7 +9,7 @@
  *   budget, the default 15 s attempt timeout), no HTTP layer of Switchyard's;
  * - `client.request` (defaults: 15 s attempt timeout);
  * - `client.request` with `timeoutMs: 1000` set;
- * - `client.request` with a caller's signal, beside a Pool given the same signal: an abortable
+ * - `client.request` with a long-lived caller's signal, beside a Pool given one too: an abortable
  *   request costs undici (and Node's AbortSignal) work of its own, which the bare Pool skips.
  *
  * Rounds are interleaved (the order rotated each round); each figure is the median of the rounds,
@@ -167,7 +167,7 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
       peerRounds: cpu(POOL),
     });
   }
-  // Like with like: both given the caller's signal.
+  // Like with like: both given a caller's signal.
   report.add({
     figure: 'CPU per request, 64 in flight, both with a caller signal',
     unit: 'µs',
