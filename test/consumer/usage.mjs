@@ -3,6 +3,7 @@
 // HttpRegistry, the backends registering themselves with registerSelf. Exits non-zero when an
 // answer is wrong, and when anything is still running after every close().
 import { strict as assert } from 'node:assert';
+import { createHook } from 'node:async_hooks';
 import { createServer } from 'node:http';
 import { consistentHash, leastConnections } from '@switchyard/balancers';
 import { ServiceDiscoveryClient } from '@switchyard/client';
@@ -20,6 +21,16 @@ async function startBackend(service, id) {
   return { instance, close };
 }
 
+// undici's pool.request() makes one 'UNDICI_REQUEST' async resource per request; client.request
+// goes through undici's dispatch API with a handler of its own, and makes none. Zero proves the
+// installed undici still has the body class that path needs.
+let undiciRequestHandlers = 0;
+const requestHandlers = createHook({
+  init(_id, type) {
+    if (type === 'UNDICI_REQUEST') undiciRequestHandlers++;
+  },
+});
+
 async function loadCart(instance, signal) {
   const res = await fetch(`http://${instance.host}:${instance.port}/carts/user-42`, { signal });
   return res.json();
@@ -35,8 +46,10 @@ async function usage(registry) {
     services: { carts: { balancer: consistentHash() } },
   });
 
+  requestHandlers.enable();
   const res = await client.request('users', { method: 'GET', path: '/users/42' });
   const user = await res.body.json();
+  requestHandlers.disable();
 
   // Any protocol: you get the instance and a signal that aborts on timeout or cancellation.
   const cart = await client.callService('carts', (instance, { signal }) => loadCart(instance, signal), {
@@ -53,6 +66,7 @@ async function usage(registry) {
   await client.close();
 
   assert.equal(user.path, '/users/42');
+  assert.equal(undiciRequestHandlers, 0, 'client.request went through pool.request(), not the dispatch API');
   assert.match(user.from, /^users-\d$/);
   assert.equal(cart.path, '/carts/user-42');
   assert.deepEqual([...again], [cart.from]);

@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AllAttemptsFailedError, type ServiceInstance, TimeoutError } from '@switchyard/core';
-import type { AttemptAbortTarget, AttemptContext } from '@switchyard/resilience';
+import type { AbortListener, AttemptAbortTarget, AttemptContext } from '@switchyard/resilience';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { OriginPools } from './origin-pools.ts';
 import { type HttpResponse, sendRequestTo } from './send-request.ts';
 import { ServiceDiscoveryClient } from './service-discovery-client.ts';
 import { PushRegistry } from './test-registry.test-support.ts';
+import { ResponseBodyClass } from './undici-body.ts';
 
 const eventually = { timeout: 10_000, interval: 10 };
 const servers: Server[] = [];
@@ -50,21 +51,24 @@ function clientFor(instance: ServiceInstance, options: Record<string, unknown> =
   return client;
 }
 
-/** The smallest abort target: what the executor's attempt scope offers undici. */
+/** The smallest abort target: what the executor's attempt scope offers. */
 class Target implements AttemptAbortTarget {
   aborted = false;
   reason: unknown;
-  readonly #listeners = new Set<() => void>();
-  addEventListener(_type: 'abort', listener: () => void): void {
+  readonly #listeners = new Set<AbortListener>();
+  addEventListener(_type: 'abort', listener: AbortListener): void {
     this.#listeners.add(listener);
   }
-  removeEventListener(_type: 'abort', listener: () => void): void {
+  removeEventListener(_type: 'abort', listener: AbortListener): void {
     this.#listeners.delete(listener);
   }
   abort(reason: unknown): void {
     this.aborted = true;
     this.reason = reason;
-    for (const listener of this.#listeners) listener();
+    for (const listener of this.#listeners) {
+      if (typeof listener === 'function') listener();
+      else listener.handleEvent();
+    }
   }
   get listening(): number {
     return this.#listeners.size;
@@ -72,7 +76,10 @@ class Target implements AttemptAbortTarget {
 }
 
 describe('sendRequestTo: aborts through ctx.abortTarget, no AbortSignal per attempt', () => {
-  it('never reads ctx.signal; aborting the target aborts the request and closes its socket', async () => {
+  it.each([
+    ['the dispatch handler', ResponseBodyClass],
+    ['pool.request() (no body class)', null],
+  ])('through %s: never reads ctx.signal; aborting the target aborts the request and closes its socket', async (_name, Body) => {
     const backend = await hangingBackend();
     const pools = new OriginPools();
     cleanups.push(() => pools.close());
@@ -85,14 +92,14 @@ describe('sendRequestTo: aborts through ctx.abortTarget, no AbortSignal per atte
       abortTarget: target,
     };
     const sent = new Promise<HttpResponse>((resolve, reject) =>
-      sendRequestTo(pools, backend.instance, { path: '/' }, context, { resolve, reject }),
+      sendRequestTo(pools, backend.instance, { path: '/' }, context, { resolve, reject }, Body),
     );
     await vi.waitFor(() => expect(backend.arrived()).toBe(1), eventually);
     const reason = new Error('attempt over');
     target.abort(reason);
     await expect(sent).rejects.toBe(reason);
     await vi.waitFor(() => expect(backend.closed()).toBe(1), eventually);
-    expect(target.listening).toBe(0); // undici let go of the target
+    expect(target.listening).toBe(0); // nothing listens on the target any more
   });
 
   it('client.request: an attempt timeout aborts the undici request (its socket closes)', async () => {

@@ -1,9 +1,10 @@
 import { type ServiceInstance, ValidationError } from '@switchyard/core';
 import type { AttemptContext } from '@switchyard/resilience';
 import type { Dispatcher } from 'undici';
-import { HttpStatusError } from './http-status-error.ts';
+import { AttemptHandler } from './attempt-handler.ts';
+import { settleAnswer, settleFailure } from './attempt-outcome.ts';
 import type { OriginPools } from './origin-pools.ts';
-import { TlsVerificationError } from './tls-verification-error.ts';
+import { ResponseBodyClass } from './undici-body.ts';
 
 /** One HTTP request to "some instance of a service". */
 export interface HttpRequest {
@@ -33,8 +34,6 @@ export interface HttpResponse {
   readonly instance: ServiceInstance;
 }
 
-const MAX_ERROR_BODY = 64 * 1024;
-
 /** Where an attempt's outcome goes: a dispatched attempt, or a promise's resolve and reject. */
 export interface AttemptSettle<T> {
   resolve(value: T): void;
@@ -53,49 +52,39 @@ export function sendRequestTo(
   request: HttpRequest,
   context: AttemptContext,
   settle: AttemptSettle<HttpResponse>,
+  Body: ResponseBodyClass | null = ResponseBodyClass,
 ): void {
   checkRequest(instance.service, request);
   const route = pools.route(instance);
-  const options: Dispatcher.RequestOptions & { servername?: string | undefined } = {
-    method: request.method ?? 'GET',
+  const method = request.method ?? 'GET';
+  const options: Dispatcher.DispatchOptions & { servername?: string | undefined } = {
+    method,
     path: request.path,
     query: request.query,
     headers: request.headers as Record<string, string>,
     body: request.body ?? null,
-    // The attempt's aborts without an AbortController per attempt (undici takes any object with
-    // addEventListener('abort')). Undefined when nothing can abort the attempt.
-    signal: context.abortTarget as AbortSignal | undefined,
     headersTimeout: request.headersTimeout,
     bodyTimeout: request.bodyTimeout,
     // Per request as well as per pool: undici would otherwise take the name to verify from a
     // `Host` header.
     servername: route.servername,
   };
-  // undici's callback form: no promise of undici's either. It calls back (never throws), also
-  // for an error in the options.
-  pools.pool(route).request(options, (error, response) => {
-    if (error) {
-      settle.reject(
-        TlsVerificationError.matches(error)
-          ? new TlsVerificationError(instance, route.servername, error)
-          : error,
-      );
-      return;
-    }
-    const status = response.statusCode;
-    if (status === 429 || (status >= 502 && status <= 504)) {
-      readCapped(response.body).then((text) =>
-        settle.reject(new HttpStatusError(instance.service, instance.id, status, response.headers, text)),
-      );
-      return;
-    }
-    settle.resolve({
-      statusCode: status,
-      headers: response.headers,
-      trailers: response.trailers,
-      body: response.body,
-      instance,
-    });
+  const pool = pools.pool(route);
+  if (Body !== null) {
+    // undici calls back (never throws), also for an error in the options.
+    pool.dispatch(
+      options,
+      new AttemptHandler(instance, route.servername, method, settle, context.abortTarget, Body),
+    );
+    return;
+  }
+  // Without undici's body class: its request(), in callback form, aborted through the attempt's
+  // abort target (undici takes any object with addEventListener('abort')).
+  const withSignal = { ...options, signal: context.abortTarget as AbortSignal | undefined };
+  pool.request(withSignal, (error, response) => {
+    if (error) settleFailure(instance, route.servername, error, settle);
+    else
+      settleAnswer(instance, response.statusCode, response.headers, response.trailers, response.body, settle);
   });
 }
 
@@ -105,31 +94,13 @@ function checkRequest(service: string, request: HttpRequest): void {
       service,
     });
   }
+  if (request.method === 'CONNECT') {
+    throw new ValidationError('method', 'CONNECT opens a tunnel: it is not a request', { service });
+  }
   const body = request.body;
   if (body !== undefined && body !== null && typeof body !== 'string' && !(body instanceof Uint8Array)) {
     throw new ValidationError('body', 'expected a string or bytes, which can be sent again on retry', {
       service,
     });
   }
-}
-
-/**
- * Reads at most 64 KiB of an error answer. Past the cap it stops and destroys the body, which
- * closes the connection: an endless (or huge) error body is never drained.
- */
-async function readCapped(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      const bytes = chunk as Buffer;
-      chunks.push(size + bytes.length > MAX_ERROR_BODY ? bytes.subarray(0, MAX_ERROR_BODY - size) : bytes);
-      size += bytes.length;
-      if (size >= MAX_ERROR_BODY) break; // leaving the loop destroys the body and its socket
-    }
-  } catch {
-    // A body cut short still tells what it had: the status is the error that matters.
-  }
-  if (!body.destroyed && size >= MAX_ERROR_BODY) body.destroy();
-  return Buffer.concat(chunks).toString('utf8');
 }

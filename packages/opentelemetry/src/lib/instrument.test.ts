@@ -220,6 +220,33 @@ describe('OpenTelemetry with the real SDK over real backends', () => {
     }
     expect(trace.getActiveSpan()).toBeUndefined();
   });
+
+  it("calls side by side under their callers' spans: every retry stays in its own call's trace", async () => {
+    // A retry starts from undici's callback, outside the caller's async context: the attempt
+    // span must still hang under its own call, not under whichever call's context is active.
+    await backends[0]?.down();
+    const tracer = tracerProvider.getTracer('test');
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        tracer.startActiveSpan(`caller-${i}`, async (caller) => {
+          const res = await client.request('users', { method: 'GET', path: '/' });
+          await res.body.dump();
+          caller.end();
+        }),
+      ),
+    );
+    const calls = byKind(INTERNAL).filter((span) => span.name === 'switchyard users');
+    const attempts = byKind(CLIENT);
+    expect(calls).toHaveLength(8);
+    expect(attempts.some((span) => span.attributes['http.request.resend_count'] === 1)).toBe(true);
+    const traces = new Set(calls.map((call) => call.spanContext().traceId));
+    expect(traces.size).toBe(8); // one trace per caller
+    for (const call of calls) {
+      const own = attempts.filter((span) => span.parentSpanContext?.spanId === call.spanContext().spanId);
+      expect(own).toHaveLength(call.attributes['switchyard.attempts'] as number);
+      for (const span of own) expect(span.spanContext().traceId).toBe(call.spanContext().traceId);
+    }
+  });
 });
 
 describe('instrument() with no SDK registered', () => {
