@@ -123,6 +123,31 @@ describe('sendRequestTo: aborts through ctx.abortTarget, no AbortSignal per atte
     await vi.waitFor(() => expect(backend.closed()).toBe(1), eventually);
   });
 
+  it('client.request with a hedge: the losing attempt is aborted and its socket closes', async () => {
+    const slow = await hangingBackend();
+    const fast = createServer((_req, res) => res.end('fast'));
+    servers.push(fast);
+    await new Promise<void>((resolve) => fast.listen(0, '127.0.0.1', resolve));
+    const registry = new PushRegistry();
+    registry.push('users', [
+      slow.instance,
+      { id: 'users-2', service: 'users', host: '127.0.0.1', port: (fast.address() as AddressInfo).port },
+    ]);
+    const client = new ServiceDiscoveryClient({ registry, outlierDetection: false });
+    cleanups.push(() => client.close());
+    let hedges = 0;
+    client.on('hedge', () => hedges++);
+    // Round robin: a call that starts on the backend that never answers is hedged.
+    for (let i = 0; i < 2; i++) {
+      const answer = await client.request('users', { path: '/', hedgeAfterMs: 20 });
+      expect(answer.instance.id).toBe('users-2');
+      expect(await answer.body.text()).toBe('fast');
+    }
+    expect(hedges).toBeGreaterThanOrEqual(1);
+    expect(slow.arrived()).toBe(hedges);
+    await vi.waitFor(() => expect(slow.closed()).toBe(hedges), eventually);
+  });
+
   it('client.request with the default attempt timeout creates no AbortController for a call that succeeds', async () => {
     const server = createServer((_req, res) => res.end('ok'));
     servers.push(server);
