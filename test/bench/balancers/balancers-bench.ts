@@ -7,7 +7,7 @@
  *   node --expose-gc .bench-dist/balancers/balancers-bench.js          # everything
  *   node --expose-gc .bench-dist/balancers/balancers-bench.js picks    # load-aware picks only:
  *     allocation and ns/pick of leastConnections, powerOfTwoChoices and peakEwma at 100, 1,000
- *     and 10,000 instances (about 5 s)
+ *     and 10,000 instances in interleaved rounds, with their targets (about 10 s)
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -32,7 +32,18 @@ import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/cor
 import ConsistentHash from 'consistent-hash';
 import KetamaRing from 'hashring';
 import { sized } from '../harness/smoke.ts';
-import { allocation, msPerBuild, nsPerOp, retainedBytes, sink, spread, table } from './measure.ts';
+import { sameRoundRatio } from '../harness/stats.ts';
+import {
+  allocation,
+  interleavedNsPerOp,
+  median,
+  msPerBuild,
+  nsPerOp,
+  retainedBytes,
+  sink,
+  spread,
+  table,
+} from './measure.ts';
 
 const KEY_COUNT = sized(1_000_000, 20_000);
 /** hashring needs ~3 µs per distinct key: time it on a fifth of the keys. */
@@ -91,48 +102,84 @@ interface LoadAwareFigures {
   /** Heap growth per pick and scavenges over 1,000,000 picks at 100 instances. */
   readonly bytesPerOp: number;
   readonly scavenges: number;
-  /** ns per pick at each of LOAD_AWARE_SIZES. */
-  readonly ns: number[];
+  /** At each of LOAD_AWARE_SIZES: ns per pick by round. */
+  readonly rounds: number[][];
 }
 
 const LOAD_AWARE = ['leastConnections', 'powerOfTwoChoices', 'peakEwma'];
 const LOAD_AWARE_SIZES = [100, 1_000, 10_000];
+/** The same-round reference: the plainest load-aware pick. */
+const REFERENCE = 'powerOfTwoChoices';
+const LOAD_AWARE_ROUNDS = sized(9, 1);
 
 /**
- * The load-aware group alone, for quick A/B runs: allocation per pick at 100 instances and ns per
- * pick at 100, 1,000 and 10,000 instances, by strategy name. Exported so that a driver can load
- * two builds of this file and interleave their rounds.
+ * The load-aware group: allocation per pick at 100 instances, then ns per pick at 100, 1,000 and
+ * 10,000 instances, every strategy and size timed once per round in interleaved rounds, so that
+ * a same-round ratio compares two figures taken on the same machine. Exported so that a driver
+ * can load two builds of this file and compare them.
  */
 export async function loadAwarePicks(): Promise<Map<string, LoadAwareFigures>> {
   const chosen = strategies.filter((strategy) => LOAD_AWARE.includes(strategy.name));
   const figures = new Map<string, LoadAwareFigures>();
   for (const strategy of chosen) {
     const { bytesPerOp, scavenges } = await allocation(pickOp(pickerFor(strategy, 100), false), 1e6);
-    figures.set(strategy.name, { bytesPerOp, scavenges, ns: [] });
+    figures.set(strategy.name, { bytesPerOp, scavenges, rounds: [] });
   }
-  for (const strategy of chosen) {
-    for (const n of LOAD_AWARE_SIZES) {
-      figures.get(strategy.name)!.ns.push(nsPerOp(pickOp(pickerFor(strategy, n), false), 500_000));
-    }
-  }
+  const cells = chosen.flatMap((strategy) => LOAD_AWARE_SIZES.map((n) => ({ strategy, n })));
+  const samples = interleavedNsPerOp(
+    cells.map(({ strategy, n }) => pickOp(pickerFor(strategy, n), false)),
+    300_000,
+    LOAD_AWARE_ROUNDS,
+  );
+  cells.forEach(({ strategy }, k) => {
+    figures.get(strategy.name)!.rounds.push(samples[k]!);
+  });
   return figures;
 }
 
+/** Median ns per pick of `name` at each size. */
+const loadAwareMedians = (figures: Map<string, LoadAwareFigures>, name: string) =>
+  figures.get(name)!.rounds.map((rounds) => median(rounds));
+
 function loadAwareTable(figures: Map<string, LoadAwareFigures>): string {
+  const reference = figures.get(REFERENCE)!;
+  const sizes = LOAD_AWARE_SIZES.map((n) => n.toLocaleString('en'));
   return table(
     [
-      'load-aware pick (ns/op, median of 5)',
-      ...LOAD_AWARE_SIZES.map((n) => `${n.toLocaleString('en')} inst.`),
+      `load-aware pick: ns/op, median of ${LOAD_AWARE_ROUNDS} interleaved rounds (fastest round)`,
+      ...sizes.map((n) => `${n} inst.`),
+      `× ${REFERENCE}, same round (${sizes.join(' / ')})`,
       'bytes/pick (100)',
       'scavenges',
     ],
-    [...figures].map(([name, { bytesPerOp, scavenges, ns }]) => [
+    [...figures].map(([name, { bytesPerOp, scavenges, rounds }]) => [
       name,
-      ...ns.map((x) => f(x, 1)),
+      ...rounds.map((samples) => `${f(median(samples), 1)} (${f(Math.min(...samples), 1)})`),
+      rounds.map((samples, i) => f(sameRoundRatio(samples, reference.rounds[i]!), 2)).join(' / '),
       f(bytesPerOp, 3),
       String(scavenges),
     ]),
   );
+}
+
+/** The issue's targets for the load-aware picks, on the medians of the interleaved rounds. */
+function loadAwareTargets(figures: Map<string, LoadAwareFigures>): string[][] {
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  const quiet = (name: string) => {
+    const { bytesPerOp, scavenges } = figures.get(name)!;
+    return scavenges === 0 && bytesPerOp < 0.5;
+  };
+  const rows = ['powerOfTwoChoices', 'peakEwma'].map((name) => {
+    const worst = Math.max(...loadAwareMedians(figures, name));
+    return [
+      `${name} pick ≤ 40 ns at 100–10,000, no allocation`,
+      `≤ ${f(worst, 1)} ns, ${quiet(name) ? 'none' : 'allocates'}`,
+      check(worst <= 40 && quiet(name)),
+    ];
+  });
+  const least = loadAwareMedians(figures, 'leastConnections').at(-1)!;
+  rows.push(['leastConnections pick ≤ 150 ns at 10,000', `${f(least, 1)} ns`, check(least <= 150)]);
+  return rows;
 }
 
 /** One reused context: a pick allocates nothing, and neither does feeding it keys. */
@@ -433,7 +480,9 @@ export async function main(): Promise<void> {
       .join(' / ')} on ${availableParallelism()} cores.\n`,
   );
   if (process.argv.includes('picks')) {
-    console.log(`${loadAwareTable(await loadAwarePicks())}\n`);
+    const figures = await loadAwarePicks();
+    console.log(`${loadAwareTable(figures)}\n`);
+    console.log(`${table(['target', 'measured', ''], loadAwareTargets(figures))}\n`);
     console.log(`(load average now ${loadavg()[0]!.toFixed(1)})`);
     return;
   }
@@ -443,6 +492,9 @@ export async function main(): Promise<void> {
   if (process.env.BENCH_ONLY === 'alloc') return;
   console.log('## Pick cost per strategy\n');
   console.log(`${pickCosts()}\n`);
+  console.log('## Load-aware picks, interleaved rounds\n');
+  const loadAware = await loadAwarePicks();
+  console.log(`${loadAwareTable(loadAware)}\n`);
   console.log('## Ring lookups, 1,000,000 distinct keys (hashring: 200,000)\n');
   const lookups = ringLookups();
   console.log(`${lookups.text}\n`);
@@ -493,6 +545,7 @@ export async function main(): Promise<void> {
             check(pickAt100.get(name)! <= 100 && !allocating.has(name)),
           ],
         ),
+        ...loadAwareTargets(loadAware),
         ...ringRemap.map((c, i) => [
           `ring remap within 10% of 1/(n+1), n=${i === 0 ? 10 : 100}`,
           `${f(c.moved * 100, 2)}% vs ${f(c.ideal * 100, 2)}%, ${f(c.toNew * 100, 1)}% to newcomer`,

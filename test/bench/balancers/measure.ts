@@ -39,6 +39,38 @@ export function nsPerOp(op: (i: number) => unknown, fullOps: number, fullRuns = 
   return median(samples);
 }
 
+/**
+ * ns/op (CPU time) of several ops measured side by side: each is warmed up in its own loop, then
+ * every round times one loop of `ops` calls of each, in an order rotated each round. Returns each
+ * op's figure by round. On a shared host the speed of memory-bound code such as a pick drifts by up
+ * to 2× over minutes (the same loop measured 20 and then 35 ns per pick): figures taken in one
+ * round saw the same machine, so their ratio holds where the absolute figures do not.
+ */
+export function interleavedNsPerOp(
+  opList: readonly ((i: number) => unknown)[],
+  fullOps: number,
+  fullRounds: number,
+): number[][] {
+  const ops = sized(fullOps, Math.min(fullOps, 2_000));
+  const rounds = sized(fullRounds, 1);
+  const loops = opList.map(() => freshLoop());
+  const chunk = Math.min(ops, 10_000);
+  opList.forEach((op, k) => {
+    const warmUntil = performance.now() + sized(200, 2);
+    while (performance.now() < warmUntil) loops[k]!(sink, op, chunk);
+  });
+  const samples = opList.map((): number[] => []);
+  for (let round = 0; round < rounds; round++) {
+    for (let j = 0; j < opList.length; j++) {
+      const k = (j + round) % opList.length;
+      const start = cpuNs();
+      loops[k]!(sink, opList[k]!, ops);
+      samples[k]![round] = (cpuNs() - start) / ops;
+    }
+  }
+  return samples;
+}
+
 type Loop = (keep: typeof sink, op: (i: number) => unknown, ops: number) => void;
 
 /**
