@@ -52,6 +52,8 @@ class PeakEwmaPicker extends TwoChoicesPicker {
   readonly #losses: Uint32Array;
   /** Equal weights and more than one instance: the pick can take the inline path. */
   readonly #plain: boolean;
+  /** With equal weights, what each request in flight adds on any instance: no array to read. */
+  readonly #uniformPerRequest: number;
 
   constructor(instances: readonly ServiceInstance[], load: InstanceLoad, maxLoadFactor: number) {
     super(instances);
@@ -68,6 +70,7 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     this.#losses = new Uint32Array(instances.length);
     const inverse = load.inverseWeight;
     this.#plain = instances.length > 1 && inverse.every((value) => value === inverse[0]);
+    this.#uniformPerRequest = this.#perRequest[0] ?? 0;
   }
 
   /** The common case inline (equal weights, nothing excluded): two distinct uniform draws. */
@@ -77,7 +80,14 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     const n = instances.length;
     const a = randomIndex(n);
     const r = randomIndex(n - 1);
-    return instances[this.better(a, r + 1 + ((r - a) >> 31))];
+    const perRequest = this.#uniformPerRequest;
+    return instances[this.#compare(a, r + 1 + ((r - a) >> 31), perRequest, perRequest)];
+  }
+
+  /** The shared two-choices path (weights differ, or instances are excluded). */
+  protected better(a: number, b: number): number {
+    const perRequest = this.#perRequest;
+    return this.#compare(a, b, perRequest[a]!, perRequest[b]!);
   }
 
   /**
@@ -94,7 +104,7 @@ class PeakEwmaPicker extends TwoChoicesPicker {
    * decayed estimates now, so a pick reads no clock and computes no exponential. Both figures of
    * both instances come from the service's compact arrays, not from an object per instance.
    */
-  protected better(a: number, b: number): number {
+  #compare(a: number, b: number, perRequestA: number, perRequestB: number): number {
     const service = this.#service;
     const counts = service.inflightCounts;
     const relative = service.relativeLatencies;
@@ -110,9 +120,8 @@ class PeakEwmaPicker extends TwoChoicesPicker {
     // Both costs × (service in flight + instances) / mean weight, which saves a division.
     const base =
       this.#serviceScale * (service.totalInflight + this.instances.length) * this.#placing + this.#placed;
-    const perRequest = this.#perRequest;
-    const costA = la * (base + perRequest[a]! * counts[slotA]!);
-    const costB = lb * (base + perRequest[b]! * counts[slotB]!);
+    const costA = la * (base + perRequestA * counts[slotA]!);
+    const costB = lb * (base + perRequestB * counts[slotB]!);
     // Which of the two wins is a coin toss the CPU cannot predict: no branch on it.
     const bWins = +(costB < costA);
     const winner = a + ((b - a) & -bWins);
