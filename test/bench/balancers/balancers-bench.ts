@@ -126,7 +126,7 @@ export async function loadAwarePicks(): Promise<Map<string, LoadAwareFigures>> {
     figures.set(strategy.name, { bytesPerOp, scavenges, rounds: [] });
   }
   const cells = chosen.flatMap((strategy) => LOAD_AWARE_SIZES.map((n) => ({ strategy, n })));
-  const samples = interleavedNsPerOp(
+  const samples = await interleavedNsPerOp(
     cells.map(({ strategy, n }) => pickOp(pickerFor(strategy, n), false)),
     300_000,
     LOAD_AWARE_ROUNDS,

@@ -2,6 +2,7 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sized } from '../harness/smoke.ts';
+import { interleavedRounds } from '../harness/stats.ts';
 
 /** Keeps results alive so the JIT cannot drop the measured work. */
 export const sink = { value: 0 as unknown };
@@ -41,34 +42,34 @@ export function nsPerOp(op: (i: number) => unknown, fullOps: number, fullRuns = 
 
 /**
  * ns/op (CPU time) of several ops measured side by side: each is warmed up in its own loop, then
- * every round times one loop of `ops` calls of each, in an order rotated each round. Returns each
- * op's figure by round. On a shared host the speed of memory-bound code such as a pick drifts by up
- * to 2× over minutes (the same loop measured 20 and then 35 ns per pick): figures taken in one
- * round saw the same machine, so their ratio holds where the absolute figures do not.
+ * every round times one loop of `ops` calls of each, in an order rotated each round
+ * (`interleavedRounds`). Returns each op's figure by round. On a shared host the speed of
+ * memory-bound code such as a pick drifts by up to 2× over minutes (the same loop measured 20 and
+ * then 35 ns per pick): figures taken in one round saw the same machine, so their ratio holds
+ * where the absolute figures do not.
  */
-export function interleavedNsPerOp(
+export async function interleavedNsPerOp(
   opList: readonly ((i: number) => unknown)[],
   fullOps: number,
   fullRounds: number,
-): number[][] {
+): Promise<number[][]> {
   const ops = sized(fullOps, Math.min(fullOps, 2_000));
-  const rounds = sized(fullRounds, 1);
-  const loops = opList.map(() => freshLoop());
   const chunk = Math.min(ops, 10_000);
-  opList.forEach((op, k) => {
+  const variants = opList.map((op, k) => {
+    const loop = freshLoop();
     const warmUntil = performance.now() + sized(200, 2);
-    while (performance.now() < warmUntil) loops[k]!(sink, op, chunk);
+    while (performance.now() < warmUntil) loop(sink, op, chunk);
+    return {
+      name: String(k),
+      run: async () => {
+        const start = cpuNs();
+        loop(sink, op, ops);
+        return (cpuNs() - start) / ops;
+      },
+    };
   });
-  const samples = opList.map((): number[] => []);
-  for (let round = 0; round < rounds; round++) {
-    for (let j = 0; j < opList.length; j++) {
-      const k = (j + round) % opList.length;
-      const start = cpuNs();
-      loops[k]!(sink, opList[k]!, ops);
-      samples[k]![round] = (cpuNs() - start) / ops;
-    }
-  }
-  return samples;
+  const byName = await interleavedRounds(sized(fullRounds, 1), variants);
+  return variants.map(({ name }) => byName.get(name)!);
 }
 
 type Loop = (keep: typeof sink, op: (i: number) => unknown, ops: number) => void;
