@@ -2,7 +2,9 @@ import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { sized } from '../harness/smoke.ts';
-import { interleavedRounds } from '../harness/stats.ts';
+import { interleavedRounds, median } from '../harness/stats.ts';
+
+export { median };
 
 /** Keeps results alive so the JIT cannot drop the measured work. */
 export const sink = { value: 0 as unknown };
@@ -94,12 +96,6 @@ export function msPerBuild(build: () => unknown, fullRuns: number): number {
     samples.push((cpuNs() - start) / 1e6);
   }
   return median(samples);
-}
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 /** A full GC: `--expose-gc` when given, otherwise switched on at run time. */
