@@ -158,7 +158,7 @@ for (const bench of selected) {
       env: {
         ...process.env,
         BENCH_JSON: out,
-        ...(pin ? { BENCH_CHILD_CPUS: childCpus } : {}),
+        ...(pin ? { BENCH_CPUS: '0', BENCH_CHILD_CPUS: childCpus } : {}),
         ...(smoke ? { BENCH_SMOKE: '1' } : {}),
       },
     },

@@ -25,11 +25,17 @@ import { ServiceDiscoveryClient } from '@switchyard/client';
 import type { ServiceInstance } from '@switchyard/core';
 import { StaticRegistry } from '@switchyard/registry';
 import { BalancedPool, interceptors, Pool } from 'undici';
-import { siblingScript, spawnTracked, stopTracked, waitForLine } from '../harness/children.ts';
+import {
+  alternateCores,
+  siblingScript,
+  spawnTracked,
+  stopTracked,
+  waitForLine,
+} from '../harness/children.ts';
 import { ownCpuUs } from '../harness/cpu.ts';
 import { BenchReport, fmt, markdownTable } from '../harness/report.ts';
 import { sized } from '../harness/smoke.ts';
-import { interleavedRounds, median, quantile } from '../harness/stats.ts';
+import { interleavedRounds, median, quantile, sameRoundRatio } from '../harness/stats.ts';
 import { haproxy } from '../proxies/haproxy.ts';
 import { available, type LocalProxy, type ProxyBalance, type ProxyKind } from '../proxies/local-proxy.ts';
 import { nginx } from '../proxies/nginx.ts';
@@ -328,6 +334,27 @@ function compare(
   }
 }
 
+/**
+ * Total CPU per request against each proxy's, with the client on one core or the other: the
+ * same-round ratio over the even rounds and over the odd ones (see `alternateCores`). Where the
+ * two differ, the cores ran at different speeds, and the median over all rounds weighs both.
+ */
+function printByLayout(results: Results, clients: readonly string[], proxies: readonly string[]): void {
+  const cpu = (name: string, parity: number) =>
+    (results.get(name) ?? []).filter((_, round) => round % 2 === parity).map((r) => r.cpuUs);
+  const rows = clients.flatMap((who) =>
+    proxies.map((proxy) => [
+      `${who} ÷ ${proxy}`,
+      fmt(sameRoundRatio(cpu(who, 0), cpu(proxy, 0))),
+      fmt(sameRoundRatio(cpu(who, 1), cpu(proxy, 1))),
+    ]),
+  );
+  console.log('\nHealthy: total CPU per request, same-round ratio by where the client ran\n');
+  console.log(
+    markdownTable(['ratio', 'client on core 0 (even rounds)', 'client on core 1 (odd rounds)'], rows),
+  );
+}
+
 function shareOf(runs: readonly Run[], id: string): number {
   return median(
     runs.map((r) => {
@@ -338,7 +365,7 @@ function shareOf(runs: readonly Run[], id: string): number {
 }
 
 /** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
-const KILL_ROUNDS = sized(7, 1);
+const KILL_ROUNDS = sized(8, 1);
 
 export async function main(
   total = 16_000,
@@ -352,7 +379,7 @@ export async function main(
   // speed changes within seconds, and a round reads +50 % now and then): every variant's target is
   // made once, and many short rounds interleave them, so the two figures of a same-round ratio are
   // taken seconds apart.
-  const healthyRounds = Math.max(rounds, sized(21, 1));
+  const healthyRounds = Math.max(rounds, sized(22, 1));
   const healthyRoundRequests = Math.max(sized(1_000, 100), Math.floor(total / 4));
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
     const target = await make(backends);
@@ -370,6 +397,12 @@ export async function main(
       'three backends in their own processes on 127.0.0.1, the same three for every variant.',
   );
 
+  const alternates = alternateCores(0);
+  console.log(
+    alternates
+      ? 'Rounds alternate the cores: the client on core 0 and backends and proxies on core 1 in even rounds, the other way in odd ones.'
+      : 'The cores do not alternate (not pinned one core against one).',
+  );
   const healthyBackends = await startBackends(['b1', 'b2', 'b3']);
   if (slowOnly === undefined) await healthyAndKillScenes();
   else console.log(`Only the slow scene, only the variants whose name contains "${slowOnly}".`);
@@ -395,7 +428,9 @@ export async function main(
           run: () => drive(healthyRoundRequests, inflight, targets[i]!),
         })),
         sized(2, 0), // warm-up rounds, thrown away: the process is still warming up in them
+        alternateCores,
       );
+      alternateCores(0);
     } finally {
       await Promise.all(targets.map((target) => target.close()));
     }
@@ -426,6 +461,7 @@ export async function main(
     );
     compare(report, healthy, OURS_TIMEOUT, [OURS], [['healthy: CPU per request', 'µs', (r) => r.cpuUs]]);
     report.print('Healthy, same-round ratios (Switchyard ÷ peer; lower is better for CPU and latency)', from);
+    if (alternates) printByLayout(healthy, [OURS, POOLS], proxiesRr);
 
     // 2. one of three killed once 20 % of a run is done; fresh backends for every run
     const killVariants: Variant[] = [
@@ -459,7 +495,10 @@ export async function main(
           }
         },
       })),
+      0,
+      alternateCores,
     );
+    alternateCores(0);
     printRuns(
       `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
       killed,
@@ -506,7 +545,10 @@ export async function main(
         slow: await runVariant(v.make, slowBackends, slowTotal),
       }),
     })),
+    0,
+    alternateCores,
   );
+  alternateCores(0);
   await stopBackends([...healthyBackends, ...slowBackends]);
   const slow: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.slow)]));
   const healthyPair: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.healthy)]));

@@ -1,7 +1,8 @@
-import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { rmSync } from 'node:fs';
 import { connect } from 'node:net';
+import { processTree } from './cpu.ts';
 
 /** Every child started through `spawnTracked` and not yet seen to exit. */
 const live = new Set<ChildProcess>();
@@ -43,6 +44,9 @@ function hookExit(): void {
   }
 }
 
+/** The cores the bench runs on and those its children start on; `alternateCores` swaps them. */
+const layout = { bench: process.env.BENCH_CPUS, children: process.env.BENCH_CHILD_CPUS, swapped: false };
+
 /**
  * Under `pnpm bench` on a machine with `taskset` and ≥ 2 cores, the bench process runs on core 0
  * and everything it starts (backends, proxies) on the other cores (`BENCH_CHILD_CPUS`). Left to
@@ -51,8 +55,36 @@ function hookExit(): void {
  * within a few per cent.
  */
 export function pinned(command: string, args: readonly string[]): { command: string; args: string[] } {
-  const cpus = process.env.BENCH_CHILD_CPUS;
+  const cpus = layout.swapped ? layout.bench : layout.children;
   return cpus ? { command: 'taskset', args: ['-c', cpus, command, ...args] } : { command, args: [...args] };
+}
+
+/**
+ * Before each round of a scene that sets a client alone against a client + proxy: in odd rounds
+ * the bench runs on the children's core and every tracked child (its worker processes and
+ * threads too) on the bench's; even rounds put them back. Two cores of a VM do not always run at
+ * the same speed (the same loop was seen to take 1.5× as long on one as on the other for a
+ * while), and a slow phase of the bench's core weighs on a client alone more than on a client +
+ * proxy, which splits its work across both. Alternating, each variant meets each layout as
+ * often. Only for one core against one (two cores, pinned); returns whether it applies.
+ */
+export function alternateCores(round: number): boolean {
+  const { bench, children } = layout;
+  if (!bench || !children || !/^\d+$/.test(bench) || !/^\d+$/.test(children)) return false;
+  const swapped = Math.abs(round) % 2 === 1;
+  if (swapped === layout.swapped) return true;
+  layout.swapped = swapped;
+  setAffinity(process.pid, swapped ? children : bench);
+  for (const child of live) {
+    if (child.pid === undefined) continue;
+    for (const pid of processTree(child.pid)) setAffinity(pid, swapped ? bench : children);
+  }
+  return true;
+}
+
+/** Moves every thread of process `pid` to `cpus` (a process that just exited is skipped). */
+function setAffinity(pid: number, cpus: string): void {
+  spawnSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus, String(pid)], { stdio: 'ignore' });
 }
 
 /**

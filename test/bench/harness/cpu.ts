@@ -34,31 +34,45 @@ function readStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | undefined
   return { ppid: Number(fields[1]), cpuTicks: Number(fields[11]) + Number(fields[12]) };
 }
 
+/** Every live process on the machine: its parent and its CPU ticks, from /proc. */
+function processTable(): Map<number, ProcStat> {
+  const table = new Map<number, ProcStat>();
+  for (const entry of readdirSync('/proc')) {
+    const pid = Number(entry);
+    if (!Number.isInteger(pid)) continue;
+    const stat = readStat(pid);
+    if (stat) table.set(pid, stat);
+  }
+  return table;
+}
+
+/** Process `pid` and all its live descendants (nginx's workers, say), from /proc. */
+export function processTree(pid: number): number[] {
+  return treeOf(pid, processTable());
+}
+
+function treeOf(pid: number, table: Map<number, ProcStat>): number[] {
+  const tree: number[] = [];
+  for (const candidate of table.keys()) {
+    for (let up: number | undefined = candidate; up !== undefined && up > 1; up = table.get(up)?.ppid) {
+      if (up === pid) {
+        tree.push(candidate);
+        break;
+      }
+    }
+  }
+  return tree;
+}
+
 /**
  * CPU time (user + system, all threads) of process `pid` and all its live descendants, in µs,
  * from /proc: nginx serves from worker processes, HAProxy from threads of one process.
  * Resolution is one clock tick (10 ms at 100 Hz): measure over thousands of requests.
  */
 export function processTreeCpuUs(pid: number): number {
-  const parentOf = new Map<number, number>();
-  const ticksOf = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    const child = Number(entry);
-    if (!Number.isInteger(child)) continue;
-    const stat = readStat(child);
-    if (!stat) continue;
-    parentOf.set(child, stat.ppid);
-    ticksOf.set(child, stat.cpuTicks);
-  }
+  const table = processTable();
   let ticks = 0;
-  for (const [candidate, own] of ticksOf) {
-    for (let up: number | undefined = candidate; up !== undefined && up > 1; up = parentOf.get(up)) {
-      if (up === pid) {
-        ticks += own;
-        break;
-      }
-    }
-  }
+  for (const member of treeOf(pid, table)) ticks += table.get(member)!.cpuTicks;
   return (ticks / ticksPerSecond) * 1e6;
 }
 

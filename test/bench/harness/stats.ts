@@ -34,17 +34,22 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
  * enough: over the first ~100,000 requests of a process V8 still grows its young generation and
  * finishes compiling, and CPU per request in those rounds was up to 1.9× the steady figure, more
  * for whichever variant ran first.
+ *
+ * `beforeRound` runs before each round, warm-up rounds included (numbered -1, -2…).
  */
 export async function interleavedRounds<R>(
   rounds: number,
   variants: readonly { readonly name: string; run(round: number): Promise<R> }[],
   warmUpRounds = 0,
+  beforeRound?: (round: number) => void,
 ): Promise<Map<string, R[]>> {
   for (let round = 0; round < warmUpRounds; round++) {
+    beforeRound?.(-1 - round);
     for (let k = 0; k < variants.length; k++) await variants[(k + round) % variants.length]!.run(-1 - round);
   }
   const results = new Map<string, R[]>(variants.map((variant) => [variant.name, []]));
   for (let round = 0; round < rounds; round++) {
+    beforeRound?.(round);
     for (let k = 0; k < variants.length; k++) {
       const variant = variants[(k + round) % variants.length]!;
       results.get(variant.name)![round] = await variant.run(round);
