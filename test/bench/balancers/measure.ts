@@ -44,7 +44,7 @@ export function nsPerOp(op: (i: number) => unknown, fullOps: number, fullRuns = 
 
 /**
  * ns/op (CPU time) of several ops measured side by side: each is warmed up in its own loop, then
- * every round times one loop of `ops` calls of each, in an order rotated each round
+ * every round times one loop of `ops` calls of each, in the order `roundOrder` gives
  * (`interleavedRounds`). Returns each op's figure by round. On a shared host the speed of
  * memory-bound code such as a pick drifts by up to 2× over minutes (the same loop measured 20 and
  * then 35 ns per pick): figures taken in one round saw the same machine, so their ratio holds

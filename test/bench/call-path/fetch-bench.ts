@@ -195,7 +195,7 @@ export async function main(total = 20_000, inflight = 64, rounds = 25): Promise<
   const byMajor = available.map((major) => fetchContenders(backends, major));
   const request = requestContender(backends);
   const all = [...byMajor.flat(), request];
-  // Rounds interleaved, the order rotated each round: every ratio compares figures of one round.
+  // Rounds interleaved (see `roundOrder`): every ratio compares figures of one round.
   // The first rounds are thrown away: the process is still warming up in them.
   const byRound = await interleavedRounds(
     rounds,

@@ -379,7 +379,7 @@ export async function main(
   // speed changes within seconds, and a round reads +50 % now and then): every variant's target is
   // made once, and many short rounds interleave them, so the two figures of a same-round ratio are
   // taken seconds apart.
-  const healthyRounds = Math.max(rounds, sized(22, 1));
+  const healthyRounds = Math.max(rounds, sized(24, 1));
   const healthyRoundRequests = Math.max(sized(1_000, 100), Math.floor(total / 4));
   const runVariant = async (make: MakeTarget, backends: readonly Backend[], n = total) => {
     const target = await make(backends);

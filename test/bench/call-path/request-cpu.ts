@@ -12,12 +12,12 @@
  * - `client.request` with a long-lived caller's signal, beside a Pool given one too: an abortable
  *   request costs undici (and Node's AbortSignal) work of its own, which the bare Pool skips.
  *
- * Rounds are interleaved (the order rotated each round); each figure is the median of the rounds,
+ * Rounds are interleaved (in a Williams design: see `roundOrder`); each figure is the median of the rounds,
  * with its ratio to the Pool measured in the same round. On a busy machine wall-clock throughput
  * is noise; CPU time per request is what resolves 10 %.
  *
  *   npx -y pnpm@10.34.8 bench request-cpu
- *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests per run=5000] [rounds=31]
+ *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests per run=5000] [rounds=30]
  */
 import { setMaxListeners } from 'node:events';
 import { pathToFileURL } from 'node:url';
@@ -67,7 +67,7 @@ const POOL = 'undici Pool';
 const POOL_SIGNAL = 'undici Pool + caller signal';
 const OURS_SIGNAL = 'client.request + caller signal';
 
-export async function main(total = 5_000, rounds = 31): Promise<void> {
+export async function main(total = 5_000, rounds = 30): Promise<void> {
   const report = new BenchReport('request-cpu');
   const server = siblingScript(import.meta.url, 'bench-server');
   const backend = spawnTracked(server.command, [...server.args, 'cpu-1']);
@@ -182,5 +182,5 @@ export async function main(total = 5_000, rounds = 31): Promise<void> {
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const [total, rounds] = process.argv.slice(2).map(Number);
-  await main(total && total > 0 ? total : sized(5_000, 300), Math.max(sized(3, 1), rounds || sized(31, 1)));
+  await main(total && total > 0 ? total : sized(5_000, 300), Math.max(sized(3, 1), rounds || sized(30, 1)));
 }

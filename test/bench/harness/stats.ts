@@ -27,8 +27,28 @@ export function quantile(sorted: ArrayLike<number>, q: number): number {
 }
 
 /**
- * Runs every variant once per round, in an order rotated each round so that a drift in the
- * machine's load does not always favour the same one. Returns each variant's results by round.
+ * The order of `n` variants in round `round`: the rows of a Williams design. Over n rounds (2n
+ * when n is odd) every variant runs once in each position and follows every other variant equally
+ * often. A plain rotation keeps the cyclic order, so each variant would always inherit the same
+ * predecessor's leftovers (its garbage, which the next scavenge charges to whoever runs then; its
+ * caches and branch history): a bias no number of rounds averages out.
+ */
+export function roundOrder(n: number, round: number): number[] {
+  const cycle = n % 2 === 0 ? n : 2 * n;
+  const row = ((round % cycle) + cycle) % cycle;
+  const shift = row % n;
+  // 0, 1, n-1, 2, n-2, …: consecutive differences that cover every non-zero step once.
+  const order = Array.from({ length: n }, (_, j) => {
+    const base = j % 2 === 1 ? (j + 1) / 2 : (n - j / 2) % n;
+    return (base + shift) % n;
+  });
+  return row < n ? order : order.reverse();
+}
+
+/**
+ * Runs every variant once per round, in the order `roundOrder` gives, so that neither a drift in
+ * the machine's load nor what one variant leaves behind for the next always favours the same one.
+ * Returns each variant's results by round.
  *
  * `warmUpRounds` full rounds run first and are thrown away. A short per-variant warm-up is not
  * enough: over the first ~100,000 requests of a process V8 still grows its young generation and
@@ -45,13 +65,13 @@ export async function interleavedRounds<R>(
 ): Promise<Map<string, R[]>> {
   for (let round = 0; round < warmUpRounds; round++) {
     beforeRound?.(-1 - round);
-    for (let k = 0; k < variants.length; k++) await variants[(k + round) % variants.length]!.run(-1 - round);
+    for (const k of roundOrder(variants.length, round)) await variants[k]!.run(-1 - round);
   }
   const results = new Map<string, R[]>(variants.map((variant) => [variant.name, []]));
   for (let round = 0; round < rounds; round++) {
     beforeRound?.(round);
-    for (let k = 0; k < variants.length; k++) {
-      const variant = variants[(k + round) % variants.length]!;
+    for (const k of roundOrder(variants.length, round)) {
+      const variant = variants[k]!;
       results.get(variant.name)![round] = await variant.run(round);
     }
   }
