@@ -461,7 +461,7 @@ export async function main(
     );
     compare(report, healthy, OURS_TIMEOUT, [OURS], [['healthy: CPU per request', 'µs', (r) => r.cpuUs]]);
     report.print('Healthy, same-round ratios (Switchyard ÷ peer; lower is better for CPU and latency)', from);
-    if (alternates) printByLayout(healthy, [OURS, POOLS], proxiesRr);
+    if (alternates && proxiesRr.length > 0) printByLayout(healthy, [OURS, POOLS], proxiesRr);
 
     // 2. one of three killed once 20 % of a run is done; fresh backends for every run
     const killVariants: Variant[] = [
