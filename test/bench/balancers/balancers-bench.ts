@@ -39,6 +39,7 @@ import {
   median,
   msPerBuild,
   nsPerOp,
+  pickOp,
   retainedBytes,
   sink,
   spread,
@@ -122,12 +123,12 @@ export async function loadAwarePicks(): Promise<Map<string, LoadAwareFigures>> {
   const chosen = strategies.filter((strategy) => LOAD_AWARE.includes(strategy.name));
   const figures = new Map<string, LoadAwareFigures>();
   for (const strategy of chosen) {
-    const { bytesPerOp, scavenges } = await allocation(pickOp(pickerFor(strategy, 100), false), 1e6);
+    const { bytesPerOp, scavenges } = await allocation(pickOp(pickerFor(strategy, 100)), 1e6);
     figures.set(strategy.name, { bytesPerOp, scavenges, rounds: [] });
   }
   const cells = chosen.flatMap((strategy) => LOAD_AWARE_SIZES.map((n) => ({ strategy, n })));
   const samples = await interleavedNsPerOp(
-    cells.map(({ strategy, n }) => pickOp(pickerFor(strategy, n), false)),
+    cells.map(({ strategy, n }) => pickOp(pickerFor(strategy, n))),
     300_000,
     LOAD_AWARE_ROUNDS,
   );
@@ -183,20 +184,6 @@ function loadAwareTargets(figures: Map<string, LoadAwareFigures>): string[][] {
 }
 
 /** One reused context: a pick allocates nothing, and neither does feeding it keys. */
-/**
- * One pick as an op, compiled anew for each picker: its `picker.pick` call site sees only that
- * picker's class, as a service's own call site does. One closure shared by every strategy went
- * megamorphic, was deoptimised ("wrong call target") as strategies changed, and then a figure
- * depended on which strategies ran before it.
- */
-function pickOp(picker: Picker, keyed: boolean): (i: number) => unknown {
-  const context: PickContext = {};
-  const body = keyed
-    ? 'return (i) => { context.hashKey = keys[i % keys.length]; return picker.pick(context); };'
-    : 'return () => picker.pick(context);';
-  return new Function('picker', 'context', 'keys', body)(picker, context, keys) as (i: number) => unknown;
-}
-
 const f = (value: number, digits = 0) => value.toFixed(digits);
 const ratio = (peer: number, ours: number) => `${(peer / ours).toFixed(1)}×`;
 
@@ -210,7 +197,7 @@ function pickCosts(): string {
     ...sizes.map((n) => {
       const picker = pickerFor(strategy, n);
       const ops = n === 1000 && /least|bounded/.test(strategy.name) ? 100_000 : 500_000;
-      const ns = nsPerOp(pickOp(picker, strategy.keyed ?? false), ops);
+      const ns = nsPerOp(pickOp(picker, strategy.keyed ? keys : undefined), ops);
       if (n === 100) pickAt100.set(strategy.name, ns);
       return f(ns, 1);
     }),
@@ -225,7 +212,7 @@ async function allocations(): Promise<string> {
   const rows: string[][] = [];
   for (const strategy of strategies) {
     const { bytesPerOp, scavenges } = await allocation(
-      pickOp(pickerFor(strategy, 100), strategy.keyed ?? false),
+      pickOp(pickerFor(strategy, 100), strategy.keyed ? keys : undefined),
       1e6,
     );
     const none = scavenges === 0 && bytesPerOp < 0.5;

@@ -1,6 +1,7 @@
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import type { PickContext, Picker } from '@switchyard/balancers';
 import { sized } from '../harness/smoke.ts';
 import { interleavedRounds, median } from '../harness/stats.ts';
 
@@ -8,6 +9,20 @@ export { median };
 
 /** Keeps results alive so the JIT cannot drop the measured work. */
 export const sink = { value: 0 as unknown };
+
+/**
+ * One pick as an op, compiled anew for each picker: its `picker.pick` call site sees only that
+ * picker's class, as a service's own call site does. One closure shared by every strategy went
+ * megamorphic, was deoptimised ("wrong call target") as strategies changed, and then a figure
+ * depended on which strategies ran before it. With `keys`, call i picks for `keys[i % length]`.
+ */
+export function pickOp(picker: Picker, keys?: readonly string[]): (i: number) => unknown {
+  const context: PickContext = {};
+  const body = keys
+    ? 'return (i) => { context.hashKey = keys[i % keys.length]; return picker.pick(context); };'
+    : 'return () => picker.pick(context);';
+  return new Function('picker', 'context', 'keys', body)(picker, context, keys) as (i: number) => unknown;
+}
 
 /**
  * CPU time of this process in ns. The benchmark measures CPU time, not wall time: on a shared
