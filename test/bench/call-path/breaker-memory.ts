@@ -3,7 +3,9 @@
  * successful call to each (no failure anywhere), and after one counted failure on each (the
  * worst case), against the same executor without breakers. The former design (one cockatiel
  * policy per instance, made on first use) is measured alongside for reference.
- * Run: `node --expose-gc --import tsx test/bench/call-path/breaker-memory.ts [instances]`.
+ *
+ *   npx -y pnpm@10.34.8 bench breaker-memory
+ *   node --expose-gc .bench-dist/call-path/breaker-memory.js [instances]
  */
 import { LoadStats, type ServiceInstance } from '@switchyard/core';
 import { createExecutor, type Executor, type InstanceSource } from '@switchyard/resilience';

@@ -4,7 +4,8 @@
  * backend killed with SIGKILL at 20 % of the run. Prints the errors, p99 and slowest request
  * after the kill, against the same run's healthy part.
  *
- *   node --import tsx test/bench/call-path/failover-after-kill.ts [requests=30000] [inflight=64]
+ *   npx -y pnpm@10.34.8 bench failover-after-kill
+ *   node --expose-gc .bench-dist/call-path/failover-after-kill.js [requests=30000] [inflight=64]
  */
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';

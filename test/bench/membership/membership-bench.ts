@@ -1,7 +1,7 @@
 /**
  * SWIM / Lifeguard simulation and loopback benchmark for @switchyard/membership.
  *
- *   npx tsx test/bench/membership/membership-bench.ts
+ *   npx -y pnpm@10.34.8 bench membership-bench
  *
  * Part 1 runs whole clusters on the in-memory network with one manual clock (deterministic,
  * seeded, faster than real time): failure detection and dissemination times in protocol

@@ -2,7 +2,8 @@
  * An oversized registry answer: a server streams 256 MiB of junk (chunked, no Content-Length)
  * as the answer to a resolve. Reports the client's peak RSS and how long resolve took to fail.
  *
- *   npx tsx test/bench/registry/oversized-answer-bench.ts [MiB=256]
+ *   npx -y pnpm@10.34.8 bench oversized-answer
+ *   node --expose-gc .bench-dist/registry/oversized-answer-bench.js [MiB=256]
  *
  * Bounded: the server stops after the given size. Wall-clock figures on a shared 2-core
  * machine: compare orders of magnitude.

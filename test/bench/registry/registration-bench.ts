@@ -3,7 +3,7 @@
  * registry server takes once a service already holds N instances (over HTTP, one keep-alive
  * connection, sequential), and the same through `InMemoryRegistry.register` in process.
  *
- *   npx tsx test/bench/registry/registration-bench.ts
+ *   npx -y pnpm@10.34.8 bench registration-bench
  *
  * Bounded: at most 30,000 pre-registered instances and 2,000 timed registrations per row.
  * Wall-clock figures on a shared 2-core machine: compare orders of magnitude, not digits.

@@ -2,7 +2,7 @@
  * Registry benchmark: how fast a change reaches a watcher, what resolve costs with and without
  * the cache, and what a large registry holds in memory.
  *
- *   npx tsx test/bench/registry/registry-bench.ts
+ *   npx -y pnpm@10.34.8 bench registry-bench
  *
  * - Watch propagation: time from a write (register / put / hosts-file edit) to the watcher's
  *   listener seeing it, for etcd (real server, lease-bound registration), the embedded HTTP

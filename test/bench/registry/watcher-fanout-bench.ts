@@ -3,7 +3,8 @@
  * server (in a child process); one registration wakes them all. Reports the server's RSS before
  * and at its peak, and the time until every watcher has its full answer.
  *
- *   npx tsx test/bench/registry/watcher-fanout-bench.ts [watchers=2000] [instances=5000]
+ *   npx -y pnpm@10.34.8 bench watcher-fanout
+ *   node --expose-gc .bench-dist/registry/watcher-fanout-bench.js [watchers=2000] [instances=5000]
  *
  * Bounded: gives up after 60 s and reports how many watchers were answered by then (and
  * within 20 s). Wall-clock figures on a shared 2-core machine: compare orders of magnitude.
