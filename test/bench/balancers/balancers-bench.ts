@@ -20,7 +20,6 @@ import {
   maglev,
   murmur3,
   type PickContext,
-  type Picker,
   peakEwma,
   powerOfTwoChoices,
   random,
@@ -28,41 +27,18 @@ import {
   weightedRandom,
   weightedRoundRobin,
 } from '@switchyard/balancers';
-import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/core';
+import { createSnapshot, LoadStats } from '@switchyard/core';
 import ConsistentHash from 'consistent-hash';
 import KetamaRing from 'hashring';
 import { sized } from '../harness/smoke.ts';
-import { sameRoundRatio } from '../harness/stats.ts';
-import {
-  allocation,
-  interleavedNsPerOp,
-  median,
-  msPerBuild,
-  nsPerOp,
-  pickOp,
-  retainedBytes,
-  sink,
-  spread,
-  table,
-} from './measure.ts';
+import { fleet, loadedPicker, serverName } from './fleet.ts';
+import { loadAwarePicks, loadAwareTable, loadAwareTargets } from './load-aware-picks.ts';
+import { allocation, msPerBuild, nsPerOp, pickOp, retainedBytes, sink, spread, table } from './measure.ts';
 
 const KEY_COUNT = sized(1_000_000, 20_000);
 /** hashring needs ~3 µs per distinct key: time it on a fifth of the keys. */
 const KETAMA_KEYS = sized(200_000, 4_000);
 const REMAP_KEYS = sized(200_000, 4_000);
-
-/** `10.a.b.c:8080`: a real-looking id that every library accepts as a server name. */
-const serverName = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
-
-function fleet(n: number, weighted = false): ServiceInstance[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: serverName(i),
-    service: 'bench',
-    host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    port: 8080,
-    ...(weighted ? { weight: 1 + (i % 3) } : {}),
-  }));
-}
 
 const keys = Array.from({ length: KEY_COUNT }, (_, i) => `user:${i}`);
 
@@ -87,103 +63,6 @@ const strategies: readonly Strategy[] = [
   { name: 'maglev (default, fleet-sized)', make: () => maglev(), keyed: true },
 ];
 
-/** A picker over `n` instances whose stats look like a service under load. */
-function pickerFor(strategy: Strategy, n: number): Picker {
-  const instances = fleet(n, strategy.weighted);
-  const load = new LoadStats();
-  instances.forEach((instance, i) => {
-    const stats = load.of(instance);
-    stats.inflight = (i * 7) % 4;
-    stats.observe(0, 5 + (i % 10));
-  });
-  return strategy.make().build(createSnapshot('bench', instances, 1), { load });
-}
-
-interface LoadAwareFigures {
-  /** Heap growth per pick and scavenges over 1,000,000 picks at 100 instances. */
-  readonly bytesPerOp: number;
-  readonly scavenges: number;
-  /** At each of LOAD_AWARE_SIZES: ns per pick by round. */
-  readonly rounds: number[][];
-}
-
-const LOAD_AWARE = ['leastConnections', 'powerOfTwoChoices', 'peakEwma'];
-const LOAD_AWARE_SIZES = [100, 1_000, 10_000];
-/** The same-round reference: the plainest load-aware pick. */
-const REFERENCE = 'powerOfTwoChoices';
-const LOAD_AWARE_ROUNDS = sized(9, 1);
-
-/**
- * The load-aware group: allocation per pick at 100 instances, then ns per pick at 100, 1,000 and
- * 10,000 instances, every strategy and size timed once per round in interleaved rounds, so that
- * a same-round ratio compares two figures taken on the same machine. Exported so that a driver
- * can load two builds of this file and compare them.
- */
-export async function loadAwarePicks(): Promise<Map<string, LoadAwareFigures>> {
-  const chosen = strategies.filter((strategy) => LOAD_AWARE.includes(strategy.name));
-  const figures = new Map<string, LoadAwareFigures>();
-  for (const strategy of chosen) {
-    const { bytesPerOp, scavenges } = await allocation(pickOp(pickerFor(strategy, 100)), 1e6);
-    figures.set(strategy.name, { bytesPerOp, scavenges, rounds: [] });
-  }
-  const cells = chosen.flatMap((strategy) => LOAD_AWARE_SIZES.map((n) => ({ strategy, n })));
-  const samples = await interleavedNsPerOp(
-    cells.map(({ strategy, n }) => pickOp(pickerFor(strategy, n))),
-    300_000,
-    LOAD_AWARE_ROUNDS,
-  );
-  cells.forEach(({ strategy }, k) => {
-    figures.get(strategy.name)!.rounds.push(samples[k]!);
-  });
-  return figures;
-}
-
-/** Median ns per pick of `name` at each size. */
-const loadAwareMedians = (figures: Map<string, LoadAwareFigures>, name: string) =>
-  figures.get(name)!.rounds.map((rounds) => median(rounds));
-
-function loadAwareTable(figures: Map<string, LoadAwareFigures>): string {
-  const reference = figures.get(REFERENCE)!;
-  const sizes = LOAD_AWARE_SIZES.map((n) => n.toLocaleString('en'));
-  return table(
-    [
-      `load-aware pick: ns/op, median of ${LOAD_AWARE_ROUNDS} interleaved rounds (fastest round)`,
-      ...sizes.map((n) => `${n} inst.`),
-      `× ${REFERENCE}, same round (${sizes.join(' / ')})`,
-      'bytes/pick (100)',
-      'scavenges',
-    ],
-    [...figures].map(([name, { bytesPerOp, scavenges, rounds }]) => [
-      name,
-      ...rounds.map((samples) => `${f(median(samples), 1)} (${f(Math.min(...samples), 1)})`),
-      rounds.map((samples, i) => f(sameRoundRatio(samples, reference.rounds[i]!), 2)).join(' / '),
-      f(bytesPerOp, 3),
-      String(scavenges),
-    ]),
-  );
-}
-
-/** The issue's targets for the load-aware picks, on the medians of the interleaved rounds. */
-function loadAwareTargets(figures: Map<string, LoadAwareFigures>): string[][] {
-  const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  const quiet = (name: string) => {
-    const { bytesPerOp, scavenges } = figures.get(name)!;
-    return scavenges === 0 && bytesPerOp < 0.5;
-  };
-  const rows = ['powerOfTwoChoices', 'peakEwma'].map((name) => {
-    const worst = Math.max(...loadAwareMedians(figures, name));
-    return [
-      `${name} pick ≤ 40 ns at 100–10,000, no allocation`,
-      `≤ ${f(worst, 1)} ns, ${quiet(name) ? 'none' : 'allocates'}`,
-      check(worst <= 40 && quiet(name)),
-    ];
-  });
-  const least = loadAwareMedians(figures, 'leastConnections').at(-1)!;
-  rows.push(['leastConnections pick ≤ 150 ns at 10,000', `${f(least, 1)} ns`, check(least <= 150)]);
-  return rows;
-}
-
-/** One reused context: a pick allocates nothing, and neither does feeding it keys. */
 const f = (value: number, digits = 0) => value.toFixed(digits);
 const ratio = (peer: number, ours: number) => `${(peer / ours).toFixed(1)}×`;
 
@@ -195,7 +74,7 @@ function pickCosts(): string {
   const rows = strategies.map((strategy) => [
     strategy.name,
     ...sizes.map((n) => {
-      const picker = pickerFor(strategy, n);
+      const picker = loadedPicker(strategy.make(), n, strategy.weighted);
       const ops = n === 1000 && /least|bounded/.test(strategy.name) ? 100_000 : 500_000;
       const ns = nsPerOp(pickOp(picker, strategy.keyed ? keys : undefined), ops);
       if (n === 100) pickAt100.set(strategy.name, ns);
@@ -212,7 +91,7 @@ async function allocations(): Promise<string> {
   const rows: string[][] = [];
   for (const strategy of strategies) {
     const { bytesPerOp, scavenges } = await allocation(
-      pickOp(pickerFor(strategy, 100), strategy.keyed ? keys : undefined),
+      pickOp(loadedPicker(strategy.make(), 100, strategy.weighted), strategy.keyed ? keys : undefined),
       1e6,
     );
     const none = scavenges === 0 && bytesPerOp < 0.5;

@@ -1,62 +1,21 @@
 /**
  * The balancer hot spots the rerun found, each against its target, in one process:
- * least-connections and P2C pick cost at 100–10,000 instances, allocation per pick of the
- * load-aware pickers, small-ring build time against `consistent-hash`, and the heap of
+ * the load-aware picks (least-connections, P2C, peak-EWMA) at 100–10,000 instances and their
+ * allocation, small-ring build time against `consistent-hash`, and the heap of
  * 1,000 services × 10 instances under Maglev against roundRobin. Prints Markdown; not a test.
  *
  *   npx -y pnpm@10.34.8 bench hot-spots
  */
 import { availableParallelism, loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import {
-  type Balancer,
-  HashRing,
-  leastConnections,
-  maglev,
-  type Picker,
-  peakEwma,
-  powerOfTwoChoices,
-  roundRobin,
-} from '@switchyard/balancers';
-import { createSnapshot, LoadStats, type ServiceInstance } from '@switchyard/core';
+import { type Balancer, HashRing, maglev, roundRobin } from '@switchyard/balancers';
+import { createSnapshot, LoadStats } from '@switchyard/core';
 import ConsistentHash from 'consistent-hash';
-import { sized } from '../harness/smoke.ts';
-import {
-  allocation,
-  interleavedNsPerOp,
-  median,
-  msPerBuild,
-  pickOp,
-  retainedBytes,
-  sink,
-  table,
-} from './measure.ts';
-
-const serverName = (i: number) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}:8080`;
-
-function fleet(n: number, service = 'bench'): ServiceInstance[] {
-  return Array.from({ length: n }, (_, i) => ({
-    id: serverName(i),
-    service,
-    host: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-    port: 8080,
-  }));
-}
-
-/** A picker over `n` instances whose stats look like a service under load. */
-function loadedPicker(make: () => Balancer, n: number): Picker {
-  const instances = fleet(n);
-  const load = new LoadStats();
-  instances.forEach((instance, i) => {
-    const stats = load.of(instance);
-    stats.inflight = (i * 7) % 4;
-    stats.observe(0, 5 + (i % 10));
-  });
-  return make().build(createSnapshot('bench', instances, 1), { load });
-}
+import { fleet } from './fleet.ts';
+import { loadAwarePicks, loadAwareTable, loadAwareTargets } from './load-aware-picks.ts';
+import { median, msPerBuild, retainedBytes, sink, table } from './measure.ts';
 
 const f = (value: number, digits = 1) => value.toFixed(digits);
-const PICK_ROUNDS = sized(9, 1);
 const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
 
 async function main(): Promise<void> {
@@ -66,39 +25,10 @@ async function main(): Promise<void> {
       .map((x) => x.toFixed(1))
       .join(' / ')} on ${availableParallelism()} cores.\n`,
   );
-  const strategies: [string, () => Balancer][] = [
-    ['leastConnections', leastConnections],
-    ['powerOfTwoChoices', powerOfTwoChoices],
-    ['peakEwma', () => peakEwma()],
-  ];
-
-  // Allocation first, while every call site is fresh.
-  const bytes = new Map<string, number>();
-  const allocRows: string[][] = [];
-  for (const [name, make] of strategies) {
-    const result = await allocation(pickOp(loadedPicker(make, 100)), 1e6);
-    bytes.set(name, result.bytesPerOp);
-    allocRows.push([name, f(result.bytesPerOp, 3), String(result.scavenges)]);
-  }
-  console.log(table(['1,000,000 picks at 100 instances', 'heap bytes/pick', 'scavenges'], allocRows));
-
-  // Every strategy and size timed once per round, the rounds interleaved, each pick compiled for
-  // its own picker: as balancers-bench times them, so that the two agree.
-  const sizes = [100, 1_000, 10_000];
-  const cells = strategies.flatMap(([name, make]) => sizes.map((n) => ({ name, make, n })));
-  const samples = await interleavedNsPerOp(
-    cells.map(({ make, n }) => pickOp(loadedPicker(make, n))),
-    300_000,
-    PICK_ROUNDS,
-  );
-  const ns = new Map<string, number[]>(strategies.map(([name]) => [name, []]));
-  cells.forEach(({ name }, k) => {
-    ns.get(name)!.push(median(samples[k]!));
-  });
-  const pickRows = [...ns].map(([name, costs]) => [name, ...costs.map((c) => f(c))]);
-  console.log(
-    `\n${table([`pick ns/op, median of ${PICK_ROUNDS} interleaved rounds`, ...sizes.map((n) => `${n} inst.`)], pickRows)}`,
-  );
+  // Allocation first, while every call site is fresh; then the picks in interleaved rounds, as
+  // balancers-bench times them.
+  const picks = await loadAwarePicks();
+  console.log(loadAwareTable(picks));
 
   // Small rings: ours against consistent-hash, same member names.
   const ringSizes = [3, 5, 10];
@@ -162,12 +92,14 @@ async function main(): Promise<void> {
   const heapOf = (make: () => Balancer) =>
     retainedBytes(() =>
       Array.from({ length: 1_000 }, (_, s) => {
-        const snapshot = createSnapshot(`svc-${s}`, fleet(10, `svc-${s}`), 1);
+        const snapshot = createSnapshot(`svc-${s}`, fleet(10, { service: `svc-${s}` }), 1);
         return [snapshot, make().build(snapshot, { load: new LoadStats() })];
       }),
     );
   const snapshotsOnly = retainedBytes(() =>
-    Array.from({ length: 1_000 }, (_, s) => createSnapshot(`svc-${s}`, fleet(10, `svc-${s}`), 1)),
+    Array.from({ length: 1_000 }, (_, s) =>
+      createSnapshot(`svc-${s}`, fleet(10, { service: `svc-${s}` }), 1),
+    ),
   );
   const rr = heapOf(roundRobin);
   const mg = heapOf(() => maglev());
@@ -183,25 +115,11 @@ async function main(): Promise<void> {
     )}`,
   );
 
-  const lc = ns.get('leastConnections')!;
-  const p2c = ns.get('powerOfTwoChoices')!;
-  const ewma = ns.get('peakEwma')!;
   console.log(
     `\n${table(
       ['target', 'measured', ''],
       [
-        ['leastConnections ≤ 150 ns at 10,000', `${f(lc[2]!)} ns`, check(lc[2]! <= 150)],
-        ['P2C ≤ 40 ns (100–10,000)', `${p2c.map((c) => f(c)).join(' / ')} ns`, check(Math.max(...p2c) <= 40)],
-        [
-          'peakEwma ≤ 40 ns (100–10,000)',
-          `${ewma.map((c) => f(c)).join(' / ')} ns`,
-          check(Math.max(...ewma) <= 40),
-        ],
-        ...strategies.map(([name]) => [
-          `${name} 0 bytes/pick`,
-          `${f(bytes.get(name)!, 3)} B`,
-          check(bytes.get(name)! < 0.5),
-        ]),
+        ...loadAwareTargets(picks),
         ['maglev heap ≤ 2× roundRobin (1,000 × 10)', `${f(mg / rr, 2)}×`, check(mg / rr <= 2)],
       ],
     )}`,
