@@ -364,6 +364,22 @@ function shareOf(runs: readonly Run[], id: string): number {
   );
 }
 
+/**
+ * `interleavedRounds` with the bench and its children on swapped cores every other round (see
+ * `alternateCores`), and back in place at the end.
+ */
+async function roundsAcrossCores<R>(
+  rounds: number,
+  variants: readonly { readonly name: string; run(round: number): Promise<R> }[],
+  warmUpRounds = 0,
+): Promise<Map<string, R[]>> {
+  try {
+    return await interleavedRounds(rounds, variants, warmUpRounds, alternateCores);
+  } finally {
+    alternateCores(0);
+  }
+}
+
 /** Rounds of the kill scene, at least: its slowest-request figure needs them (see there). */
 const KILL_ROUNDS = sized(8, 1);
 
@@ -421,16 +437,14 @@ export async function main(
     try {
       for (const v of healthyVariants) targets.push(await v.make(healthyBackends));
       for (const target of targets) await drive(warm, inflight, target);
-      healthy = await interleavedRounds(
+      healthy = await roundsAcrossCores(
         healthyRounds,
         healthyVariants.map((v, i) => ({
           name: v.name,
           run: () => drive(healthyRoundRequests, inflight, targets[i]!),
         })),
         sized(2, 0), // warm-up rounds, thrown away: the process is still warming up in them
-        alternateCores,
       );
-      alternateCores(0);
     } finally {
       await Promise.all(targets.map((target) => target.close()));
     }
@@ -474,7 +488,7 @@ export async function main(
     // The slowest request of a run is a maximum, the noisiest figure there is: one scheduler
     // stall decides it. Its median needs more rounds than a throughput figure.
     const killRounds = Math.max(rounds, KILL_ROUNDS);
-    const killed = await interleavedRounds(
+    const killed = await roundsAcrossCores(
       killRounds,
       killVariants.map((v) => ({
         name: v.name,
@@ -495,10 +509,7 @@ export async function main(
           }
         },
       })),
-      0,
-      alternateCores,
     );
-    alternateCores(0);
     printRuns(
       `Kill: one of three backends SIGKILLed once 20 % of ${killTotal.toLocaleString('en-US')} GETs are done`,
       killed,
@@ -536,7 +547,7 @@ export async function main(
     { name: 'client peakEwma', make: client(peakEwma) },
     ...proxiesLc,
   ].filter((v) => slowOnly === undefined || v.name.includes(slowOnly));
-  const pairs = await interleavedRounds(
+  const pairs = await roundsAcrossCores(
     rounds,
     slowVariants.map((v) => ({
       name: v.name,
@@ -545,10 +556,7 @@ export async function main(
         slow: await runVariant(v.make, slowBackends, slowTotal),
       }),
     })),
-    0,
-    alternateCores,
   );
-  alternateCores(0);
   await stopBackends([...healthyBackends, ...slowBackends]);
   const slow: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.slow)]));
   const healthyPair: Results = new Map([...pairs].map(([name, runs]) => [name, runs.map((r) => r.healthy)]));
