@@ -12,9 +12,9 @@
  * - `client.request` with a long-lived caller's signal, beside a Pool given one too: an abortable
  *   request costs undici (and Node's AbortSignal) work of its own, which the bare Pool skips.
  *
- * Rounds are interleaved (in a Williams design: see `roundOrder`); each figure is the median of the rounds,
- * with its ratio to the Pool measured in the same round. On a busy machine wall-clock throughput
- * is noise; CPU time per request is what resolves 10 %.
+ * Rounds are interleaved (in a Williams design: see `roundOrder`); each figure is the median of
+ * the rounds, with its ratio to the Pool measured in the same round. On a busy machine wall-clock
+ * throughput is noise; CPU time per request is what resolves 10 %.
  *
  *   npx -y pnpm@10.34.8 bench request-cpu
  *   node --expose-gc .bench-dist/call-path/request-cpu.js [requests per run=5000] [rounds=30]
